@@ -1,0 +1,29 @@
+//! The shared vocabulary of nova-live.
+//!
+//! Every other crate speaks in these types: [`Frame`]s with timestamps in one
+//! fixed timebase, codec configurations parsed from the bitstream, FLV tag
+//! parsing, and the traits at the seams between crates. Nothing here does IO,
+//! so everything here is tested synchronously.
+
+mod bits;
+pub mod codec;
+pub mod flv;
+mod frame;
+mod object_store;
+mod playback;
+mod publish;
+mod segment;
+mod stream_event;
+mod stream_id;
+
+pub use codec::{AudioConfig, AudioCodec, VideoCodec, VideoConfig};
+pub use frame::{Frame, TIMEBASE_HZ, Track};
+pub use object_store::{ObjectStore, ObjectStoreError};
+pub use playback::{CachePolicy, LivePlayback, PlaybackObject};
+pub use publish::{
+    PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, SegmentContainer,
+    StreamSettings,
+};
+pub use segment::{InitSegment, MediaSegment, SegmentEvent, SegmentSink};
+pub use stream_event::StreamEvent;
+pub use stream_id::StreamId;

@@ -1,0 +1,27 @@
+use bytes::Bytes;
+
+use crate::StreamId;
+
+/// How long HTTP caches may keep a playback object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CachePolicy {
+    /// A live playlist: changes every segment, cache for about a second at most.
+    LivePlaylist,
+    /// A playlist that will never change again (`#EXT-X-ENDLIST`).
+    FinalPlaylist,
+    /// A segment or init segment: its name is never reused, cache forever.
+    Immutable,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlaybackObject {
+    pub body: Bytes,
+    pub content_type: &'static str,
+    pub cache: CachePolicy,
+}
+
+/// The live window as the HTTP layer sees it: named objects per stream.
+pub trait LivePlayback: Send + Sync + 'static {
+    /// `name` is the path under `/live/{stream}/`, e.g. `index.m3u8`.
+    fn get(&self, stream: StreamId, name: &str) -> Option<PlaybackObject>;
+}

@@ -1,0 +1,124 @@
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::StreamId;
+
+/// Container of HLS media segments.
+///
+/// fMP4/CMAF is the default: it is the one encode that HLS, LL-HLS and DASH
+/// can all share, it carries HEVC, and every current player (hls.js, Safari,
+/// ExoPlayer, dash.js) plays it. MPEG-TS stays available for legacy players
+/// (old smart TVs and set-top boxes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentContainer {
+    #[default]
+    Fmp4,
+    Ts,
+}
+
+impl SegmentContainer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fmp4 => "fmp4",
+            Self::Ts => "ts",
+        }
+    }
+}
+
+impl std::str::FromStr for SegmentContainer {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "fmp4" | "cmaf" => Ok(Self::Fmp4),
+            "ts" | "mpegts" => Ok(Self::Ts),
+            other => Err(format!("unknown segment container {other:?}: use fmp4 or ts")),
+        }
+    }
+}
+
+/// How one live stream is packaged: the server defaults with the stream's own
+/// settings applied on top.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamSettings {
+    pub container: SegmentContainer,
+    /// Segments are cut on the first video keyframe at or after this much media time.
+    pub target_segment_duration: Duration,
+    /// How many segments the live playlist lists.
+    pub live_window_segments: usize,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            container: SegmentContainer::default(),
+            target_segment_duration: Duration::from_secs(2),
+            live_window_segments: 6,
+        }
+    }
+}
+
+/// An RTMP client asks to publish `rtmp://host/{app}/{stream_key}`.
+#[derive(Clone)]
+pub struct PublishRequest {
+    pub app: String,
+    /// The key as the client sent it, without any `?query` suffix.
+    pub stream_key: String,
+    pub peer: SocketAddr,
+}
+
+impl PublishRequest {
+    /// A form of the key that is safe to log: its first characters only.
+    pub fn key_hint(&self) -> String {
+        redact_key(&self.stream_key)
+    }
+}
+
+impl fmt::Debug for PublishRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublishRequest")
+            .field("app", &self.app)
+            .field("stream_key", &self.key_hint())
+            .field("peer", &self.peer)
+            .finish()
+    }
+}
+
+/// Keeps enough of a stream key to tell keys apart in logs, never enough to use it.
+pub fn redact_key(key: &str) -> String {
+    let visible: String = key.chars().take(8).collect();
+    format!("{visible}…")
+}
+
+/// The publish is allowed: the stream it belongs to, and how to package it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishGrant {
+    pub stream_id: StreamId,
+    pub settings: StreamSettings,
+}
+
+/// Why a publish was refused. The `Display` text goes back to the client in
+/// the RTMP `onStatus` description, so it says what to do and leaks nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PublishRejection {
+    #[error("unknown application {0:?}: publish to rtmp://<host>/live/<stream key>")]
+    UnknownApp(String),
+    #[error("invalid stream key: copy the key from the stream's settings")]
+    InvalidKey,
+    #[error("this stream is disabled: enable it before going live")]
+    Disabled,
+    #[error("the server cannot check stream keys right now: retry in a few seconds")]
+    Unavailable,
+}
+
+/// Decides whether a publish request may go live. Implemented over Postgres
+/// by the API crate; the ingest only knows this trait.
+#[async_trait]
+pub trait PublishAuthorizer: Send + Sync + 'static {
+    async fn authorize(&self, request: &PublishRequest) -> Result<PublishGrant, PublishRejection>;
+}

@@ -1,0 +1,59 @@
+use std::time::SystemTime;
+
+use bytes::Bytes;
+
+use crate::{SegmentContainer, StreamId};
+
+/// The CMAF initialization segment (`ftyp` + `moov`) of one publish session.
+/// MPEG-TS has none.
+#[derive(Clone, Debug)]
+pub struct InitSegment {
+    pub stream: StreamId,
+    /// Unique within the stream's packaging run; segments refer to it.
+    pub name: String,
+    pub data: Bytes,
+}
+
+/// One media segment, closed and immutable.
+#[derive(Clone, Debug)]
+pub struct MediaSegment {
+    pub stream: StreamId,
+    /// Media sequence number (RFC 8216 §4.3.3.2): continues across reconnects.
+    pub sequence: u64,
+    /// File name under `/live/{stream}/`, unique for the life of the server.
+    pub name: String,
+    pub container: SegmentContainer,
+    /// The init segment this segment needs (`EXT-X-MAP`), for fMP4.
+    pub init_name: Option<String>,
+    /// Media time of the first frame, in the stream's packaging timeline (ms).
+    pub start_ms: i64,
+    pub duration_ms: u64,
+    /// The first segment after a publisher reconnect or dropped frames.
+    pub discontinuity: bool,
+    /// Wall-clock time of the first frame (`EXT-X-PROGRAM-DATE-TIME`).
+    pub program_date_time: SystemTime,
+    pub data: Bytes,
+}
+
+/// What the packager emits, in order, for every stream it packages.
+#[derive(Clone, Debug)]
+pub enum SegmentEvent {
+    /// A packaging run begins for the stream (its first publish after being
+    /// idle or ended): a new playlist replaces whatever the stream had.
+    Started {
+        stream: StreamId,
+        container: SegmentContainer,
+    },
+    Init(InitSegment),
+    Segment(MediaSegment),
+    /// The stream ended: playlists get `#EXT-X-ENDLIST`.
+    Ended { stream: StreamId },
+}
+
+/// Receives packaged output: the in-memory live window, the DVR recorder.
+///
+/// Called from packager threads; implementations return quickly and hand
+/// slow work (uploads) to their own tasks.
+pub trait SegmentSink: Send + Sync + 'static {
+    fn handle(&self, event: &SegmentEvent);
+}
