@@ -1,0 +1,70 @@
+//! What happens when a stream goes live or ends: a packager thread per live
+//! stream, and the status in Postgres.
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use nova_media::{SegmentSink, StreamId};
+use nova_packager::Packager;
+use nova_rtmp_ingest::{HubObserver, Subscription};
+
+use crate::status_writer::{StatusChange, StatusWriter};
+
+pub struct StreamObserver {
+    status: StatusWriter,
+    sink: Arc<dyn SegmentSink>,
+    packagers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl StreamObserver {
+    pub fn new(status: StatusWriter, sink: Arc<dyn SegmentSink>) -> Self {
+        Self {
+            status,
+            sink,
+            packagers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Waits for every packager thread to finish its stream (after the hub
+    /// has ended them all), so final segments and `#EXT-X-ENDLIST` are out.
+    pub fn join_packagers(&self) {
+        let handles: Vec<_> = self.lock_packagers().drain(..).collect();
+        for handle in handles {
+            if handle.join().is_err() {
+                tracing::error!("a packager thread panicked");
+            }
+        }
+    }
+
+    fn lock_packagers(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.packagers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl HubObserver for StreamObserver {
+    fn stream_started(&self, stream: StreamId, mut feed: Subscription) {
+        self.status.record(stream, StatusChange::Live);
+        let sink = self.sink.clone();
+        // Muxing is CPU work: it runs on its own thread, never on the runtime.
+        let spawned = std::thread::Builder::new()
+            .name(format!("pkg-{}", &stream.to_string()[..8]))
+            .spawn(move || {
+                let mut packager = Packager::new(stream, sink);
+                while let Some(event) = feed.blocking_recv() {
+                    packager.handle(event);
+                }
+            });
+        match spawned {
+            Ok(handle) => {
+                let mut packagers = self.lock_packagers();
+                packagers.retain(|h| !h.is_finished());
+                packagers.push(handle);
+            }
+            Err(error) => tracing::error!(%stream, "cannot start a packager thread: {error}"),
+        }
+    }
+
+    fn stream_ended(&self, stream: StreamId) {
+        self.status.record(stream, StatusChange::Ended);
+    }
+}

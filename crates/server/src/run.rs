@@ -1,0 +1,297 @@
+//! Wiring: configuration in, running listeners out, and the orderly way down.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use nova_api::{ApiConfig, AppState, JwtKeys, PgPublishAuthorizer, Readiness};
+use nova_media::{SegmentSink, StreamSettings};
+use nova_packager::LiveWindows;
+use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Executor, PgPool};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{ServeArgs, TokenArgs};
+use crate::embedded_pg::EmbeddedPostgres;
+use crate::observer::StreamObserver;
+use crate::secrets;
+use crate::shutdown;
+use crate::status_writer::StatusWriter;
+
+const ADMIN_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+pub fn print_token(args: &TokenArgs) -> Result<()> {
+    let secret = secrets::jwt_secret(&args.data.data_dir)?;
+    let token = JwtKeys::new(&secret).issue(args.user, Duration::from_secs(args.ttl_hours * 3600));
+    #[allow(clippy::print_stdout)] // the token is this command's output
+    {
+        println!("{token}");
+    }
+    Ok(())
+}
+
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    validate(&args)?;
+    let data_dir = args.data.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    nova_packager::init_ffmpeg();
+
+    let embedded = match &args.database_url {
+        Some(_) => None,
+        None => {
+            let dir = data_dir.clone();
+            Some(tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir)).await??)
+        }
+    };
+    let result = serve_with_database(&args, embedded.as_ref()).await;
+    if let Some(pg) = embedded {
+        tracing::info!("stopping the embedded PostgreSQL");
+        if let Err(error) = tokio::task::spawn_blocking(move || pg.stop()).await? {
+            tracing::error!("{error:#}");
+        }
+    }
+    result
+}
+
+async fn serve_with_database(args: &ServeArgs, embedded: Option<&EmbeddedPostgres>) -> Result<()> {
+    let database_url = match (embedded, &args.database_url) {
+        (Some(pg), _) => {
+            create_database_if_missing(&pg.admin_url(), pg.database_name()).await?;
+            pg.database_url()
+        }
+        (None, Some(url)) => url.clone(),
+        (None, None) => unreachable!("serve starts the embedded PostgreSQL when DATABASE_URL is unset"),
+    };
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&database_url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    nova_api::MIGRATOR
+        .run(&pool)
+        .await
+        .context("applying database migrations")?;
+    let orphaned = nova_api::end_orphaned_live_streams(&pool).await?;
+    if orphaned > 0 {
+        tracing::warn!(orphaned, "streams left live by an unclean stop are now ended");
+    }
+
+    let result = serve_with_pool(args, pool.clone()).await;
+    pool.close().await;
+    result
+}
+
+async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
+    let data_dir = &args.data.data_dir;
+    let secret = secrets::jwt_secret(data_dir)?;
+    let jwt = Arc::new(JwtKeys::new(&secret));
+    let defaults = StreamSettings {
+        container: args.hls_container,
+        target_segment_duration: Duration::from_secs_f64(args.segment_duration),
+        live_window_segments: args.live_window,
+    };
+
+    let rtmp_listener = TcpListener::bind(args.rtmp_addr)
+        .await
+        .with_context(|| format!("binding RTMP to {}", args.rtmp_addr))?;
+    let http_listener = TcpListener::bind(args.http_addr)
+        .await
+        .with_context(|| format!("binding HTTP to {}", args.http_addr))?;
+    let rtmp_addr = rtmp_listener.local_addr()?;
+    let http_addr = http_listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}:{}", public_host(), http_addr.port()))
+        .trim_end_matches('/')
+        .to_owned();
+    let public_rtmp_url = args
+        .public_rtmp_url
+        .clone()
+        .unwrap_or_else(|| format!("rtmp://{}:{}/live", host_of(&public_url), rtmp_addr.port()));
+
+    let windows = Arc::new(LiveWindows::new());
+    let (status, status_task) = StatusWriter::spawn(pool.clone());
+    let observer = Arc::new(StreamObserver::new(status, windows.clone() as Arc<dyn SegmentSink>));
+    let hub = Hub::new(
+        HubConfig {
+            reconnect_window: Duration::from_secs_f64(args.reconnect_window),
+            ..HubConfig::default()
+        },
+        observer.clone(),
+    );
+    let authorizer = Arc::new(PgPublishAuthorizer::new(pool.clone(), defaults));
+    let readiness = Arc::new(Readiness::default());
+    let state = AppState {
+        pool: pool.clone(),
+        jwt: jwt.clone(),
+        config: Arc::new(ApiConfig {
+            public_url: public_url.clone(),
+            rtmp_url: public_rtmp_url.clone(),
+        }),
+        playback: windows.clone(),
+        readiness: readiness.clone(),
+    };
+
+    let stop_accepting = CancellationToken::new();
+    let rtmp_task = tokio::spawn(nova_rtmp_ingest::serve(
+        rtmp_listener,
+        hub.clone(),
+        authorizer,
+        IngestConfig {
+            max_connections: args.max_connections,
+            idle_timeout: Duration::from_secs_f64(args.rtmp_idle_timeout),
+            ..IngestConfig::default()
+        },
+        stop_accepting.clone(),
+    ));
+    let stop_http = CancellationToken::new();
+    let http_stopped = stop_http.clone();
+    let http_task = tokio::spawn(async move {
+        axum::serve(http_listener, nova_api::app(state))
+            .with_graceful_shutdown(async move { http_stopped.cancelled().await })
+            .await
+    });
+    readiness.set_listeners_bound(true);
+
+    let admin = secrets::admin_user(data_dir)?;
+    let admin_token = jwt.issue(admin, ADMIN_TOKEN_TTL);
+    announce(&public_url, &public_rtmp_url, rtmp_addr, http_addr, &admin_token);
+
+    let reason = tokio::select! {
+        signal = shutdown::signal_received() => signal.to_owned(),
+        result = &mut Box::pin(watch_task("RTMP listener", rtmp_task)) => result,
+    };
+    tracing::info!("shutting down ({reason}): ending live streams");
+    readiness.set_listeners_bound(false);
+    stop_accepting.cancel();
+    hub.shutdown();
+    let observer_for_join = observer.clone();
+    tokio::task::spawn_blocking(move || observer_for_join.join_packagers()).await?;
+    // Players get a last look at the ended playlists while the API drains.
+    stop_http.cancel();
+    match tokio::time::timeout(Duration::from_secs(10), http_task).await {
+        Ok(Ok(Err(error))) => tracing::error!("HTTP server: {error}"),
+        Ok(Err(error)) => tracing::error!("HTTP server task: {error}"),
+        Err(_) => tracing::warn!("HTTP connections still open after 10 s; closing them"),
+        Ok(Ok(Ok(()))) => {}
+    }
+    // Dropping the last status sender lets the writer finish its queue.
+    drop(hub);
+    drop(observer);
+    if tokio::time::timeout(Duration::from_secs(30), status_task).await.is_err() {
+        tracing::warn!("stream statuses still being written after 30 s; giving up");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn watch_task(name: &str, task: tokio::task::JoinHandle<std::io::Result<()>>) -> String {
+    match task.await {
+        Ok(Ok(())) => format!("{name} stopped"),
+        Ok(Err(error)) => format!("{name} failed: {error}"),
+        Err(error) => format!("{name} panicked: {error}"),
+    }
+}
+
+fn validate(args: &ServeArgs) -> Result<()> {
+    anyhow::ensure!(
+        (0.5..=30.0).contains(&args.segment_duration),
+        "--segment-duration must be between 0.5 and 30 seconds"
+    );
+    anyhow::ensure!(
+        (2..=100).contains(&args.live_window),
+        "--live-window must be between 2 and 100 segments"
+    );
+    anyhow::ensure!(
+        (0.0..=600.0).contains(&args.reconnect_window),
+        "--reconnect-window must be between 0 and 600 seconds"
+    );
+    anyhow::ensure!(args.max_connections > 0, "--max-connections must be at least 1");
+    anyhow::ensure!(
+        args.rtmp_idle_timeout >= 1.0,
+        "--rtmp-idle-timeout must be at least 1 second"
+    );
+    if let Some(url) = &args.public_url {
+        anyhow::ensure!(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "--public-url must start with http:// or https://"
+        );
+    }
+    Ok(())
+}
+
+async fn create_database_if_missing(admin_url: &str, name: &str) -> Result<()> {
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(admin_url)
+        .await
+        .context("connecting to the embedded PostgreSQL")?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(&admin)
+        .await?;
+    if !exists {
+        admin
+            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+            .await
+            .with_context(|| format!("creating database {name}"))?;
+    }
+    admin.close().await;
+    Ok(())
+}
+
+/// The machine's host name, which other machines on the LAN can usually
+/// resolve; `localhost` when there is none.
+fn public_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if authority.starts_with('[') {
+        // An IPv6 literal keeps its brackets: it goes back into a URL.
+        return authority.find(']').map_or(authority, |end| &authority[..=end]);
+    }
+    authority.split(':').next().unwrap_or(authority)
+}
+
+fn announce(public_url: &str, rtmp_url: &str, rtmp: std::net::SocketAddr, http: std::net::SocketAddr, token: &str) {
+    let banner = format!(
+        "\n\
+         nova-live is ready\n\
+         \x20 RTMP ingest   {rtmp_url}/<stream key>   (listening on {rtmp})\n\
+         \x20 HTTP          {public_url}   (listening on {http})\n\
+         \x20 Health        {public_url}/healthz  {public_url}/readyz\n\
+         \x20 Admin token   {token}\n\
+         \n\
+         Create a stream:\n\
+         \x20 curl -s -X POST {public_url}/api/v1/streams -H 'Authorization: Bearer {token}' \\\n\
+         \x20      -H 'Content-Type: application/json' -d '{{\"title\": \"My first stream\"}}'\n"
+    );
+    #[allow(clippy::print_stdout)] // the banner is for the person who started the server
+    {
+        println!("{banner}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn finds_the_host_of_a_public_url() {
+        assert_eq!(host_of("http://localhost:8080"), "localhost");
+        assert_eq!(host_of("https://live.example.com/base"), "live.example.com");
+        assert_eq!(host_of("http://[::1]:8080"), "[::1]");
+    }
+}

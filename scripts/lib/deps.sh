@@ -1,0 +1,61 @@
+# Installs what building and running nova-live needs, when it is missing.
+# Sourced by scripts/run and scripts/test; works as root or as a sudo user.
+
+APT_PACKAGES=(
+  ffmpeg pkg-config clang libclang-dev
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+  libswresample-dev libavfilter-dev libavdevice-dev
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+have_pg_server() {
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null
+}
+
+install_apt_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing: ${missing[*]}" >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "==> installing the Rust toolchain (rustup)" >&2
+    install_apt_packages curl ca-certificates
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if command -v rustup >/dev/null 2>&1; then
+    for component in rustfmt clippy; do
+      rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+    done
+  fi
+}
+
+ensure_deps() {
+  local extra=()
+  # The server packages only: nova-live runs its own cluster, not the system's.
+  have_pg_server || extra+=(postgresql)
+  install_apt_packages "${APT_PACKAGES[@]}" "${extra[@]}" "$@"
+  ensure_rust
+  # Builds are shared between clones (CI clones afresh every run).
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/nova-live/target}"
+}
+
+pg_bin_dir() {
+  if [ -n "${NOVA_PG_BIN:-}" ]; then echo "$NOVA_PG_BIN"; return; fi
+  local newest
+  newest=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [ -n "$newest" ]; then echo "$newest"; else dirname "$(command -v initdb)"; fi
+}
