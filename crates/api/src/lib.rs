@@ -1,1 +1,30 @@
-//! placeholder
+//! HTTP for nova-live: the management REST API (`/api/v1`), bearer-token
+//! auth, the live playback routes (`/live/…`), health checks, and the SQL
+//! behind them, including the stream-key check the RTMP ingest asks for.
+
+mod auth;
+mod config;
+mod error;
+mod health;
+mod json;
+mod playback;
+mod publish_authorizer;
+mod readiness;
+mod router;
+mod state;
+mod stream_key;
+mod stream_settings;
+mod stream_status;
+mod streams;
+
+pub use auth::JwtKeys;
+pub use config::ApiConfig;
+pub use publish_authorizer::PgPublishAuthorizer;
+pub use readiness::Readiness;
+pub use router::app;
+pub use state::AppState;
+pub use stream_status::{end_orphaned_live_streams, mark_stream_ended, mark_stream_live};
+
+/// The schema every nova-live process needs, applied at startup (and to each
+/// test database by `#[sqlx::test(migrator = "nova_api::MIGRATOR")]`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

@@ -34,9 +34,13 @@ impl FsObjectStore {
         for segment in key.split('/') {
             match segment {
                 "" | "." | ".." => {
-                    return Err(invalid("must be a relative path without empty, . or .. segments"));
+                    return Err(invalid(
+                        "must be a relative path without empty, . or .. segments",
+                    ));
                 }
-                s if s.starts_with(".tmp-") => return Err(invalid("names starting with .tmp- are reserved")),
+                s if s.starts_with(".tmp-") => {
+                    return Err(invalid("names starting with .tmp- are reserved"));
+                }
                 _ => {}
             }
         }
@@ -55,7 +59,12 @@ fn unavailable(action: &'static str, key: &str, source: std::io::Error) -> Objec
 
 #[async_trait]
 impl ObjectStore for FsObjectStore {
-    async fn put(&self, key: &str, body: Bytes, _content_type: &str) -> Result<(), ObjectStoreError> {
+    async fn put(
+        &self,
+        key: &str,
+        body: Bytes,
+        _content_type: &str,
+    ) -> Result<(), ObjectStoreError> {
         let path = self.path_of(key)?;
         let parent = path.parent().unwrap_or(&self.root).to_path_buf();
         let temp = parent.join(format!(
@@ -162,7 +171,11 @@ mod tests {
             .await
             .unwrap();
         store
-            .put("s2/index.m3u8", Bytes::from_static(b"#EXTM3U"), "application/vnd.apple.mpegurl")
+            .put(
+                "s2/index.m3u8",
+                Bytes::from_static(b"#EXTM3U"),
+                "application/vnd.apple.mpegurl",
+            )
             .await
             .unwrap();
         assert_eq!(store.get("s1/r1/seg-1.m4s").await.unwrap(), "one");
@@ -176,15 +189,24 @@ mod tests {
             store.get("s1/r1/seg-0.m4s").await,
             Err(ObjectStoreError::NotFound { .. })
         ));
-        assert_eq!(store.list("").await.unwrap(), vec!["s1/r1/seg-1.m4s", "s2/index.m3u8"]);
+        assert_eq!(
+            store.list("").await.unwrap(),
+            vec!["s1/r1/seg-1.m4s", "s2/index.m3u8"]
+        );
     }
 
     #[tokio::test]
     async fn overwrites_whole_objects() {
         let dir = tempfile::tempdir().unwrap();
         let store = FsObjectStore::new(dir.path());
-        store.put("a", Bytes::from_static(b"first version"), "text/plain").await.unwrap();
-        store.put("a", Bytes::from_static(b"2nd"), "text/plain").await.unwrap();
+        store
+            .put("a", Bytes::from_static(b"first version"), "text/plain")
+            .await
+            .unwrap();
+        store
+            .put("a", Bytes::from_static(b"2nd"), "text/plain")
+            .await
+            .unwrap();
         assert_eq!(store.get("a").await.unwrap(), "2nd");
         assert_eq!(store.list("").await.unwrap(), vec!["a"]);
     }
@@ -195,7 +217,10 @@ mod tests {
         let store = FsObjectStore::new(dir.path().join("inner"));
         for key in ["../outside", "/etc/passwd", "a/./b", "", "a/.tmp-1"] {
             assert!(
-                matches!(store.put(key, Bytes::new(), "x").await, Err(ObjectStoreError::InvalidKey { .. })),
+                matches!(
+                    store.put(key, Bytes::new(), "x").await,
+                    Err(ObjectStoreError::InvalidKey { .. })
+                ),
                 "{key} was accepted"
             );
         }

@@ -4,7 +4,9 @@
 
 use bytes::Bytes;
 
-use crate::codec::{AacConfig, AacConfigError, AvcConfig, AvcConfigError, HevcConfig, HevcConfigError};
+use crate::codec::{
+    AacConfig, AacConfigError, AvcConfig, AvcConfigError, HevcConfig, HevcConfigError,
+};
 use crate::{AudioConfig, VideoConfig};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,7 +43,10 @@ pub enum FlvError {
     #[error("audio format {0} is not supported: send AAC; in OBS the default audio encoder is AAC")]
     UnsupportedAudioFormat(String),
     #[error("{codec} packet type {packet_type} is not defined")]
-    PacketType { codec: &'static str, packet_type: u8 },
+    PacketType {
+        codec: &'static str,
+        packet_type: u8,
+    },
     #[error(transparent)]
     Avc(#[from] AvcConfigError),
     #[error(transparent)]
@@ -71,7 +76,11 @@ pub fn parse_video_tag(body: Bytes) -> Result<VideoTag, FlvError> {
     let codec = match codec_id {
         AVC_CODEC_ID => "AVC",
         LEGACY_HEVC_CODEC_ID => "HEVC",
-        other => return Err(FlvError::UnsupportedVideoCodec(legacy_video_codec_name(other))),
+        other => {
+            return Err(FlvError::UnsupportedVideoCodec(legacy_video_codec_name(
+                other,
+            )));
+        }
     };
     if body.len() < 5 {
         return Err(FlvError::Truncated {
@@ -156,7 +165,9 @@ pub fn parse_audio_tag(body: Bytes) -> Result<AudioTag, FlvError> {
     let first = *body.first().ok_or(FlvError::Empty("audio"))?;
     let sound_format = first >> 4;
     if sound_format != 10 {
-        return Err(FlvError::UnsupportedAudioFormat(audio_format_name(sound_format)));
+        return Err(FlvError::UnsupportedAudioFormat(audio_format_name(
+            sound_format,
+        )));
     }
     if body.len() < 2 {
         return Err(FlvError::Truncated {
@@ -229,7 +240,11 @@ mod tests {
         let key = Bytes::from_static(&[0x17, 0x01, 0x00, 0x00, 0x50, 0xaa]);
         assert!(matches!(
             parse_video_tag(key).unwrap(),
-            VideoTag::Frame { keyframe: true, composition_time: 80, .. }
+            VideoTag::Frame {
+                keyframe: true,
+                composition_time: 80,
+                ..
+            }
         ));
         let eos = Bytes::from_static(&[0x17, 0x02, 0, 0, 0]);
         assert_eq!(parse_video_tag(eos).unwrap(), VideoTag::EndOfSequence);
@@ -246,7 +261,9 @@ mod tests {
     #[test]
     fn parses_aac_config_and_frames() {
         let config = parse_audio_tag(Bytes::from_static(&[0xaf, 0x00, 0x12, 0x10])).unwrap();
-        assert!(matches!(config, AudioTag::Config(AudioConfig::Aac(ref c)) if c.sample_rate == 44_100));
+        assert!(
+            matches!(config, AudioTag::Config(AudioConfig::Aac(ref c)) if c.sample_rate == 44_100)
+        );
         let frame = parse_audio_tag(Bytes::from_static(&[0xaf, 0x01, 0x21, 0x10])).unwrap();
         assert_eq!(frame, AudioTag::Frame(Bytes::from_static(&[0x21, 0x10])));
     }

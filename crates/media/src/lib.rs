@@ -16,7 +16,7 @@ mod segment;
 mod stream_event;
 mod stream_id;
 
-pub use codec::{AudioConfig, AudioCodec, VideoCodec, VideoConfig};
+pub use codec::{AudioCodec, AudioConfig, VideoCodec, VideoConfig};
 pub use frame::{Frame, TIMEBASE_HZ, Track};
 pub use object_store::{ObjectStore, ObjectStoreError};
 pub use playback::{CachePolicy, LivePlayback, PlaybackObject};

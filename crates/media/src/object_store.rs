@@ -21,7 +21,8 @@ pub enum ObjectStoreError {
 #[async_trait]
 pub trait ObjectStore: Send + Sync + 'static {
     /// Stores the whole object; readers never see a partial one.
-    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), ObjectStoreError>;
+    async fn put(&self, key: &str, body: Bytes, content_type: &str)
+    -> Result<(), ObjectStoreError>;
     async fn get(&self, key: &str) -> Result<Bytes, ObjectStoreError>;
     /// Deleting a missing object is not an error.
     async fn delete(&self, key: &str) -> Result<(), ObjectStoreError>;

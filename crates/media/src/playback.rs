@@ -7,7 +7,8 @@ use crate::StreamId;
 pub enum CachePolicy {
     /// A live playlist: changes every segment, cache for about a second at most.
     LivePlaylist,
-    /// A playlist that will never change again (`#EXT-X-ENDLIST`).
+    /// An ended live playlist (`#EXT-X-ENDLIST`): it will not grow, but the
+    /// same URL serves a new playlist when the stream goes live again.
     FinalPlaylist,
     /// A segment or init segment: its name is never reused, cache forever.
     Immutable,

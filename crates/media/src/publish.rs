@@ -35,9 +35,11 @@ impl std::str::FromStr for SegmentContainer {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "fmp4" | "cmaf" => Ok(Self::Fmp4),
-            "ts" | "mpegts" => Ok(Self::Ts),
-            other => Err(format!("unknown segment container {other:?}: use fmp4 or ts")),
+            "fmp4" => Ok(Self::Fmp4),
+            "ts" => Ok(Self::Ts),
+            other => Err(format!(
+                "unknown segment container {other:?}: use fmp4 or ts"
+            )),
         }
     }
 }
@@ -90,8 +92,12 @@ impl fmt::Debug for PublishRequest {
 }
 
 /// Keeps enough of a stream key to tell keys apart in logs, never enough to use it.
+///
+/// nova-live keys are `nl_<key id>_<secret>`: the first 15 characters are the
+/// public key id. Whatever the format, at most half of the key is shown.
 pub fn redact_key(key: &str) -> String {
-    let visible: String = key.chars().take(8).collect();
+    let length = key.chars().count();
+    let visible: String = key.chars().take(15.min(length / 2)).collect();
     format!("{visible}…")
 }
 
@@ -121,4 +127,17 @@ pub enum PublishRejection {
 #[async_trait]
 pub trait PublishAuthorizer: Send + Sync + 'static {
     async fn authorize(&self, request: &PublishRequest) -> Result<PublishGrant, PublishRejection>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_key;
+
+    #[test]
+    fn redacted_keys_show_the_key_id_at_most() {
+        let key = "nl_AbCdEfGhIjKl_0123456789012345678901234567890123456789";
+        assert_eq!(redact_key(key), "nl_AbCdEfGhIjKl…");
+        assert_eq!(redact_key("short"), "sh…");
+        assert_eq!(redact_key(""), "…");
+    }
 }

@@ -47,7 +47,9 @@ pub enum SegmentEvent {
     Init(InitSegment),
     Segment(MediaSegment),
     /// The stream ended: playlists get `#EXT-X-ENDLIST`.
-    Ended { stream: StreamId },
+    Ended {
+        stream: StreamId,
+    },
 }
 
 /// Receives packaged output: the in-memory live window, the DVR recorder.

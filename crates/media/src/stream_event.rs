@@ -24,10 +24,14 @@ pub enum StreamEvent {
     /// The consumer fell behind and frames were dropped; the next frame is a
     /// video keyframe (or, for audio-only streams, the next audio frame).
     /// Consumers treat it like a discontinuity.
-    FramesDropped { count: u64 },
+    FramesDropped {
+        count: u64,
+    },
     /// The current publisher went away. Another may follow within the
     /// reconnect window.
-    PublishStopped { session: u32 },
+    PublishStopped {
+        session: u32,
+    },
     /// The stream is over: no publisher came back. Consumers finish up.
     StreamEnded,
 }

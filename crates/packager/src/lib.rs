@@ -1,1 +1,27 @@
-//! placeholder
+//! Passthrough packaging for nova-live: publish sessions in, HLS out.
+//!
+//! A [`Packager`] per stream turns the hub's events into keyframe-aligned
+//! segments, muxed by FFmpeg into CMAF fMP4 or MPEG-TS in memory, and hands
+//! them to a [`SegmentSink`](nova_media::SegmentSink). [`LiveWindows`] is the
+//! sink that keeps each stream's live window and serves its media playlist.
+
+mod counters;
+mod ffi;
+mod ffmpeg_log;
+mod generation;
+mod interleave;
+mod live_windows;
+mod memory_io;
+mod muxer;
+mod naming;
+mod packager;
+mod playlist;
+mod segment_writer;
+mod session;
+mod timeline;
+mod window;
+
+pub use counters::PackagerCounters;
+pub use ffmpeg_log::init_ffmpeg;
+pub use live_windows::{LiveWindows, LiveWindowsConfig};
+pub use packager::Packager;

@@ -1,1 +1,21 @@
-//! placeholder
+//! RTMP ingest for nova-live.
+//!
+//! - [`Connection`]: one RTMP connection as a sans-IO state machine over
+//!   rml_rtmp (bytes in, [`Action`]s out).
+//! - [`Hub`]: per-stream fan-out to subscribers, with a GOP cache, a
+//!   slow-subscriber policy that never blocks the publisher, publisher
+//!   takeover and a reconnect window.
+//! - [`serve`]: the tokio listener and per-connection driver that only move
+//!   bytes and time between sockets, connections and the hub.
+
+mod connection;
+mod driver;
+mod hub;
+mod listener;
+mod media;
+mod timeline;
+
+pub use connection::{Action, CloseReason, Connection, ConnectionConfig};
+pub use hub::{Hub, HubClosed, HubConfig, HubObserver, Publisher, Subscription};
+pub use listener::{IngestConfig, serve};
+pub use media::Media;

@@ -24,8 +24,6 @@ pub struct EmbeddedPostgres {
     run_as: Option<String>,
     port: u16,
     password: String,
-    /// Whether this process started the cluster (and so should stop it).
-    started_here: bool,
 }
 
 impl EmbeddedPostgres {
@@ -50,7 +48,6 @@ impl EmbeddedPostgres {
             run_as,
             port: 0,
             password,
-            started_here: false,
         };
         if !pg.cluster_dir.join("PG_VERSION").exists() {
             pg.init_cluster()?;
@@ -63,7 +60,6 @@ impl EmbeddedPostgres {
             None => {
                 pg.port = free_port()?;
                 pg.start_cluster()?;
-                pg.started_here = true;
             }
         }
         Ok(pg)
@@ -87,11 +83,7 @@ impl EmbeddedPostgres {
         DATABASE
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Stops the cluster if this process started or adopted it.
+    /// Stops the cluster, whether this process started it or adopted it.
     pub fn stop(&self) -> Result<()> {
         let status = self
             .pg_command("pg_ctl")
@@ -104,10 +96,6 @@ impl EmbeddedPostgres {
             bail!("pg_ctl stop failed ({status})");
         }
         Ok(())
-    }
-
-    pub fn started_here(&self) -> bool {
-        self.started_here
     }
 
     fn init_cluster(&self) -> Result<()> {

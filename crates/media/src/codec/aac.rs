@@ -25,7 +25,9 @@ pub enum AacConfigError {
     Truncated(#[from] BitsExhausted),
     #[error("AAC AudioSpecificConfig uses reserved sampling frequency index {0}")]
     SampleRateIndex(u32),
-    #[error("AAC AudioSpecificConfig has channel configuration 0 (program config element), which is not supported")]
+    #[error(
+        "AAC AudioSpecificConfig has channel configuration 0 (program config element), which is not supported"
+    )]
     ChannelLayout,
 }
 

@@ -199,7 +199,8 @@ mod tests {
 
     // Both records were written by ffmpeg's libx264 into MP4 `avcC` boxes.
     const HIGH_720P: &str = "0164001fffe1001a6764001facd9405005bb0110000003001000000303c0f183196001000668ebe3cb22c0fdf8f800";
-    const BASELINE_642X362: &str = "0142c01effe1001a6742c01ed900a42fe224c044000003000400000300f03c58b92001000568cb83cb20";
+    const BASELINE_642X362: &str =
+        "0142c01effe1001a6742c01ed900a42fe224c044000003000400000300f03c58b92001000568cb83cb20";
 
     #[test]
     fn parses_high_profile_720p() {

@@ -53,7 +53,10 @@ impl HevcConfig {
         let compat = self.compatibility_flags.reverse_bits();
         let tier = if self.tier_flag { 'H' } else { 'L' };
         let constraints = &self.record[6..12];
-        let last = constraints.iter().rposition(|&b| b != 0).map_or(1, |i| i + 1);
+        let last = constraints
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(1, |i| i + 1);
         let constraint_text: Vec<String> = constraints[..last]
             .iter()
             .map(|b| format!("{b:X}"))

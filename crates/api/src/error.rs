@@ -1,0 +1,225 @@
+//! Every error a handler can return, and the one place it becomes HTTP: an
+//! RFC 9457 problem document (`application/problem+json`).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// One invalid part of a request body, as an RFC 9457 `errors` member: a JSON
+/// pointer (RFC 6901, as a URI fragment) to the value, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct FieldError {
+    pub pointer: String,
+    pub detail: String,
+}
+
+impl FieldError {
+    /// `path` names the field from the document root, e.g. `["settings", "container"]`.
+    pub fn new(path: &[&str], detail: impl Into<String>) -> Self {
+        let mut pointer = String::from("#");
+        for segment in path {
+            pointer.push('/');
+            // RFC 6901 §3: `~` and `/` inside a name are escaped.
+            pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+        }
+        Self {
+            pointer,
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// No credentials: the client should authenticate (RFC 6750 §3.1: no error code).
+    #[error("missing bearer token")]
+    MissingToken,
+    /// Credentials that do not verify: expired, forged, malformed.
+    #[error("invalid bearer token: {0}")]
+    InvalidToken(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("this resource does not support that method: see the Allow header")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("invalid request body")]
+    Validation(Vec<FieldError>),
+    /// A fault on our side: logged with its cause, never shown to the client.
+    #[error("{context}: {source}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl ApiError {
+    pub fn internal(
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Internal {
+            context,
+            source: source.into(),
+        }
+    }
+
+    /// Maps a database error: constraint violations are the client's fault
+    /// (and say which rule was broken); anything else is ours.
+    pub fn from_db(context: &'static str, error: sqlx::Error) -> Self {
+        if let Some(db) = error.as_database_error()
+            && let Some(mapped) = db.constraint().and_then(constraint_error)
+        {
+            return mapped;
+        }
+        Self::internal(context, error)
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the client is told; internal causes stay in the log.
+    fn detail(&self) -> String {
+        match self {
+            Self::MissingToken => {
+                "send `Authorization: Bearer <token>`; `nova-live token --user <uuid>` prints one"
+                    .to_owned()
+            }
+            Self::InvalidToken(why) => format!("the bearer token is not valid: {why}"),
+            Self::Validation(_) => "the request body has invalid fields: see `errors`".to_owned(),
+            Self::Internal { .. } => {
+                "the server failed to handle this request; it has been logged: retry later"
+                    .to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The constraints a client can break with valid-looking input, by name
+/// (named in migrations/ for this purpose). Handlers validate first, so
+/// these are the backstop for races and rules only the database can check.
+fn constraint_error(name: &str) -> Option<ApiError> {
+    let field =
+        |path: &[&str], detail: &str| ApiError::Validation(vec![FieldError::new(path, detail)]);
+    Some(match name {
+        "live_streams_title_check" => {
+            field(&["title"], "must be 1 to 200 characters, not all blank")
+        }
+        "live_streams_description_check" => {
+            field(&["description"], "must be at most 5000 characters")
+        }
+        "live_streams_settings_check" => field(&["settings"], "must be an object"),
+        "live_streams_stream_key_id_key" => {
+            ApiError::Conflict("a stream key collided with another one: retry".to_owned())
+        }
+        _ => return None,
+    })
+}
+
+/// RFC 9457 §3.1. `type` is `about:blank` throughout: the status code says
+/// what kind of problem it is, `detail` says what to do, and validation
+/// problems add `errors`.
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let Self::Internal { context, source } = &self {
+            tracing::error!(error = %source, "{context}");
+        }
+        let problem = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors: match &self {
+                Self::Validation(errors) => Some(errors),
+                _ => None,
+            },
+        };
+        let body = serde_json::to_vec(&problem).expect("a problem document always serializes");
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        match self {
+            Self::MissingToken => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            // RFC 6750 §3: tell the client the token itself is the problem.
+            Self::InvalidToken(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+                );
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_escape_as_rfc_6901_says() {
+        assert_eq!(FieldError::new(&[], "x").pointer, "#");
+        assert_eq!(
+            FieldError::new(&["settings", "container"], "x").pointer,
+            "#/settings/container"
+        );
+        assert_eq!(FieldError::new(&["a/b", "c~d"], "x").pointer, "#/a~1b/c~0d");
+    }
+
+    #[test]
+    fn known_constraints_become_client_errors() {
+        match constraint_error("live_streams_title_check") {
+            Some(ApiError::Validation(errors)) => assert_eq!(errors[0].pointer, "#/title"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            constraint_error("live_streams_stream_key_id_key"),
+            Some(ApiError::Conflict(_))
+        ));
+        assert!(constraint_error("live_streams_pkey").is_none());
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let error = ApiError::internal("loading stream", std::io::Error::other("password=hunter2"));
+        assert!(!error.detail().contains("hunter2"));
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

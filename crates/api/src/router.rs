@@ -1,0 +1,76 @@
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, header};
+use tower_http::cors::{Any, CorsLayer, Vary};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{health, playback, streams};
+
+/// Management requests are small JSON documents.
+const API_BODY_LIMIT: usize = 64 * 1024;
+
+/// The whole HTTP surface of nova-live.
+pub fn app(state: AppState) -> Router {
+    // API calls are few and each matters: logged at INFO. Playback and
+    // probes are a request per player per second: DEBUG, or they drown
+    // everything else (failures are still logged at ERROR).
+    let api = streams::routes()
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+        .layer(request_log(Level::INFO));
+    let frequent = playback::routes()
+        .merge(health::routes())
+        .layer(request_log(Level::DEBUG));
+    Router::new()
+        .merge(api)
+        .merge(frequent)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(cors())
+        .with_state(state)
+}
+
+type RequestLog = TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    DefaultMakeSpan,
+    tower_http::trace::DefaultOnRequest,
+    DefaultOnResponse,
+>;
+
+fn request_log(level: Level) -> RequestLog {
+    // The default span has method, URI and version but no headers, so
+    // bearer tokens never reach the log.
+    TraceLayer::new_for_http()
+        .make_span_with(DefaultMakeSpan::new().level(level))
+        .on_response(DefaultOnResponse::new().level(level))
+}
+
+/// Players and web apps on any origin. `*` is safe for the API too: it is
+/// authorized by bearer tokens the caller adds explicitly, never by cookies
+/// or other credentials a browser would attach on its own.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::LOCATION, header::WWW_AUTHENTICATE])
+        .max_age(Duration::from_secs(3600))
+        // No answer depends on the Origin, so no `Vary: Origin`: it would
+        // split every edge-cached segment into one copy per embedding site
+        // (and some CDNs do not cache responses that vary on it at all).
+        .vary(Vary::list([]))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound(
+        "no such resource: the API is under /api/v1, playback under /live".to_owned(),
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

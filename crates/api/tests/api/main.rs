@@ -1,0 +1,15 @@
+//! Integration tests of nova-api: the router driven with `oneshot`, over a
+//! fresh PostgreSQL database per test (`#[sqlx::test]`, which needs
+//! `DATABASE_URL` pointing at a server it may create databases on).
+//!
+//! One test binary with modules, not a binary per file: each links the
+//! whole stack, and linking dominates the build on small machines.
+
+mod auth;
+mod health;
+mod playback;
+mod publish_authorizer;
+mod schema;
+mod stream_status;
+mod streams;
+mod support;

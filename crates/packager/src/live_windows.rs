@@ -1,0 +1,165 @@
+//! The in-memory live window of every stream: the sink the packagers write
+//! to, and what HTTP serves under `/live/{stream}/`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+use nova_media::{
+    LivePlayback, PlaybackObject, SegmentContainer, SegmentEvent, SegmentSink, StreamId,
+    StreamSettings,
+};
+
+use crate::window::{StreamWindow, WindowConfig};
+
+/// How often ended streams are looked for and forgotten.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Sizes of the live windows.
+///
+/// `SegmentEvent::Started` does not carry the stream's settings, so these
+/// apply to every stream.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveWindowsConfig {
+    /// Segments each live playlist lists.
+    pub window_segments: usize,
+    /// The smallest `EXT-X-TARGETDURATION` (RFC 8216 §4.3.3.1) a playlist
+    /// declares; longer segments raise it.
+    pub min_target_duration: Duration,
+    /// How long an ended stream's final playlist and segments stay served.
+    pub ended_retention: Duration,
+}
+
+impl Default for LiveWindowsConfig {
+    fn default() -> Self {
+        let defaults = StreamSettings::default();
+        Self {
+            window_segments: defaults.live_window_segments,
+            min_target_duration: defaults.target_segment_duration,
+            ended_retention: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Every stream's live window. Packager threads write through
+/// [`SegmentSink`]; HTTP handlers read through [`LivePlayback`].
+///
+/// Playlists are rendered when a segment arrives, so a read only clones
+/// reference-counted bytes under a brief lock.
+pub struct LiveWindows {
+    config: LiveWindowsConfig,
+    streams: RwLock<HashMap<StreamId, Arc<Mutex<StreamWindow>>>>,
+    last_sweep: Mutex<Instant>,
+}
+
+impl LiveWindows {
+    pub fn new() -> Self {
+        Self::with_config(LiveWindowsConfig::default())
+    }
+
+    pub fn with_config(config: LiveWindowsConfig) -> Self {
+        Self {
+            config,
+            streams: RwLock::new(HashMap::new()),
+            last_sweep: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn window_config(&self) -> WindowConfig {
+        WindowConfig {
+            segments: self.config.window_segments,
+            min_target_secs: self.config.min_target_duration.as_secs_f64().ceil() as u64,
+        }
+    }
+
+    fn window(&self, stream: StreamId) -> Option<Arc<Mutex<StreamWindow>>> {
+        self.streams
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&stream)
+            .cloned()
+    }
+
+    fn window_or_insert(
+        &self,
+        stream: StreamId,
+        container: SegmentContainer,
+    ) -> Arc<Mutex<StreamWindow>> {
+        if let Some(window) = self.window(stream) {
+            return window;
+        }
+        let config = self.window_config();
+        self.streams
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(stream)
+            .or_insert_with(|| Arc::new(Mutex::new(StreamWindow::new(container, config))))
+            .clone()
+    }
+
+    /// Forgets streams that ended more than `ended_retention` ago.
+    fn sweep(&self, now: Instant) {
+        {
+            let mut last = lock(&self.last_sweep);
+            if now.duration_since(*last) < SWEEP_INTERVAL {
+                return;
+            }
+            *last = now;
+        }
+        let retention = self.config.ended_retention;
+        let mut streams = self
+            .streams
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        streams.retain(|_, window| {
+            let mut window = lock(window);
+            window.expire(now);
+            window
+                .ended_at()
+                .is_none_or(|ended| now.duration_since(ended) < retention)
+        });
+    }
+}
+
+impl Default for LiveWindows {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SegmentSink for LiveWindows {
+    fn handle(&self, event: &SegmentEvent) {
+        let now = Instant::now();
+        match event {
+            SegmentEvent::Started { stream, container } => {
+                lock(&self.window_or_insert(*stream, *container)).restart(*container, now);
+            }
+            SegmentEvent::Init(init) => {
+                lock(&self.window_or_insert(init.stream, SegmentContainer::Fmp4)).add_init(init);
+            }
+            SegmentEvent::Segment(segment) => {
+                lock(&self.window_or_insert(segment.stream, segment.container))
+                    .add_segment(segment, now);
+            }
+            SegmentEvent::Ended { stream } => {
+                if let Some(window) = self.window(*stream) {
+                    lock(&window).end(now);
+                }
+            }
+        }
+        self.sweep(now);
+    }
+}
+
+impl LivePlayback for LiveWindows {
+    fn get(&self, stream: StreamId, name: &str) -> Option<PlaybackObject> {
+        let window = self.window(stream)?;
+        lock(&window).object(name, Instant::now())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

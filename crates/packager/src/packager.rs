@@ -1,0 +1,186 @@
+//! The packager of one stream: turns the hub's [`StreamEvent`]s into init
+//! segments, media segments and run boundaries for a [`SegmentSink`].
+
+use std::sync::Arc;
+
+use nova_media::{SegmentEvent, SegmentSink, StreamEvent, StreamId, StreamSettings};
+
+use crate::counters::PackagerCounters;
+use crate::ffmpeg_log::init_ffmpeg;
+use crate::segment_writer::SegmentWriter;
+use crate::session::Session;
+
+/// Packages one stream. Synchronous: the server runs it on its own thread and
+/// feeds it the hub's events in order.
+///
+/// One `Packager` is one packaging run, and so one playlist: it starts at the
+/// first `PublishStarted` and ends at `StreamEnded`. Publishers that
+/// reconnect or take over continue the same timeline after a discontinuity
+/// (RFC 8216 §4.3.2.3); media sequence numbers continue too (§4.3.3.2).
+pub struct Packager {
+    stream: StreamId,
+    sink: Arc<dyn SegmentSink>,
+    writer: Option<SegmentWriter>,
+    session: Option<Session>,
+    next_generation: u64,
+    ended: bool,
+    counters: PackagerCounters,
+}
+
+impl Packager {
+    pub fn new(stream: StreamId, sink: Arc<dyn SegmentSink>) -> Self {
+        init_ffmpeg();
+        Self {
+            stream,
+            sink,
+            writer: None,
+            session: None,
+            next_generation: 1,
+            ended: false,
+            counters: PackagerCounters::default(),
+        }
+    }
+
+    /// Handles one event. Never panics on bad input: what cannot be packaged
+    /// is logged and counted in [`Packager::counters`].
+    pub fn handle(&mut self, event: StreamEvent) {
+        if self.ended {
+            tracing::debug!(stream = %self.stream, "event after the stream ended ignored");
+            self.counters.events_ignored += 1;
+            return;
+        }
+        match event {
+            StreamEvent::PublishStarted { session, settings } => {
+                self.start_session(session, settings)
+            }
+            StreamEvent::VideoConfig(config) => {
+                let id = self.next_generation;
+                match self.session.as_mut() {
+                    Some(session) => {
+                        if session.set_video(config, id) {
+                            self.next_generation += 1;
+                        }
+                    }
+                    None => self.ignore("video configuration outside a publish session"),
+                }
+            }
+            StreamEvent::AudioConfig(config) => {
+                let id = self.next_generation;
+                match self.session.as_mut() {
+                    Some(session) => {
+                        if session.set_audio(config, id) {
+                            self.next_generation += 1;
+                        }
+                    }
+                    None => self.ignore("audio configuration outside a publish session"),
+                }
+            }
+            StreamEvent::Frame(frame) => self.frame(frame),
+            StreamEvent::FramesDropped { count } => {
+                self.counters.frames_dropped_upstream += count;
+                if let Some(session) = self.session.as_mut() {
+                    tracing::debug!(stream = %self.stream, count, "frames dropped upstream; next segment is discontinuous");
+                    session.break_generation(self.next_generation);
+                    self.next_generation += 1;
+                }
+            }
+            StreamEvent::PublishStopped { session } => {
+                if self.session.as_ref().is_some_and(|s| s.id != session) {
+                    tracing::debug!(stream = %self.stream, session, "stop of a session that is not the current one");
+                }
+                self.end_session();
+            }
+            StreamEvent::StreamEnded => self.end_stream(),
+        }
+    }
+
+    /// What this packager did with its input so far.
+    pub fn counters(&self) -> PackagerCounters {
+        self.counters
+    }
+
+    fn start_session(&mut self, id: u32, settings: Arc<StreamSettings>) {
+        // A takeover may arrive without the previous publisher's stop.
+        self.end_session();
+        match &self.writer {
+            None => {
+                let writer = SegmentWriter::new(self.stream, self.sink.clone(), settings.container);
+                writer.emit(SegmentEvent::Started {
+                    stream: self.stream,
+                    container: settings.container,
+                });
+                self.writer = Some(writer);
+            }
+            Some(writer) if writer.container() != settings.container => {
+                tracing::warn!(
+                    stream = %self.stream,
+                    session = id,
+                    "the stream's container changed to {} while live; keeping {} until the stream ends",
+                    settings.container.as_str(),
+                    writer.container().as_str()
+                );
+            }
+            Some(_) => {}
+        }
+        tracing::debug!(stream = %self.stream, session = id, "publish session started");
+        self.session = Some(Session::new(id, settings, self.next_generation));
+        self.next_generation += 1;
+    }
+
+    fn frame(&mut self, frame: nova_media::Frame) {
+        let (Some(session), Some(writer)) = (self.session.as_mut(), self.writer.as_mut()) else {
+            self.counters.frames_skipped += 1;
+            return;
+        };
+        if !session.push(frame, writer.run_end_ms(), &mut self.counters) {
+            return;
+        }
+        let (Some(clock), target) = (session.clock(), session.target_ms()) else {
+            return;
+        };
+        while let Some(ready) = session.pop() {
+            writer.write(ready, &clock, target, &mut self.counters);
+        }
+    }
+
+    fn end_session(&mut self) {
+        let (Some(mut session), Some(writer)) = (self.session.take(), self.writer.as_mut()) else {
+            return;
+        };
+        if let Some(clock) = session.clock() {
+            let target = session.target_ms();
+            while let Some(ready) = session.drain() {
+                writer.write(ready, &clock, target, &mut self.counters);
+            }
+        }
+        writer.close(&mut self.counters);
+        tracing::debug!(stream = %self.stream, session = session.id, counters = ?self.counters, "publish session ended");
+    }
+
+    fn end_stream(&mut self) {
+        self.end_session();
+        self.ended = true;
+        if let Some(writer) = &self.writer {
+            writer.emit(SegmentEvent::Ended {
+                stream: self.stream,
+            });
+        }
+        tracing::info!(stream = %self.stream, counters = ?self.counters, "packaging finished");
+    }
+
+    fn ignore(&mut self, what: &str) {
+        tracing::debug!(stream = %self.stream, "{what} ignored");
+        self.counters.events_ignored += 1;
+    }
+}
+
+impl Drop for Packager {
+    /// A feed that closes without `StreamEnded` still ends the playlist, so
+    /// players are not left polling a stream nobody will extend.
+    fn drop(&mut self) {
+        if !self.ended && self.writer.is_some() {
+            tracing::debug!(stream = %self.stream, "feed closed without StreamEnded; ending the stream");
+            self.end_stream();
+        }
+    }
+}

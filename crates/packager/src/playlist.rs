@@ -1,0 +1,198 @@
+//! Renders a live window as an HLS media playlist (RFC 8216 §4.3) with m3u8-rs.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use m3u8_rs::{Map, MediaPlaylist, MediaSegment as PlaylistSegment};
+use nova_media::{MediaSegment, SegmentContainer};
+
+/// `EXTINF` decimals: segment durations are whole milliseconds, so three
+/// decimals state them exactly (RFC 8216 §4.3.2.1 allows decimal durations
+/// from version 3).
+const EXTINF_DECIMALS: usize = 3;
+
+/// What the playlist says about the window as a whole.
+pub(crate) struct PlaylistHeader {
+    pub container: SegmentContainer,
+    /// `EXT-X-TARGETDURATION` in seconds (RFC 8216 §4.3.3.1).
+    pub target_duration: u64,
+    /// `EXT-X-DISCONTINUITY-SEQUENCE` (RFC 8216 §4.3.3.3): discontinuities
+    /// that slid out of the window.
+    pub discontinuity_sequence: u64,
+    /// `EXT-X-ENDLIST` (RFC 8216 §4.3.3.4).
+    pub ended: bool,
+}
+
+/// Renders the media playlist of `segments`, oldest first.
+pub(crate) fn render(header: &PlaylistHeader, segments: &[MediaSegment]) -> Bytes {
+    // RFC 8216 §4.3.3.2: the sequence number of the first segment listed.
+    let media_sequence = segments.first().map_or(0, |segment| segment.sequence);
+    let mut previous_init: Option<&str> = None;
+    let segments = segments
+        .iter()
+        .map(|segment| {
+            // RFC 8216 §4.3.2.5: EXT-X-MAP applies to every segment after it
+            // until the next one, so it is written on the first segment and
+            // wherever the init segment changes.
+            let init = segment.init_name.as_deref();
+            let map = init
+                .filter(|&name| previous_init != Some(name))
+                .map(|name| Map {
+                    uri: name.to_owned(),
+                    ..Map::default()
+                });
+            previous_init = init;
+            PlaylistSegment {
+                uri: segment.name.clone(),
+                duration: segment.duration_ms as f32 / 1000.0,
+                discontinuity: segment.discontinuity,
+                map,
+                program_date_time: Some(
+                    DateTime::<Utc>::from(segment.program_date_time).fixed_offset(),
+                ),
+                ..PlaylistSegment::default()
+            }
+        })
+        .collect::<Vec<_>>();
+    let playlist = MediaPlaylist {
+        // RFC 8216 §7: EXT-X-MAP in a media playlist needs version 6 (7 is
+        // what fMP4 HLS is commonly declared as); decimal EXTINF needs 3.
+        version: Some(match header.container {
+            SegmentContainer::Fmp4 => 7,
+            SegmentContainer::Ts => 3,
+        }),
+        target_duration: header.target_duration,
+        media_sequence,
+        discontinuity_sequence: header.discontinuity_sequence,
+        end_list: header.ended,
+        // RFC 8216 §4.3.5.1: every segment starts with a keyframe.
+        independent_segments: true,
+        segments,
+        ..MediaPlaylist::default()
+    };
+    // m3u8-rs takes the precision from a process-wide setting; every
+    // playlist in nova-live wants exact millisecond durations.
+    m3u8_rs::WRITE_OPT_FLOAT_PRECISION.store(EXTINF_DECIMALS, Ordering::Relaxed);
+    let mut out = Vec::with_capacity(256 + 160 * playlist.segments.len());
+    playlist
+        .write_to(&mut out)
+        .expect("writing to a Vec cannot fail");
+    Bytes::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use m3u8_rs::Playlist;
+    use nova_media::StreamId;
+
+    use super::*;
+
+    fn segment(
+        sequence: u64,
+        init: Option<&str>,
+        duration_ms: u64,
+        discontinuity: bool,
+    ) -> MediaSegment {
+        let container = if init.is_some() {
+            SegmentContainer::Fmp4
+        } else {
+            SegmentContainer::Ts
+        };
+        let extension = if init.is_some() { "m4s" } else { "ts" };
+        MediaSegment {
+            stream: StreamId::new_random(),
+            sequence,
+            name: format!("run-{sequence}.{extension}"),
+            container,
+            init_name: init.map(str::to_owned),
+            start_ms: 0,
+            duration_ms,
+            discontinuity,
+            program_date_time: SystemTime::UNIX_EPOCH
+                + Duration::from_millis(1_700_000_000_000 + sequence * 2_000),
+            data: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn renders_an_fmp4_window_exactly() {
+        let header = PlaylistHeader {
+            container: SegmentContainer::Fmp4,
+            target_duration: 2,
+            discontinuity_sequence: 1,
+            ended: true,
+        };
+        let segments = [
+            segment(5, Some("run-init1.mp4"), 2_000, false),
+            segment(6, Some("run-init1.mp4"), 1_033, false),
+            segment(7, Some("run-init2.mp4"), 1_967, true),
+        ];
+        let text = String::from_utf8(render(&header, &segments).to_vec()).unwrap();
+        assert_eq!(
+            text,
+            "#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-TARGETDURATION:2
+#EXT-X-MEDIA-SEQUENCE:5
+#EXT-X-DISCONTINUITY-SEQUENCE:1
+#EXT-X-MAP:URI=\"run-init1.mp4\"
+#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:30.000Z
+#EXTINF:2.000,
+run-5.m4s
+#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:32.000Z
+#EXTINF:1.033,
+run-6.m4s
+#EXT-X-MAP:URI=\"run-init2.mp4\"
+#EXT-X-DISCONTINUITY
+#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:34.000Z
+#EXTINF:1.967,
+run-7.m4s
+#EXT-X-ENDLIST
+"
+        );
+    }
+
+    #[test]
+    fn renders_a_live_ts_window_that_round_trips() {
+        let header = PlaylistHeader {
+            container: SegmentContainer::Ts,
+            target_duration: 4,
+            discontinuity_sequence: 0,
+            ended: false,
+        };
+        let segments = [
+            segment(0, None, 4_000, false),
+            segment(1, None, 3_967, false),
+        ];
+        let rendered = render(&header, &segments);
+        let text = std::str::from_utf8(&rendered).unwrap();
+        assert!(text.starts_with("#EXTM3U\n#EXT-X-VERSION:3\n"), "{text}");
+        assert!(
+            !text.contains("EXT-X-MAP") && !text.contains("ENDLIST"),
+            "{text}"
+        );
+        let Ok(Playlist::MediaPlaylist(parsed)) = m3u8_rs::parse_playlist_res(&rendered) else {
+            panic!("m3u8-rs cannot parse:\n{text}");
+        };
+        assert_eq!(parsed.target_duration, 4);
+        assert_eq!(parsed.media_sequence, 0);
+        assert!(parsed.independent_segments && !parsed.end_list);
+        let listed: Vec<(String, f32)> = parsed
+            .segments
+            .iter()
+            .map(|s| (s.uri.clone(), s.duration))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![("run-0.ts".into(), 4.0), ("run-1.ts".into(), 3.967)]
+        );
+        // Rendering what was parsed gives the same text back.
+        let mut again = Vec::new();
+        parsed.write_to(&mut again).unwrap();
+        assert_eq!(again, rendered.to_vec());
+    }
+}

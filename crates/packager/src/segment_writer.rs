@@ -1,0 +1,291 @@
+//! The segmenter and the muxers of one packaging run: decides where segments
+//! start, feeds the muxer, and emits init and media segments to the sink.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use nova_media::{
+    InitSegment, MediaSegment, SegmentContainer, SegmentEvent, SegmentSink, StreamId, Track,
+};
+
+use crate::counters::PackagerCounters;
+use crate::generation::Generation;
+use crate::interleave::Ready;
+use crate::muxer::{Muxer, Opened};
+use crate::naming::RunNames;
+use crate::timeline::SessionClock;
+
+/// Keyframes this close to the target still end a segment: with millisecond
+/// timestamps a 2 s GOP at 30 fps can land a millisecond or two early.
+const CUT_TOLERANCE_MS: i64 = 5;
+
+pub(crate) struct SegmentWriter {
+    stream: StreamId,
+    sink: Arc<dyn SegmentSink>,
+    names: RunNames,
+    container: SegmentContainer,
+    /// Media sequence number of the next segment (RFC 8216 §4.3.3.2).
+    next_sequence: u64,
+    /// End of the latest frame written in the run: where the next session's
+    /// timeline starts, so timestamps never go backwards.
+    run_end_ms: i64,
+    active: Option<ActiveMuxer>,
+    /// A generation no muxer could be started for (e.g. HEVC without a
+    /// picture size in fMP4): not retried at every keyframe.
+    refused: Option<u64>,
+}
+
+/// The muxer of one generation, with the segment it is filling.
+struct ActiveMuxer {
+    muxer: Muxer,
+    generation: u64,
+    init_name: Option<String>,
+    clock: SessionClock,
+    /// Which track's frames start segments and measure them.
+    cut_track: Track,
+    /// The first segment of this muxer follows a break in the run (RFC 8216
+    /// §4.3.2.3: new publisher, new codec configuration, dropped frames).
+    discontinuous: bool,
+    segment: Option<OpenSegment>,
+}
+
+struct OpenSegment {
+    start_ms: i64,
+    /// End of the latest frame of the cut track.
+    end_ms: i64,
+    program_date_time: SystemTime,
+    discontinuity: bool,
+}
+
+impl SegmentWriter {
+    pub(crate) fn new(
+        stream: StreamId,
+        sink: Arc<dyn SegmentSink>,
+        container: SegmentContainer,
+    ) -> Self {
+        Self {
+            stream,
+            sink,
+            names: RunNames::new(),
+            container,
+            next_sequence: 0,
+            run_end_ms: 0,
+            active: None,
+            refused: None,
+        }
+    }
+
+    pub(crate) fn container(&self) -> SegmentContainer {
+        self.container
+    }
+
+    pub(crate) fn run_end_ms(&self) -> i64 {
+        self.run_end_ms
+    }
+
+    pub(crate) fn emit(&self, event: SegmentEvent) {
+        self.sink.handle(&event);
+    }
+
+    /// Writes one frame, starting a muxer or a segment first when the frame
+    /// is where one begins.
+    pub(crate) fn write(
+        &mut self,
+        ready: Ready,
+        clock: &SessionClock,
+        target_ms: i64,
+        counters: &mut PackagerCounters,
+    ) {
+        let Ready {
+            frame,
+            duration_ms,
+            generation,
+        } = ready;
+        let cut_point = generation.is_cut_point(frame.track, frame.keyframe);
+        let current = self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.generation == generation.id);
+        if cut_point && !current {
+            if self.refused != Some(generation.id) {
+                self.close(counters);
+                self.open(&generation, *clock, counters);
+            }
+        } else if cut_point && self.segment_is_due(frame.dts, target_ms) {
+            self.cut(frame.dts, counters);
+        }
+        let Some(active) = self
+            .active
+            .as_mut()
+            .filter(|a| a.generation == generation.id)
+        else {
+            // A frame of a new generation before its first keyframe, or one
+            // after a muxer failure: nothing can decode it.
+            counters.frames_skipped += 1;
+            return;
+        };
+        if active.segment.is_none() {
+            let discontinuity = std::mem::take(&mut active.discontinuous);
+            active.segment = Some(OpenSegment {
+                start_ms: frame.dts,
+                end_ms: frame.dts,
+                program_date_time: active.clock.wall_clock(frame.dts),
+                discontinuity,
+            });
+        }
+        if let Err(error) = active.muxer.write(&frame, duration_ms) {
+            tracing::error!(stream = %self.stream, dts = frame.dts, "{error}; restarting at the next keyframe");
+            counters.mux_errors += 1;
+            self.active = None;
+            return;
+        }
+        counters.frames_written += 1;
+        let end = frame.dts + duration_ms;
+        if frame.track == active.cut_track
+            && let Some(segment) = active.segment.as_mut()
+        {
+            segment.end_ms = segment.end_ms.max(end);
+        }
+        self.run_end_ms = self.run_end_ms.max(end);
+    }
+
+    /// Ends the muxer and emits its last segment: the session ended, or a new
+    /// generation starts.
+    pub(crate) fn close(&mut self, counters: &mut PackagerCounters) {
+        let Some(active) = self.active.take() else {
+            return;
+        };
+        let ActiveMuxer {
+            muxer,
+            init_name,
+            segment,
+            ..
+        } = active;
+        match (muxer.finish(), segment) {
+            (Ok(data), Some(segment)) => {
+                let duration = segment.end_ms - segment.start_ms;
+                self.emit_segment(data, segment, duration, init_name, counters);
+            }
+            (Ok(_), None) => {}
+            (Err(error), _) => {
+                tracing::error!(stream = %self.stream, "{error}; the last segment is lost");
+                counters.mux_errors += 1;
+            }
+        }
+    }
+
+    fn segment_is_due(&self, dts: i64, target_ms: i64) -> bool {
+        self.active
+            .as_ref()
+            .and_then(|a| a.segment.as_ref())
+            .is_some_and(|s| dts - s.start_ms >= target_ms - CUT_TOLERANCE_MS)
+    }
+
+    /// Closes the open segment at the keyframe `next_start_ms`, which begins
+    /// the next one: the segment lasts until it.
+    fn cut(&mut self, next_start_ms: i64, counters: &mut PackagerCounters) {
+        let Some(active) = self.active.as_mut() else {
+            return;
+        };
+        let Some(segment) = active.segment.take() else {
+            return;
+        };
+        match active.muxer.cut() {
+            Ok(data) => {
+                let init_name = active.init_name.clone();
+                let duration = next_start_ms - segment.start_ms;
+                self.emit_segment(data, segment, duration, init_name, counters);
+            }
+            Err(error) => {
+                tracing::error!(stream = %self.stream, "{error}; restarting at the next keyframe");
+                counters.mux_errors += 1;
+                self.active = None;
+            }
+        }
+    }
+
+    fn open(
+        &mut self,
+        generation: &Generation,
+        clock: SessionClock,
+        counters: &mut PackagerCounters,
+    ) {
+        let opened = Muxer::open(
+            self.container,
+            generation.video.as_ref(),
+            generation.audio.as_ref(),
+        );
+        let Opened { muxer, init } = match opened {
+            Ok(opened) => opened,
+            Err(error) => {
+                tracing::error!(
+                    stream = %self.stream,
+                    generation = generation.id,
+                    "cannot start a muxer: {error}; nothing is packaged until the codec configuration changes"
+                );
+                counters.mux_errors += 1;
+                self.refused = Some(generation.id);
+                return;
+            }
+        };
+        let init_name = init.map(|data| {
+            let name = self.names.next_init();
+            self.emit(SegmentEvent::Init(InitSegment {
+                stream: self.stream,
+                name: name.clone(),
+                data,
+            }));
+            name
+        });
+        tracing::debug!(stream = %self.stream, generation = generation.id, init = ?init_name, "muxer started");
+        self.active = Some(ActiveMuxer {
+            muxer,
+            generation: generation.id,
+            init_name,
+            clock,
+            cut_track: if generation.video.is_some() {
+                Track::Video
+            } else {
+                Track::Audio
+            },
+            discontinuous: self.next_sequence > 0,
+            segment: None,
+        });
+    }
+
+    fn emit_segment(
+        &mut self,
+        data: bytes::Bytes,
+        segment: OpenSegment,
+        duration_ms: i64,
+        init_name: Option<String>,
+        counters: &mut PackagerCounters,
+    ) {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        counters.segments += 1;
+        let media = MediaSegment {
+            stream: self.stream,
+            sequence,
+            name: self.names.segment(sequence, self.container),
+            container: self.container,
+            init_name,
+            start_ms: segment.start_ms,
+            duration_ms: u64::try_from(duration_ms).unwrap_or(0),
+            discontinuity: segment.discontinuity,
+            program_date_time: segment.program_date_time,
+            data,
+        };
+        tracing::debug!(
+            stream = %self.stream,
+            run = self.names.run(),
+            sequence,
+            start_ms = media.start_ms,
+            duration_ms = media.duration_ms,
+            bytes = media.data.len(),
+            discontinuity = media.discontinuity,
+            "segment"
+        );
+        self.emit(SegmentEvent::Segment(media));
+    }
+}

@@ -1,0 +1,348 @@
+//! One stream's live window: the segments its playlist lists, those that
+//! recently slid out, and the init segments they need (RFC 8216 §6.2.2).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use nova_media::{CachePolicy, InitSegment, MediaSegment, PlaybackObject, SegmentContainer};
+
+use crate::playlist::{PlaylistHeader, render};
+
+pub(crate) const PLAYLIST_NAME: &str = "index.m3u8";
+const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
+const MP4_TYPE: &str = "video/mp4";
+const TS_TYPE: &str = "video/mp2t";
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WindowConfig {
+    /// Segments the playlist lists.
+    pub segments: usize,
+    /// The smallest `EXT-X-TARGETDURATION`, in seconds.
+    pub min_target_secs: u64,
+}
+
+struct Retired {
+    segment: MediaSegment,
+    until: Instant,
+}
+
+pub(crate) struct StreamWindow {
+    config: WindowConfig,
+    container: SegmentContainer,
+    live: VecDeque<MediaSegment>,
+    retired: VecDeque<Retired>,
+    /// Init segments still referenced, newest last.
+    inits: Vec<InitSegment>,
+    removed_discontinuities: u64,
+    target_duration: u64,
+    ended_at: Option<Instant>,
+    playlist: Option<Bytes>,
+}
+
+impl StreamWindow {
+    pub(crate) fn new(container: SegmentContainer, config: WindowConfig) -> Self {
+        Self {
+            config,
+            container,
+            live: VecDeque::new(),
+            retired: VecDeque::new(),
+            inits: Vec::new(),
+            removed_discontinuities: 0,
+            target_duration: config.min_target_secs.max(1),
+            ended_at: None,
+            playlist: None,
+        }
+    }
+
+    /// A new packaging run replaces the playlist. The old run's segments stay
+    /// fetchable for their grace period: players may hold the old playlist.
+    pub(crate) fn restart(&mut self, container: SegmentContainer, now: Instant) {
+        let listed_ms = self.listed_ms();
+        while !self.live.is_empty() {
+            self.retire_oldest(now, listed_ms);
+        }
+        *self = Self {
+            retired: std::mem::take(&mut self.retired),
+            inits: std::mem::take(&mut self.inits),
+            ..Self::new(container, self.config)
+        };
+        self.prune_inits();
+    }
+
+    pub(crate) fn add_init(&mut self, init: &InitSegment) {
+        self.inits.retain(|known| known.name != init.name);
+        self.inits.push(init.clone());
+    }
+
+    pub(crate) fn add_segment(&mut self, segment: &MediaSegment, now: Instant) {
+        // The playlist served until now is the longest that listed the
+        // segments about to slide out.
+        let listed_ms = self.listed_ms();
+        self.live.push_back(segment.clone());
+        // RFC 8216 §4.3.3.1: each EXTINF, rounded to the nearest integer, is
+        // at most the target duration. It only ever grows during a run, as
+        // players pace their reloads by it (§6.3.4).
+        let rounded = (segment.duration_ms + 500) / 1000;
+        self.target_duration = self.target_duration.max(rounded);
+        while self.live.len() > self.config.segments.max(1) {
+            self.retire_oldest(now, listed_ms);
+        }
+        self.expire(now);
+        self.render();
+    }
+
+    pub(crate) fn end(&mut self, now: Instant) {
+        self.ended_at.get_or_insert(now);
+        self.render();
+    }
+
+    pub(crate) fn ended_at(&self) -> Option<Instant> {
+        self.ended_at
+    }
+
+    /// Forgets segments whose grace period is over, and inits nothing needs.
+    pub(crate) fn expire(&mut self, now: Instant) {
+        while self.retired.front().is_some_and(|r| r.until <= now) {
+            self.retired.pop_front();
+        }
+        self.prune_inits();
+    }
+
+    /// `index.m3u8`, a segment or an init segment, by name.
+    pub(crate) fn object(&self, name: &str, now: Instant) -> Option<PlaybackObject> {
+        if name == PLAYLIST_NAME {
+            return self.playlist.clone().map(|body| PlaybackObject {
+                body,
+                content_type: PLAYLIST_TYPE,
+                cache: if self.ended_at.is_some() {
+                    CachePolicy::FinalPlaylist
+                } else {
+                    CachePolicy::LivePlaylist
+                },
+            });
+        }
+        let live = self.live.iter();
+        let retired = self
+            .retired
+            .iter()
+            .filter(|r| r.until > now)
+            .map(|r| &r.segment);
+        if let Some(segment) = live.chain(retired).find(|s| s.name == name) {
+            return Some(PlaybackObject {
+                body: segment.data.clone(),
+                content_type: match segment.container {
+                    SegmentContainer::Fmp4 => MP4_TYPE,
+                    SegmentContainer::Ts => TS_TYPE,
+                },
+                cache: CachePolicy::Immutable,
+            });
+        }
+        self.inits
+            .iter()
+            .find(|i| i.name == name)
+            .map(|init| PlaybackObject {
+                body: init.data.clone(),
+                content_type: MP4_TYPE,
+                cache: CachePolicy::Immutable,
+            })
+    }
+
+    fn listed_ms(&self) -> u64 {
+        self.live.iter().map(|s| s.duration_ms).sum()
+    }
+
+    /// RFC 8216 §6.2.2: a segment removed from the playlist stays available
+    /// for its own duration plus that of the longest playlist that listed it
+    /// (`listed_ms`: windows only grow to their size, then keep it).
+    fn retire_oldest(&mut self, now: Instant, listed_ms: u64) {
+        let Some(segment) = self.live.pop_front() else {
+            return;
+        };
+        if segment.discontinuity {
+            // §6.2.2: keep the discontinuity sequence numbers of the
+            // remaining segments unchanged.
+            self.removed_discontinuities += 1;
+        }
+        let until = now + Duration::from_millis(segment.duration_ms + listed_ms);
+        self.retired.push_back(Retired { segment, until });
+    }
+
+    fn prune_inits(&mut self) {
+        let Some(newest) = self.inits.last().map(|i| i.name.clone()) else {
+            return;
+        };
+        let referenced = |name: &str| {
+            self.live
+                .iter()
+                .chain(self.retired.iter().map(|r| &r.segment))
+                .any(|s| s.init_name.as_deref() == Some(name))
+        };
+        let keep: Vec<bool> = self
+            .inits
+            .iter()
+            .map(|i| i.name == newest || referenced(&i.name))
+            .collect();
+        let mut keep = keep.into_iter();
+        self.inits.retain(|_| keep.next().unwrap_or(true));
+    }
+
+    fn render(&mut self) {
+        if self.live.is_empty() {
+            return;
+        }
+        let header = PlaylistHeader {
+            container: self.container,
+            target_duration: self.target_duration,
+            discontinuity_sequence: self.removed_discontinuities,
+            ended: self.ended_at.is_some(),
+        };
+        self.live.make_contiguous();
+        let (segments, _) = self.live.as_slices();
+        self.playlist = Some(render(&header, segments));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use m3u8_rs::Playlist;
+    use nova_media::StreamId;
+
+    use super::*;
+
+    const CONFIG: WindowConfig = WindowConfig {
+        segments: 3,
+        min_target_secs: 2,
+    };
+
+    fn init(name: &str) -> InitSegment {
+        InitSegment {
+            stream: StreamId(uuid::Uuid::nil()),
+            name: name.into(),
+            data: Bytes::from(name.to_owned()),
+        }
+    }
+
+    fn segment(sequence: u64, init: &str, duration_ms: u64, discontinuity: bool) -> MediaSegment {
+        MediaSegment {
+            stream: StreamId(uuid::Uuid::nil()),
+            sequence,
+            name: format!("r-{sequence}.m4s"),
+            container: SegmentContainer::Fmp4,
+            init_name: Some(init.into()),
+            start_ms: 0,
+            duration_ms,
+            discontinuity,
+            program_date_time: SystemTime::UNIX_EPOCH,
+            data: Bytes::from(format!("segment {sequence}")),
+        }
+    }
+
+    fn playlist(window: &StreamWindow, now: Instant) -> m3u8_rs::MediaPlaylist {
+        let object = window.object(PLAYLIST_NAME, now).expect("a playlist");
+        match m3u8_rs::parse_playlist_res(&object.body) {
+            Ok(Playlist::MediaPlaylist(playlist)) => playlist,
+            other => panic!("not a media playlist: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn has_no_playlist_before_the_first_segment() {
+        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        window.add_init(&init("r-init1.mp4"));
+        let now = Instant::now();
+        assert!(window.object(PLAYLIST_NAME, now).is_none());
+        assert_eq!(
+            window.object("r-init1.mp4", now).unwrap().content_type,
+            "video/mp4"
+        );
+        assert!(window.object("nope.m4s", now).is_none());
+    }
+
+    #[test]
+    fn slides_counts_discontinuities_and_keeps_removed_segments_for_a_grace_period() {
+        let start = Instant::now();
+        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        window.add_init(&init("r-init1.mp4"));
+        window.add_segment(&segment(0, "r-init1.mp4", 2_000, false), start);
+        window.add_segment(&segment(1, "r-init1.mp4", 2_000, false), start);
+        window.add_init(&init("r-init2.mp4"));
+        window.add_segment(&segment(2, "r-init2.mp4", 2_000, true), start);
+        window.add_segment(&segment(3, "r-init2.mp4", 2_000, false), start);
+        let live = playlist(&window, start);
+        assert_eq!((live.media_sequence, live.discontinuity_sequence), (1, 0));
+        assert_eq!(live.segments.len(), 3);
+        assert_eq!(live.segments[0].map.as_ref().unwrap().uri, "r-init1.mp4");
+        assert!(live.segments[1].discontinuity);
+        assert_eq!(live.segments[1].map.as_ref().unwrap().uri, "r-init2.mp4");
+
+        // Segment 0 slid out at `start` with a 6 s playlist: 2 + 6 s of grace.
+        let later = start + Duration::from_millis(7_999);
+        let served = window.object("r-0.m4s", later).unwrap();
+        assert_eq!(served.body, Bytes::from("segment 0"));
+        assert_eq!(served.cache, CachePolicy::Immutable);
+        assert!(
+            window
+                .object("r-0.m4s", start + Duration::from_secs(8))
+                .is_none()
+        );
+
+        // The discontinuity slides out: the sequence counts it (§6.2.2).
+        let t = start + Duration::from_secs(9);
+        window.add_segment(&segment(4, "r-init2.mp4", 2_600, false), t);
+        window.add_segment(&segment(5, "r-init2.mp4", 2_000, false), t);
+        let live = playlist(&window, t);
+        assert_eq!((live.media_sequence, live.discontinuity_sequence), (3, 1));
+        assert!(live.segments.iter().all(|s| !s.discontinuity));
+        assert_eq!(live.segments[0].map.as_ref().unwrap().uri, "r-init2.mp4");
+        // 2.6 s rounds to 3 (§4.3.3.1).
+        assert_eq!(live.target_duration, 3);
+        // Expired segments are forgotten, and with them the first init.
+        assert!(window.object("r-0.m4s", t).is_none());
+        assert!(
+            window.object("r-2.m4s", t).is_some(),
+            "still in its grace period"
+        );
+        assert!(
+            window.object("r-init1.mp4", t).is_some(),
+            "r-1 still needs it"
+        );
+        window.expire(t + Duration::from_secs(60));
+        assert!(window.object("r-init1.mp4", t).is_none());
+        assert!(window.object("r-init2.mp4", t).is_some());
+    }
+
+    #[test]
+    fn ends_with_endlist_and_a_final_cache_policy() {
+        let now = Instant::now();
+        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        window.add_segment(&segment(0, "r-init1.mp4", 1_500, false), now);
+        assert_eq!(
+            window.object(PLAYLIST_NAME, now).unwrap().cache,
+            CachePolicy::LivePlaylist
+        );
+        window.end(now);
+        let object = window.object(PLAYLIST_NAME, now).unwrap();
+        assert_eq!(object.cache, CachePolicy::FinalPlaylist);
+        assert_eq!(object.content_type, "application/vnd.apple.mpegurl");
+        assert!(playlist(&window, now).end_list);
+        // The configured minimum holds even for short segments.
+        assert_eq!(playlist(&window, now).target_duration, 2);
+    }
+
+    #[test]
+    fn a_new_run_replaces_the_playlist_but_serves_old_segments_a_while() {
+        let now = Instant::now();
+        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        window.add_init(&init("r-init1.mp4"));
+        window.add_segment(&segment(0, "r-init1.mp4", 2_000, false), now);
+        window.end(now);
+        window.restart(SegmentContainer::Ts, now);
+        assert!(window.object(PLAYLIST_NAME, now).is_none());
+        assert!(window.object("r-0.m4s", now).is_some());
+        assert!(window.object("r-init1.mp4", now).is_some());
+        assert!(window.ended_at().is_none());
+    }
+}

@@ -1,0 +1,85 @@
+//! Real inputs and independent judges for the packager's tests.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod flv;
+pub mod media;
+pub mod probe;
+
+use std::sync::{Arc, Mutex};
+
+use nova_media::{SegmentContainer, SegmentEvent, SegmentSink, StreamEvent, StreamSettings};
+
+/// Our logs and FFmpeg's (routed through tracing) in the test output;
+/// `RUST_LOG` widens them.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+/// A sink that keeps every event, to look at afterwards.
+#[derive(Default)]
+pub struct Recorder(Mutex<Vec<SegmentEvent>>);
+
+impl Recorder {
+    pub fn events(&self) -> Vec<SegmentEvent> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn segments(&self) -> Vec<nova_media::MediaSegment> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                SegmentEvent::Segment(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn init(&self, name: &str) -> bytes::Bytes {
+        self.events()
+            .into_iter()
+            .find_map(|e| match e {
+                SegmentEvent::Init(i) if i.name == name => Some(i.data),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no init segment {name}"))
+    }
+}
+
+impl SegmentSink for Recorder {
+    fn handle(&self, event: &SegmentEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+/// Hands every event to several sinks, as the server hands them to the live
+/// window and the recorder.
+pub struct Tee(pub Vec<Arc<dyn SegmentSink>>);
+
+impl SegmentSink for Tee {
+    fn handle(&self, event: &SegmentEvent) {
+        for sink in &self.0 {
+            sink.handle(event);
+        }
+    }
+}
+
+pub fn settings(container: SegmentContainer, target_secs: u64) -> Arc<StreamSettings> {
+    Arc::new(StreamSettings {
+        container,
+        target_segment_duration: std::time::Duration::from_secs(target_secs),
+        live_window_segments: 6,
+    })
+}
+
+pub fn publish_started(session: u32, settings: &Arc<StreamSettings>) -> StreamEvent {
+    StreamEvent::PublishStarted {
+        session,
+        settings: settings.clone(),
+    }
+}

@@ -1,0 +1,113 @@
+//! Judges packaged media with ffprobe and ffmpeg, independently of our muxer.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+#[derive(Clone, Debug)]
+pub struct Packet {
+    pub video: bool,
+    pub pts: f64,
+    pub dts: f64,
+    pub duration: f64,
+    pub keyframe: bool,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub packets: Vec<Packet>,
+    /// What `ffmpeg -v error` printed while decoding every frame; empty when clean.
+    pub decode_errors: String,
+}
+
+impl Report {
+    pub fn video(&self) -> Vec<&Packet> {
+        self.packets.iter().filter(|p| p.video).collect()
+    }
+
+    pub fn audio_packets(&self) -> usize {
+        self.packets.iter().filter(|p| !p.video).count()
+    }
+
+    pub fn first_video_is_keyframe(&self) -> bool {
+        self.video().first().is_some_and(|p| p.keyframe)
+    }
+
+    /// Earliest video presentation time, in seconds.
+    pub fn video_start(&self) -> f64 {
+        self.video()
+            .iter()
+            .map(|p| p.pts)
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// From the earliest video pts to the end of the latest video frame.
+    pub fn video_duration(&self) -> f64 {
+        let end = self
+            .video()
+            .iter()
+            .map(|p| p.pts + p.duration)
+            .fold(f64::NEG_INFINITY, f64::max);
+        end - self.video_start()
+    }
+
+    pub fn audio_start(&self) -> f64 {
+        self.packets
+            .iter()
+            .filter(|p| !p.video)
+            .map(|p| p.pts)
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
+/// Writes `bytes` to `dir/name`, then probes and decodes it.
+pub fn probe(dir: &Path, name: &str, bytes: &[u8]) -> Report {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "packet=codec_type,pts_time,dts_time,duration_time,flags",
+        ])
+        .args(["-of", "json"])
+        .arg(&path)
+        .output()
+        .expect("ffprobe is installed");
+    assert!(
+        output.status.success(),
+        "ffprobe could not read {name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let seconds = |p: &Value, field: &str| p[field].as_str().and_then(|s| s.parse::<f64>().ok());
+    let packets = json["packets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|p| Packet {
+            video: p["codec_type"] == "video",
+            pts: seconds(p, "pts_time").unwrap_or(f64::NAN),
+            dts: seconds(p, "dts_time").unwrap_or(f64::NAN),
+            duration: seconds(p, "duration_time").unwrap_or(0.0),
+            keyframe: p["flags"].as_str().is_some_and(|f| f.contains('K')),
+        })
+        .collect();
+    let decode = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg is installed");
+    let mut decode_errors = String::from_utf8_lossy(&decode.stderr).into_owned();
+    if !decode.status.success() {
+        decode_errors.push_str(&format!("\nffmpeg exited with {}", decode.status));
+    }
+    Report {
+        packets,
+        decode_errors,
+    }
+}

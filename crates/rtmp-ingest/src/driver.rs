@@ -1,0 +1,248 @@
+//! The task behind one RTMP connection. It only moves bytes and time: socket
+//! reads into the [`Connection`], its output to the socket, its publish
+//! requests to the authorizer, its media to the hub.
+
+use std::future::{Future, pending};
+use std::net::SocketAddr;
+use std::ops::ControlFlow;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nova_media::{PublishAuthorizer, PublishGrant, PublishRejection};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::connection::{Action, CloseReason, Connection, ConnectionConfig};
+use crate::hub::{Hub, Publisher};
+use crate::listener::IngestConfig;
+
+/// What every connection task shares.
+pub(crate) struct Shared {
+    pub hub: Hub,
+    pub authorizer: Arc<dyn PublishAuthorizer>,
+    pub config: IngestConfig,
+    pub shutdown: CancellationToken,
+}
+
+/// One read's worth. RTMP publishers send in chunks of the negotiated size
+/// (4 KiB here); a video keyframe spans many reads either way.
+const READ_BUFFER: usize = 64 * 1024;
+/// Bound on the last writes before hanging up, so a peer that stopped
+/// reading cannot hold a closing connection (or shutdown) open.
+const CLOSING_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+type Authorization = Pin<Box<dyn Future<Output = Result<PublishGrant, PublishRejection>> + Send>>;
+
+pub(crate) async fn run(socket: TcpStream, peer: SocketAddr, id: u64, shared: Arc<Shared>) {
+    let connection = Connection::new(
+        id,
+        peer,
+        ConnectionConfig {
+            app: shared.config.app.clone(),
+        },
+    );
+    let span = connection.span().clone();
+    let driver = Driver {
+        socket,
+        connection,
+        shared,
+        publisher: None,
+        authorization: None,
+        out: Vec::new(),
+    };
+    driver.run().instrument(span).await;
+}
+
+struct Driver {
+    socket: TcpStream,
+    connection: Connection,
+    shared: Arc<Shared>,
+    publisher: Option<Publisher>,
+    authorization: Option<Authorization>,
+    out: Vec<u8>,
+}
+
+enum Event {
+    Read(std::io::Result<usize>),
+    Authorized(Result<PublishGrant, PublishRejection>),
+    Close(CloseReason),
+}
+
+impl Driver {
+    async fn run(mut self) {
+        tracing::debug!("connection accepted");
+        let config = &self.shared.config;
+        let (handshake_timeout, idle_timeout) = (config.handshake_timeout, config.idle_timeout);
+        let handshake_deadline = Instant::now() + handshake_timeout;
+        let mut idle_deadline = Instant::now() + idle_timeout;
+        let mut buffer = vec![0_u8; READ_BUFFER];
+        loop {
+            let (deadline, expired) = if self.connection.is_handshaking() {
+                (handshake_deadline, CloseReason::HandshakeTimeout)
+            } else {
+                (idle_deadline, CloseReason::IdleTimeout)
+            };
+            let event = tokio::select! {
+                biased;
+                () = self.shared.shutdown.cancelled() => Event::Close(CloseReason::Shutdown),
+                () = disconnect_requested(&self.publisher) => Event::Close(self.kick_reason()),
+                outcome = authorization(&mut self.authorization) => Event::Authorized(outcome),
+                () = sleep_until(deadline) => Event::Close(expired),
+                read = self.socket.read(&mut buffer) => Event::Read(read),
+            };
+            let actions = match event {
+                Event::Read(Ok(0)) => {
+                    tracing::info!(
+                        publishing = self.publisher.is_some(),
+                        "peer closed the connection"
+                    );
+                    break;
+                }
+                Event::Read(Ok(len)) => {
+                    idle_deadline = Instant::now() + idle_timeout;
+                    self.connection.handle_input(&buffer[..len])
+                }
+                Event::Read(Err(error)) => {
+                    tracing::info!(
+                        publishing = self.publisher.is_some(),
+                        "connection lost: {error}"
+                    );
+                    break;
+                }
+                Event::Authorized(outcome) => {
+                    self.authorization = None;
+                    // The client has been waiting, not sending.
+                    idle_deadline = Instant::now() + idle_timeout;
+                    match outcome {
+                        Ok(grant) => self.authorized(&grant),
+                        Err(rejection) => self.connection.publish_rejected(&rejection),
+                    }
+                }
+                Event::Close(reason) => self.connection.close(reason),
+            };
+            if self.apply(actions).await.is_break() {
+                break;
+            }
+        }
+        // A publisher still held here disconnected without unpublishing:
+        // dropping it opens the stream's reconnect window.
+        drop(self.publisher.take());
+    }
+
+    fn kick_reason(&self) -> CloseReason {
+        match &self.publisher {
+            Some(publisher) if publisher.taken_over() => CloseReason::TakenOver,
+            _ => CloseReason::Shutdown,
+        }
+    }
+
+    fn authorized(&mut self, grant: &PublishGrant) -> Vec<Action> {
+        if self.connection.pending_publish().is_none() {
+            // Closed while the authorizer decided; do not take the stream
+            // from a publisher that may hold it.
+            return Vec::new();
+        }
+        let publisher = match self.shared.hub.publish(grant) {
+            Ok(publisher) => publisher,
+            Err(closed) => {
+                tracing::info!("refusing the publish: {closed}");
+                return self
+                    .connection
+                    .publish_rejected(&PublishRejection::Unavailable);
+            }
+        };
+        // The hub knows the publisher before the client hears it was
+        // accepted, so no media can arrive ahead of it.
+        let actions = self.connection.publish_authorized(grant);
+        if self.connection.publishing() == Some(grant.stream_id) {
+            self.publisher = Some(publisher);
+        } else {
+            publisher.finish();
+        }
+        actions
+    }
+
+    async fn apply(&mut self, actions: Vec<Action>) -> ControlFlow<()> {
+        let mut close = None;
+        for action in actions {
+            match action {
+                Action::Send(bytes) => self.out.extend_from_slice(&bytes),
+                Action::AuthorizePublish(request) => {
+                    let authorizer = self.shared.authorizer.clone();
+                    let limit = self.shared.config.authorize_timeout;
+                    self.authorization = Some(Box::pin(async move {
+                        match timeout(limit, authorizer.authorize(&request)).await {
+                            Ok(outcome) => outcome,
+                            Err(_) => {
+                                tracing::warn!("the authorizer did not answer within {limit:?}");
+                                Err(PublishRejection::Unavailable)
+                            }
+                        }
+                    }));
+                }
+                Action::Media(media) => {
+                    if let Some(publisher) = &self.publisher {
+                        // `false` means we were taken over; the takeover's
+                        // disconnect request is already pending.
+                        publisher.send(media);
+                    }
+                }
+                Action::PublishFinished => {
+                    if let Some(publisher) = self.publisher.take() {
+                        publisher.finish();
+                    }
+                }
+                Action::Close(reason) => close = Some(reason),
+            }
+        }
+        let write_limit = if close.is_some() {
+            CLOSING_WRITE_TIMEOUT
+        } else {
+            self.shared.config.idle_timeout
+        };
+        if !self.out.is_empty() {
+            match timeout(write_limit, self.socket.write_all(&self.out)).await {
+                Ok(Ok(())) => self.out.clear(),
+                Ok(Err(error)) => {
+                    tracing::info!("write failed: {error}");
+                    return ControlFlow::Break(());
+                }
+                Err(_) => {
+                    tracing::warn!("peer stopped reading for {write_limit:?}; closing");
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+        let Some(reason) = close else {
+            return ControlFlow::Continue(());
+        };
+        if reason.is_peer_error() {
+            tracing::warn!("closing the connection: {reason}");
+        } else {
+            tracing::info!("closing the connection: {reason}");
+        }
+        // Best effort: the peer may already be gone.
+        let _ = timeout(CLOSING_WRITE_TIMEOUT, self.socket.shutdown()).await;
+        ControlFlow::Break(())
+    }
+}
+
+async fn disconnect_requested(publisher: &Option<Publisher>) {
+    match publisher {
+        Some(publisher) => publisher.disconnect_requested().await,
+        None => pending().await,
+    }
+}
+
+async fn authorization(
+    pending_authorization: &mut Option<Authorization>,
+) -> Result<PublishGrant, PublishRejection> {
+    match pending_authorization {
+        Some(authorization) => authorization.await,
+        None => pending().await,
+    }
+}

@@ -1,0 +1,107 @@
+//! A publisher's handle on its stream.
+
+use std::sync::{Arc, Mutex};
+
+use nova_media::StreamId;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+use super::stream::StreamState;
+use super::{Hub, lock};
+use crate::media::Media;
+
+/// Held by the connection that publishes a stream.
+///
+/// Dropping it without [`Publisher::finish`] is an unclean disconnect: the
+/// stream stays live for the hub's reconnect window.
+pub struct Publisher {
+    hub: Hub,
+    stream: Arc<Mutex<StreamState>>,
+    id: StreamId,
+    session: u32,
+    token: CancellationToken,
+    finished: bool,
+}
+
+impl Publisher {
+    pub(super) fn new(
+        hub: Hub,
+        stream: Arc<Mutex<StreamState>>,
+        id: StreamId,
+        session: u32,
+        token: CancellationToken,
+    ) -> Self {
+        Self {
+            hub,
+            stream,
+            id,
+            session,
+            token,
+            finished: false,
+        }
+    }
+
+    pub fn stream(&self) -> StreamId {
+        self.id
+    }
+
+    /// This publisher's session number (the `session` of its
+    /// `PublishStarted`).
+    pub fn session(&self) -> u32 {
+        self.session
+    }
+
+    /// Hands media to every subscriber. Never waits. `false` once this
+    /// publisher no longer owns the stream (taken over, or the hub shut
+    /// down): the media is discarded.
+    pub fn send(&self, media: Media) -> bool {
+        let mut stream = lock(&self.stream);
+        if !self.is_current(&stream) {
+            return false;
+        }
+        stream.media(media);
+        true
+    }
+
+    /// Resolves when the hub wants this publisher disconnected: another
+    /// publisher took the stream over, or the hub shut down.
+    pub fn disconnect_requested(&self) -> WaitForCancellationFuture<'_> {
+        self.token.cancelled()
+    }
+
+    /// Whether another publisher now owns the stream (as opposed to the
+    /// stream having ended).
+    pub fn taken_over(&self) -> bool {
+        let stream = lock(&self.stream);
+        !stream.ended && stream.session != self.session
+    }
+
+    /// A clean unpublish: the stream ends now, with no reconnect window.
+    pub fn finish(mut self) {
+        self.finished = true;
+        let session = self.session;
+        self.hub.end_if(&self.stream, |stream| {
+            stream.session == session && stream.has_publisher()
+        });
+    }
+
+    fn is_current(&self, stream: &StreamState) -> bool {
+        !stream.ended && stream.session == self.session && stream.has_publisher()
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        {
+            let mut stream = lock(&self.stream);
+            if !self.is_current(&stream) {
+                return;
+            }
+            stream.detach();
+        }
+        tracing::info!(stream = %self.id, session = self.session, "publisher disconnected; the stream waits for it to come back");
+        self.hub.expire_later(&self.stream, self.session);
+    }
+}

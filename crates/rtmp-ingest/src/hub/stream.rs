@@ -1,0 +1,198 @@
+//! One live stream's state: its current publisher session, the decoder
+//! configurations and GOP cache for late joiners, and its subscribers.
+
+use std::sync::Arc;
+
+use nova_media::{AudioConfig, Frame, StreamEvent, StreamId, StreamSettings, Track, VideoConfig};
+use tokio_util::sync::CancellationToken;
+
+use super::subscription::{Subscriber, Subscription};
+use crate::media::Media;
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Limits {
+    pub queue_frames: usize,
+    pub gop_cache: bool,
+}
+
+pub(super) struct StreamState {
+    pub id: StreamId,
+    /// The current (or, in the reconnect window, the last) publisher's
+    /// session number. Starts at 1 and increases with every publisher.
+    pub session: u32,
+    settings: Arc<StreamSettings>,
+    /// Set while a publisher is attached; cancelling it disconnects that
+    /// publisher.
+    publisher: Option<CancellationToken>,
+    pub ended: bool,
+    video_config: Option<VideoConfig>,
+    audio_config: Option<AudioConfig>,
+    /// Frames since the last video keyframe, starting with it.
+    gop: Vec<Frame>,
+    subscribers: Vec<Subscriber>,
+    limits: Limits,
+}
+
+impl StreamState {
+    /// A stream going live with its first publisher, and the feed that sees
+    /// all of it.
+    pub fn start(
+        id: StreamId,
+        settings: Arc<StreamSettings>,
+        publisher: CancellationToken,
+        limits: Limits,
+    ) -> (Self, Subscription) {
+        let mut state = Self {
+            id,
+            session: 1,
+            settings,
+            publisher: Some(publisher),
+            ended: false,
+            video_config: None,
+            audio_config: None,
+            gop: Vec::new(),
+            subscribers: Vec::new(),
+            limits,
+        };
+        let feed = state.subscribe();
+        (state, feed)
+    }
+
+    pub fn has_publisher(&self) -> bool {
+        self.publisher.is_some()
+    }
+
+    /// A new publisher for a stream that is still live: a takeover when the
+    /// old one is still attached, a reconnect when it is not. Returns the new
+    /// session number.
+    pub fn next_session(
+        &mut self,
+        settings: Arc<StreamSettings>,
+        publisher: CancellationToken,
+    ) -> u32 {
+        if let Some(previous) = self.publisher.take() {
+            previous.cancel();
+            self.broadcast(StreamEvent::PublishStopped {
+                session: self.session,
+            });
+        }
+        self.session += 1;
+        self.settings = settings;
+        self.publisher = Some(publisher);
+        // The new publisher sends its own configurations, and its
+        // timestamps need not continue the old ones.
+        self.video_config = None;
+        self.audio_config = None;
+        self.gop.clear();
+        self.broadcast(StreamEvent::PublishStarted {
+            session: self.session,
+            settings: self.settings.clone(),
+        });
+        self.session
+    }
+
+    /// The publisher went away without unpublishing.
+    pub fn detach(&mut self) {
+        if self.publisher.take().is_some() {
+            self.gop.clear();
+            self.broadcast(StreamEvent::PublishStopped {
+                session: self.session,
+            });
+        }
+    }
+
+    /// The stream is over: subscribers get the last events and their queues
+    /// close after them.
+    pub fn end(&mut self) {
+        if let Some(publisher) = self.publisher.take() {
+            publisher.cancel();
+            self.broadcast(StreamEvent::PublishStopped {
+                session: self.session,
+            });
+        }
+        self.broadcast(StreamEvent::StreamEnded);
+        self.subscribers.clear();
+        self.gop.clear();
+        self.ended = true;
+    }
+
+    pub fn media(&mut self, media: Media) {
+        match media {
+            Media::VideoConfig(config) => {
+                if self.video_config.as_ref() != Some(&config) {
+                    // Cached frames were coded against the old configuration.
+                    self.gop.clear();
+                    self.video_config = Some(config.clone());
+                    self.broadcast(StreamEvent::VideoConfig(config));
+                }
+            }
+            Media::AudioConfig(config) => {
+                if self.audio_config.as_ref() != Some(&config) {
+                    self.gop.clear();
+                    self.audio_config = Some(config.clone());
+                    self.broadcast(StreamEvent::AudioConfig(config));
+                }
+            }
+            Media::Frame(frame) => self.frame(frame),
+        }
+    }
+
+    fn frame(&mut self, frame: Frame) {
+        let limit = self.limits.queue_frames;
+        let audio_only = self.video_config.is_none();
+        self.subscribers
+            .retain_mut(|subscriber| subscriber.frame(&frame, limit, audio_only));
+        if self.limits.gop_cache {
+            if frame.track == Track::Video && frame.keyframe {
+                self.gop.clear();
+                self.gop.push(frame);
+            } else if !self.gop.is_empty() {
+                self.gop.push(frame);
+                if self.gop.len() > limit {
+                    // A GOP longer than a subscriber may queue cannot be
+                    // replayed whole; late joiners wait for the next keyframe.
+                    self.gop.clear();
+                }
+            }
+        }
+    }
+
+    /// A new subscriber, brought up to date: the session's start, its
+    /// configurations and the GOP so far, so it starts on a keyframe.
+    pub fn subscribe(&mut self) -> Subscription {
+        let (mut subscriber, subscription) = Subscriber::new(self.id);
+        subscriber.control(StreamEvent::PublishStarted {
+            session: self.session,
+            settings: self.settings.clone(),
+        });
+        if let Some(config) = &self.video_config {
+            subscriber.control(StreamEvent::VideoConfig(config.clone()));
+        }
+        if let Some(config) = &self.audio_config {
+            subscriber.control(StreamEvent::AudioConfig(config.clone()));
+        }
+        if self.publisher.is_none() {
+            subscriber.control(StreamEvent::PublishStopped {
+                session: self.session,
+            });
+        } else if !self.gop.is_empty() {
+            for frame in &self.gop {
+                subscriber.push(frame);
+            }
+        } else if self.video_config.is_some() {
+            subscriber.await_keyframe();
+        }
+        self.subscribers.push(subscriber);
+        subscription
+    }
+
+    #[cfg(test)]
+    pub fn subscriber_count(&self) -> usize {
+        self.subscribers.len()
+    }
+
+    fn broadcast(&mut self, event: StreamEvent) {
+        self.subscribers
+            .retain_mut(|subscriber| subscriber.control(event.clone()));
+    }
+}

@@ -1,0 +1,527 @@
+//! Hub behaviour on paused tokio time: nothing here sleeps for real.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use nova_media::codec::{AacConfig, AvcConfig};
+use nova_media::{
+    AudioConfig, Frame, PublishGrant, StreamEvent, StreamId, StreamSettings, Track, VideoConfig,
+};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::*;
+use crate::media::Media;
+
+const WINDOW: Duration = Duration::from_secs(10);
+
+enum Note {
+    Started(StreamId, Subscription),
+    Ended(StreamId),
+}
+
+/// Reports observer calls on a channel; optionally calls back into the hub
+/// from `stream_started`, as an observer is allowed to.
+struct Recorder {
+    notes: mpsc::UnboundedSender<Note>,
+    hub: OnceLock<Hub>,
+    reentrant_subscriptions: mpsc::UnboundedSender<Option<Subscription>>,
+}
+
+impl HubObserver for Recorder {
+    fn stream_started(&self, stream: StreamId, feed: Subscription) {
+        if let Some(hub) = self.hub.get() {
+            let _ = self.reentrant_subscriptions.send(hub.subscribe(stream));
+        }
+        let _ = self.notes.send(Note::Started(stream, feed));
+    }
+
+    fn stream_ended(&self, stream: StreamId) {
+        let _ = self.notes.send(Note::Ended(stream));
+    }
+}
+
+struct Fixture {
+    hub: Hub,
+    notes: mpsc::UnboundedReceiver<Note>,
+    recorder: Arc<Recorder>,
+    reentrant: mpsc::UnboundedReceiver<Option<Subscription>>,
+}
+
+fn fixture(config: HubConfig) -> Fixture {
+    let (notes_tx, notes) = mpsc::unbounded_channel();
+    let (reentrant_tx, reentrant) = mpsc::unbounded_channel();
+    let recorder = Arc::new(Recorder {
+        notes: notes_tx,
+        hub: OnceLock::new(),
+        reentrant_subscriptions: reentrant_tx,
+    });
+    Fixture {
+        hub: Hub::new(config, recorder.clone()),
+        notes,
+        recorder,
+        reentrant,
+    }
+}
+
+fn config() -> HubConfig {
+    HubConfig {
+        reconnect_window: WINDOW,
+        ..HubConfig::default()
+    }
+}
+
+impl Fixture {
+    async fn started(&mut self) -> (StreamId, Subscription) {
+        match self.notes.recv().await {
+            Some(Note::Started(stream, feed)) => (stream, feed),
+            Some(Note::Ended(stream)) => panic!("expected a start, {stream} ended"),
+            None => panic!("observer gone"),
+        }
+    }
+
+    async fn ended(&mut self) -> StreamId {
+        match self.notes.recv().await {
+            Some(Note::Ended(stream)) => stream,
+            Some(Note::Started(stream, _)) => panic!("expected an end, {stream} started"),
+            None => panic!("observer gone"),
+        }
+    }
+
+    fn no_notes(&mut self) -> bool {
+        self.notes.try_recv().is_err()
+    }
+}
+
+fn grant(stream: StreamId) -> PublishGrant {
+    PublishGrant {
+        stream_id: stream,
+        settings: StreamSettings {
+            live_window_segments: 4,
+            ..StreamSettings::default()
+        },
+    }
+}
+
+fn video_config() -> VideoConfig {
+    let record = "0164001fffe1001a6764001facd9405005bb0110000003001000000303c0f183196001000668ebe3cb22c0fdf8f800";
+    let bytes: Vec<u8> = (0..record.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&record[i..i + 2], 16).unwrap())
+        .collect();
+    VideoConfig::Avc(AvcConfig::parse(Bytes::from(bytes)).unwrap())
+}
+
+fn audio_config() -> AudioConfig {
+    AudioConfig::Aac(AacConfig::parse(Bytes::from_static(&[0x12, 0x10])).unwrap())
+}
+
+fn video(dts: i64, keyframe: bool) -> Frame {
+    Frame {
+        track: Track::Video,
+        dts,
+        pts: dts,
+        keyframe,
+        data: Bytes::from(dts.to_be_bytes().to_vec()),
+    }
+}
+
+fn audio(dts: i64) -> Frame {
+    Frame {
+        track: Track::Audio,
+        dts,
+        pts: dts,
+        keyframe: true,
+        data: Bytes::from(dts.to_be_bytes().to_vec()),
+    }
+}
+
+/// A short, stable description of an event, to compare sequences.
+fn describe(event: &StreamEvent) -> String {
+    match event {
+        StreamEvent::PublishStarted { session, .. } => format!("start {session}"),
+        StreamEvent::VideoConfig(_) => "video config".to_owned(),
+        StreamEvent::AudioConfig(_) => "audio config".to_owned(),
+        StreamEvent::Frame(f) => {
+            let kind = match (f.track, f.keyframe) {
+                (Track::Video, true) => "K",
+                (Track::Video, false) => "P",
+                (Track::Audio, _) => "A",
+            };
+            format!("{kind}{}", f.dts)
+        }
+        StreamEvent::FramesDropped { count } => format!("dropped {count}"),
+        StreamEvent::PublishStopped { session } => format!("stop {session}"),
+        StreamEvent::StreamEnded => "ended".to_owned(),
+    }
+}
+
+/// Everything queued now, without waiting.
+fn drain(subscription: &mut Subscription) -> Vec<String> {
+    std::iter::from_fn(|| subscription.try_recv())
+        .map(|event| describe(&event))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_feed_sees_the_whole_publish_and_a_clean_unpublish_ends_the_stream_at_once() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (started, mut feed) = f.started().await;
+    assert_eq!(started, id);
+    assert_eq!(f.hub.live_streams(), vec![id]);
+
+    publisher.send(Media::VideoConfig(video_config()));
+    publisher.send(Media::AudioConfig(audio_config()));
+    publisher.send(Media::Frame(video(0, true)));
+    publisher.send(Media::Frame(audio(10)));
+    publisher.send(Media::Frame(video(33, false)));
+    // An identical sequence header again (some encoders repeat it) is not news.
+    publisher.send(Media::VideoConfig(video_config()));
+
+    match feed.recv().await {
+        Some(StreamEvent::PublishStarted { session, settings }) => {
+            assert_eq!(session, 1);
+            assert_eq!(*settings, grant(id).settings);
+        }
+        other => panic!("expected PublishStarted, got {other:?}"),
+    }
+    assert_eq!(
+        drain(&mut feed),
+        ["video config", "audio config", "K0", "A10", "P33"]
+    );
+
+    let before = Instant::now();
+    publisher.finish();
+    assert_eq!(f.ended().await, id);
+    assert_eq!(
+        Instant::now(),
+        before,
+        "a clean unpublish does not wait for the window"
+    );
+    assert_eq!(drain(&mut feed), ["stop 1", "ended"]);
+    assert!(
+        feed.recv().await.is_none(),
+        "the queue closes after StreamEnded"
+    );
+    assert!(f.hub.live_streams().is_empty());
+    assert!(f.hub.subscribe(id).is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_publisher_takes_over_without_restarting_the_stream() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let first = f.hub.publish(&grant(id)).unwrap();
+    let (_, mut feed) = f.started().await;
+    first.send(Media::VideoConfig(video_config()));
+    first.send(Media::Frame(video(0, true)));
+
+    let second = f.hub.publish(&grant(id)).unwrap();
+    assert_eq!(second.session(), 2);
+    assert!(
+        tokio::time::timeout(Duration::ZERO, first.disconnect_requested())
+            .await
+            .is_ok(),
+        "the old publisher is asked to disconnect"
+    );
+    assert!(first.taken_over());
+    assert!(
+        !first.send(Media::Frame(video(33, false))),
+        "the old publisher's media is discarded"
+    );
+    drop(first);
+    second.send(Media::VideoConfig(video_config()));
+    second.send(Media::Frame(video(5_000, true)));
+
+    assert_eq!(
+        drain(&mut feed),
+        [
+            "start 1",
+            "video config",
+            "K0",
+            "stop 1",
+            "start 2",
+            "video config",
+            "K5000"
+        ]
+    );
+    assert!(f.no_notes(), "no second stream_started, no stream_ended");
+    assert_eq!(f.hub.live_streams(), vec![id]);
+
+    second.finish();
+    assert_eq!(f.ended().await, id);
+    assert_eq!(drain(&mut feed), ["stop 2", "ended"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unclean_disconnect_keeps_the_stream_live_for_the_reconnect_window() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, mut feed) = f.started().await;
+    publisher.send(Media::VideoConfig(video_config()));
+    publisher.send(Media::Frame(video(0, true)));
+    drop(publisher);
+
+    // Just inside the window the publisher comes back.
+    tokio::time::advance(WINDOW - Duration::from_millis(1)).await;
+    settle().await;
+    assert!(f.no_notes());
+    assert_eq!(f.hub.live_streams(), vec![id]);
+    let late = f
+        .hub
+        .subscribe(id)
+        .expect("the stream is live in the window");
+    let back = f.hub.publish(&grant(id)).unwrap();
+    assert_eq!(back.session(), 2);
+    back.send(Media::Frame(video(10_000, true)));
+
+    // The first window's timer fires and must not end the continued stream.
+    tokio::time::advance(Duration::from_secs(1)).await;
+    settle().await;
+    assert!(f.no_notes());
+    assert_eq!(
+        drain(&mut feed),
+        [
+            "start 1",
+            "video config",
+            "K0",
+            "stop 1",
+            "start 2",
+            "K10000"
+        ]
+    );
+    let mut late = late;
+    assert_eq!(
+        drain(&mut late),
+        ["start 1", "video config", "stop 1", "start 2", "K10000"],
+        "a subscriber joining in the window sees the stopped session first"
+    );
+
+    // This time nobody comes back.
+    drop(back);
+    let dropped = Instant::now();
+    assert_eq!(f.ended().await, id);
+    assert!(Instant::now() - dropped >= WINDOW);
+    assert_eq!(drain(&mut feed), ["stop 2", "ended"]);
+    assert!(f.hub.live_streams().is_empty());
+
+    // The next publisher starts a new stream life.
+    let again = f.hub.publish(&grant(id)).unwrap();
+    assert_eq!(again.session(), 1);
+    let (restarted, _) = f.started().await;
+    assert_eq!(restarted, id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_subscriber_misses_frames_up_to_a_keyframe_and_never_blocks_the_publisher() {
+    let limit = 8;
+    let mut f = fixture(HubConfig {
+        subscriber_queue_frames: limit,
+        ..config()
+    });
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, feed) = f.started().await;
+    drop(feed);
+    publisher.send(Media::VideoConfig(video_config()));
+    let mut slow = f.hub.subscribe(id).unwrap();
+
+    publisher.send(Media::Frame(video(0, true)));
+    for dts in 1..=20 {
+        assert!(publisher.send(Media::Frame(video(dts, false))));
+        assert!(slow.queued_frames() <= limit);
+    }
+    let mut events = drain(&mut slow);
+    // The consumer caught up; the next keyframe resumes delivery.
+    publisher.send(Media::Frame(video(21, true)));
+    publisher.send(Media::Frame(video(22, false)));
+    events.extend(drain(&mut slow));
+    assert_eq!(
+        events,
+        [
+            "start 1",
+            "video config",
+            "K0",
+            "P1",
+            "P2",
+            "P3",
+            "P4",
+            "P5",
+            "P6",
+            "P7",
+            "dropped 13",
+            "K21",
+            "P22"
+        ]
+    );
+
+    // A consumer that never reads costs the publisher nothing but memory
+    // for `limit` frames.
+    let mut stalled = f.hub.subscribe(id).unwrap();
+    for dts in 100..10_100 {
+        assert!(publisher.send(Media::Frame(video(dts, dts % 60 == 0))));
+    }
+    assert!(stalled.queued_frames() <= limit);
+    let replay_and_queue = drain(&mut stalled);
+    assert!(replay_and_queue.len() <= limit + 2, "{replay_and_queue:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_audio_only_subscriber_resumes_once_its_queue_drained() {
+    let limit = 4;
+    let mut f = fixture(HubConfig {
+        subscriber_queue_frames: limit,
+        ..config()
+    });
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, mut feed) = f.started().await;
+    publisher.send(Media::AudioConfig(audio_config()));
+    for dts in 0..10 {
+        publisher.send(Media::Frame(audio(dts * 23)));
+    }
+    let mut events = drain(&mut feed);
+    publisher.send(Media::Frame(audio(230)));
+    events.extend(drain(&mut feed));
+    assert_eq!(
+        events,
+        [
+            "start 1",
+            "audio config",
+            "A0",
+            "A23",
+            "A46",
+            "A69",
+            "dropped 6",
+            "A230"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn late_joiners_get_the_configs_and_the_gop_from_its_keyframe() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let _feed = f.started().await;
+    publisher.send(Media::VideoConfig(video_config()));
+    publisher.send(Media::AudioConfig(audio_config()));
+    publisher.send(Media::Frame(audio(-20)));
+    publisher.send(Media::Frame(video(0, true)));
+    publisher.send(Media::Frame(video(33, false)));
+    publisher.send(Media::Frame(video(66, true)));
+    publisher.send(Media::Frame(audio(70)));
+    publisher.send(Media::Frame(video(99, false)));
+
+    let mut late = f.hub.subscribe(id).unwrap();
+    publisher.send(Media::Frame(video(132, false)));
+    assert_eq!(
+        drain(&mut late),
+        [
+            "start 1",
+            "video config",
+            "audio config",
+            "K66",
+            "A70",
+            "P99",
+            "P132"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_gop_cache_late_joiners_wait_for_the_next_keyframe() {
+    let mut f = fixture(HubConfig {
+        gop_cache: false,
+        ..config()
+    });
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let _feed = f.started().await;
+    publisher.send(Media::VideoConfig(video_config()));
+    publisher.send(Media::Frame(video(0, true)));
+    publisher.send(Media::Frame(video(33, false)));
+
+    let mut late = f.hub.subscribe(id).unwrap();
+    publisher.send(Media::Frame(audio(40)));
+    publisher.send(Media::Frame(video(66, false)));
+    publisher.send(Media::Frame(video(99, true)));
+    publisher.send(Media::Frame(audio(100)));
+    assert_eq!(drain(&mut late), ["start 1", "video config", "K99", "A100"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_ends_every_stream_and_disconnects_publishers() {
+    let mut f = fixture(config());
+    let (a, b) = (StreamId::new_random(), StreamId::new_random());
+    let publisher_a = f.hub.publish(&grant(a)).unwrap();
+    let (_, mut feed_a) = f.started().await;
+    let publisher_b = f.hub.publish(&grant(b)).unwrap();
+    let (_, mut feed_b) = f.started().await;
+    drop(publisher_b); // b is in its reconnect window
+
+    f.hub.shutdown();
+    let mut ended = vec![f.ended().await, f.ended().await];
+    ended.sort();
+    let mut expected = vec![a, b];
+    expected.sort();
+    assert_eq!(ended, expected);
+    assert_eq!(drain(&mut feed_a), ["start 1", "stop 1", "ended"]);
+    assert_eq!(drain(&mut feed_b), ["start 1", "stop 1", "ended"]);
+    assert!(
+        tokio::time::timeout(Duration::ZERO, publisher_a.disconnect_requested())
+            .await
+            .is_ok()
+    );
+    assert!(!publisher_a.taken_over());
+    assert!(f.hub.live_streams().is_empty());
+    assert_eq!(f.hub.publish(&grant(a)).err(), Some(HubClosed));
+
+    // b's window timer fires after the shutdown and finds nothing to do.
+    drop(publisher_a);
+    tokio::time::advance(WINDOW * 2).await;
+    settle().await;
+    assert!(f.no_notes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_observer_may_call_back_into_the_hub() {
+    let mut f = fixture(config());
+    let _ = f.recorder.hub.set(f.hub.clone());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, _feed) = f.started().await;
+    let from_observer = f.reentrant.recv().await.unwrap();
+    let mut from_observer = from_observer.expect("the stream is live when stream_started runs");
+    publisher.send(Media::Frame(audio(0)));
+    assert_eq!(drain(&mut from_observer), ["start 1", "A0"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropped_subscriptions_are_forgotten() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, feed) = f.started().await;
+    drop(feed);
+    let gone = f.hub.subscribe(id).unwrap();
+    drop(gone);
+    assert!(publisher.send(Media::Frame(audio(0))));
+    let stream = lock(&publisher_stream(&f.hub, id)).subscriber_count();
+    assert_eq!(stream, 0);
+}
+
+fn publisher_stream(hub: &Hub, id: StreamId) -> Arc<Mutex<StreamState>> {
+    lock(&hub.inner.registry).streams[&id].clone()
+}
+
+/// Lets spawned timer tasks run after a time advance.
+async fn settle() {
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+}

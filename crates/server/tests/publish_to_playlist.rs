@@ -1,0 +1,296 @@
+//! The first path through the product, end to end with the real parts:
+//! the `nova-live` binary, PostgreSQL, ffmpeg publishing RTMP, and ffprobe
+//! and an independent HLS parser judging what is served.
+
+mod support;
+
+use std::time::Duration;
+
+use m3u8_rs::{MediaPlaylist, Playlist};
+use serde_json::json;
+use support::media_check::check_segment;
+use support::server::{Server, ServerOptions, TestDatabase, stream_key_url};
+use support::{publish, wait_for};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+struct Fixture {
+    server: Server,
+    database: TestDatabase,
+    token: String,
+}
+
+impl Fixture {
+    async fn start(extra_args: &[&str]) -> Self {
+        let database = TestDatabase::create().await;
+        let server = Server::start(ServerOptions {
+            database_url: Some(&database.url),
+            extra_args,
+        })
+        .await;
+        let token = server.token_for(Uuid::new_v4());
+        Self {
+            server,
+            database,
+            token,
+        }
+    }
+
+    async fn finish(self) {
+        let (status, _dir) = self.server.terminate().await;
+        assert!(status.success(), "server exited with {status}");
+        self.database.drop_database().await;
+    }
+
+    fn playlist_url(&self, stream: &serde_json::Value) -> String {
+        stream["playback"]["hls_url"].as_str().unwrap().to_owned()
+    }
+
+    async fn playlist(&self, url: &str) -> Option<(String, MediaPlaylist)> {
+        let text = self.server.fetch_text(url).await?;
+        match m3u8_rs::parse_playlist_res(text.as_bytes()) {
+            Ok(Playlist::MediaPlaylist(playlist)) => Some((text, playlist)),
+            Ok(Playlist::MasterPlaylist(_)) => panic!("expected a media playlist at {url}"),
+            Err(e) => panic!("invalid playlist at {url}: {e:?}\n{text}"),
+        }
+    }
+
+    async fn wait_for_segments(&self, url: &str, count: usize) -> MediaPlaylist {
+        wait_for(&format!("{count} segments in {url}"), LIMIT, || async {
+            let (_, playlist) = self.playlist(url).await?;
+            (playlist.segments.len() >= count).then_some(playlist)
+        })
+        .await
+    }
+
+    /// Fetches and probes every segment of an ended playlist.
+    async fn check_every_segment(&self, playlist_url: &str, playlist: &MediaPlaylist) -> Vec<f64> {
+        let base = playlist_url.rsplit_once('/').unwrap().0;
+        let dir = tempfile::tempdir().unwrap();
+        let mut init: Option<Vec<u8>> = None;
+        let mut starts = Vec::new();
+        for (index, segment) in playlist.segments.iter().enumerate() {
+            if let Some(map) = &segment.map {
+                let response = self.server.fetch(&format!("{base}/{}", map.uri)).await.unwrap();
+                assert_eq!(response.headers()["content-type"], "video/mp4");
+                init = Some(response.bytes().await.unwrap().to_vec());
+            }
+            let response = self
+                .server
+                .fetch(&format!("{base}/{}", segment.uri))
+                .await
+                .unwrap_or_else(|| panic!("segment {} is listed but not served", segment.uri));
+            let cache = response.headers()["cache-control"].to_str().unwrap().to_owned();
+            assert!(cache.contains("max-age=31536000"), "segment Cache-Control: {cache}");
+            let body = response.bytes().await.unwrap();
+            let report = check_segment(dir.path(), &format!("{index}-{}", segment.uri), init.as_deref(), &body);
+            assert!(report.decode_errors.is_empty(), "{}: {}", segment.uri, report.decode_errors);
+            assert!(report.first_video_packet_is_keyframe, "{} does not start on a keyframe", segment.uri);
+            assert!(report.audio_packets > 0, "{} has no audio", segment.uri);
+            let listed = f64::from(segment.duration);
+            assert!(
+                (report.video_duration - listed).abs() < 0.1,
+                "{}: EXTINF {listed} but the video lasts {}",
+                segment.uri,
+                report.video_duration
+            );
+            assert!(
+                listed.round() as u64 <= playlist.target_duration,
+                "{}: EXTINF {listed} exceeds the target duration {}",
+                segment.uri,
+                playlist.target_duration
+            );
+            starts.push(report.video_start);
+        }
+        starts
+    }
+}
+
+#[tokio::test]
+async fn publish_goes_live_plays_and_ends() {
+    let fixture = Fixture::start(&[]).await;
+    let server = &fixture.server;
+    let stream = server
+        .create_stream(&fixture.token, json!({ "title": "End to end" }))
+        .await;
+    let id = stream["id"].as_str().unwrap();
+    assert_eq!(stream["status"], "idle");
+    assert_eq!(stream["ingest"]["rtmp_url"], server.rtmp);
+    let playlist_url = fixture.playlist_url(&stream);
+    assert_eq!(playlist_url, format!("{}/live/{id}/index.m3u8", server.http));
+    assert!(fixture.playlist(&playlist_url).await.is_none(), "idle streams have no playlist");
+
+    let mut publisher = publish(&stream_key_url(server, &stream), &[], 7.0);
+    server.wait_for_status(&fixture.token, id, "live", LIMIT).await;
+    let live = fixture.wait_for_segments(&playlist_url, 1).await;
+    assert!(!live.end_list, "a live playlist has no EXT-X-ENDLIST");
+
+    let response = server.fetch(&playlist_url).await.unwrap();
+    let headers = response.headers();
+    assert_eq!(headers["content-type"], "application/vnd.apple.mpegurl");
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    let cache = headers["cache-control"].to_str().unwrap();
+    assert!(cache.contains("max-age=1"), "live playlist Cache-Control: {cache}");
+
+    let exit = publisher.wait().await.unwrap();
+    assert!(exit.success(), "ffmpeg failed to publish: {exit}");
+    server.wait_for_status(&fixture.token, id, "ended", LIMIT).await;
+    let (text, ended) = fixture.playlist(&playlist_url).await.unwrap();
+    assert!(ended.end_list, "ended playlist lacks EXT-X-ENDLIST:\n{text}");
+    assert!(text.contains("#EXT-X-MAP:URI="), "fMP4 playlists map an init segment:\n{text}");
+    assert!(text.contains("#EXT-X-PROGRAM-DATE-TIME:"), "{text}");
+    assert_eq!(ended.target_duration, 2, "{text}");
+
+    let starts = fixture.check_every_segment(&playlist_url, &ended).await;
+    let total: f64 = ended.segments.iter().map(|s| f64::from(s.duration)).sum();
+    assert!((total - 7.0).abs() < 0.5, "published 7 s, playlist holds {total} s:\n{text}");
+    assert!(starts.windows(2).all(|w| w[1] > w[0]), "segment start times go backwards: {starts:?}");
+    fixture.finish().await;
+}
+
+#[tokio::test]
+async fn mpeg_ts_segments_when_the_stream_asks_for_them() {
+    let fixture = Fixture::start(&["--segment-duration", "4"]).await;
+    let server = &fixture.server;
+    let stream = server
+        .create_stream(&fixture.token, json!({ "title": "Legacy", "settings": { "container": "ts" } }))
+        .await;
+    let id = stream["id"].as_str().unwrap();
+    let mut publisher = publish(&stream_key_url(server, &stream), &[], 9.0);
+    assert!(publisher.wait().await.unwrap().success());
+    server.wait_for_status(&fixture.token, id, "ended", LIMIT).await;
+    let playlist_url = fixture.playlist_url(&stream);
+    let (text, playlist) = fixture.playlist(&playlist_url).await.unwrap();
+    assert!(playlist.end_list);
+    assert_eq!(playlist.target_duration, 4, "{text}");
+    assert!(!text.contains("EXT-X-MAP"), "{text}");
+    assert!(playlist.segments.iter().all(|s| s.uri.ends_with(".ts")), "{text}");
+    let base = playlist_url.rsplit_once('/').unwrap().0;
+    let first = server.fetch(&format!("{base}/{}", playlist.segments[0].uri)).await.unwrap();
+    assert_eq!(first.headers()["content-type"], "video/mp2t");
+    fixture.check_every_segment(&playlist_url, &playlist).await;
+    fixture.finish().await;
+}
+
+#[tokio::test]
+async fn wrong_keys_and_garbage_are_refused_while_other_streams_go_on() {
+    let fixture = Fixture::start(&[]).await;
+    let server = &fixture.server;
+    let stream = server.create_stream(&fixture.token, json!({ "title": "Keeps going" })).await;
+    let id = stream["id"].as_str().unwrap();
+    let mut good = publish(&stream_key_url(server, &stream), &["-stream_loop", "-1"], 30.0);
+    server.wait_for_status(&fixture.token, id, "live", LIMIT).await;
+
+    // A key that was never issued, and a real key with its secret altered.
+    let real_key = stream["stream_key"].as_str().unwrap();
+    let mut altered = real_key.to_owned();
+    let last = altered.pop().unwrap();
+    altered.push(if last == 'a' { 'b' } else { 'a' });
+    for key in ["not-a-key", altered.as_str()] {
+        let mut bad = publish(&format!("{}/{key}", server.rtmp), &[], 5.0);
+        let status = tokio::time::timeout(LIMIT, bad.wait()).await.unwrap().unwrap();
+        assert!(!status.success(), "publishing with key {key:?} was accepted");
+    }
+
+    // Bytes that are not RTMP: the server hangs up on this connection only.
+    let rtmp_port: u16 = server.rtmp.rsplit_once(':').unwrap().1.split('/').next().unwrap().parse().unwrap();
+    let mut garbage = tokio::net::TcpStream::connect(("127.0.0.1", rtmp_port)).await.unwrap();
+    garbage.write_all(&[0x07; 4096]).await.unwrap();
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(LIMIT, garbage.read_to_end(&mut sink)).await.expect("server closes the connection");
+
+    assert_eq!(server.get_stream(&fixture.token, id).await["status"], "live");
+    let playlist_url = fixture.playlist_url(&stream);
+    let before = fixture.wait_for_segments(&playlist_url, 1).await;
+    let grown = wait_for("the good stream's playlist to keep growing", LIMIT, || async {
+        let (_, now) = fixture.playlist(&playlist_url).await?;
+        let last = |p: &MediaPlaylist| p.media_sequence + p.segments.len() as u64;
+        (last(&now) > last(&before)).then_some(now)
+    })
+    .await;
+    assert!(!grown.end_list);
+    assert!(good.try_wait().unwrap().is_none(), "the good publisher was disconnected");
+    good.kill().await.unwrap();
+    fixture.finish().await;
+}
+
+#[tokio::test]
+async fn a_second_publisher_takes_over_and_the_playlist_continues() {
+    let fixture = Fixture::start(&[]).await;
+    let server = &fixture.server;
+    let stream = server.create_stream(&fixture.token, json!({ "title": "Takeover" })).await;
+    let id = stream["id"].as_str().unwrap();
+    let url = stream_key_url(server, &stream);
+    let playlist_url = fixture.playlist_url(&stream);
+
+    let mut first = publish(&url, &["-stream_loop", "-1"], 60.0);
+    fixture.wait_for_segments(&playlist_url, 2).await;
+    let mut second = publish(&url, &[], 5.0);
+    let kicked = tokio::time::timeout(LIMIT, first.wait()).await.expect("the first publisher is disconnected").unwrap();
+    assert!(!kicked.success(), "the first publisher was not told it lost the stream");
+    assert!(second.wait().await.unwrap().success());
+    server.wait_for_status(&fixture.token, id, "ended", LIMIT).await;
+
+    let (text, playlist) = fixture.playlist(&playlist_url).await.unwrap();
+    assert!(playlist.end_list, "{text}");
+    let discontinuities = playlist.segments.iter().filter(|s| s.discontinuity).count();
+    assert_eq!(discontinuities, 1, "one takeover, one discontinuity:\n{text}");
+    assert_eq!(text.matches("#EXT-X-MAP:").count(), 2, "each publisher gets an init segment:\n{text}");
+    let starts = fixture.check_every_segment(&playlist_url, &playlist).await;
+    assert!(starts.windows(2).all(|w| w[1] > w[0]), "timestamps go backwards across the takeover: {starts:?}");
+    fixture.finish().await;
+}
+
+#[tokio::test]
+async fn a_dropped_publisher_that_reconnects_continues_the_playlist() {
+    let fixture = Fixture::start(&["--reconnect-window", "30"]).await;
+    let server = &fixture.server;
+    let stream = server.create_stream(&fixture.token, json!({ "title": "Flaky uplink" })).await;
+    let id = stream["id"].as_str().unwrap();
+    let url = stream_key_url(server, &stream);
+    let playlist_url = fixture.playlist_url(&stream);
+
+    let mut first = publish(&url, &["-stream_loop", "-1"], 60.0);
+    fixture.wait_for_segments(&playlist_url, 2).await;
+    // SIGKILL: the encoder vanishes without unpublishing, like a dropped uplink.
+    first.kill().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(server.get_stream(&fixture.token, id).await["status"], "live");
+
+    let mut second = publish(&url, &[], 5.0);
+    assert!(second.wait().await.unwrap().success());
+    server.wait_for_status(&fixture.token, id, "ended", LIMIT).await;
+    let (text, playlist) = fixture.playlist(&playlist_url).await.unwrap();
+    assert!(playlist.end_list, "{text}");
+    assert_eq!(playlist.segments.iter().filter(|s| s.discontinuity).count(), 1, "{text}");
+    fixture.check_every_segment(&playlist_url, &playlist).await;
+    fixture.finish().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_live_streams() {
+    let fixture = Fixture::start(&[]).await;
+    let server = &fixture.server;
+    let stream = server.create_stream(&fixture.token, json!({ "title": "Interrupted" })).await;
+    let id: Uuid = stream["id"].as_str().unwrap().parse().unwrap();
+    let mut publisher = publish(&stream_key_url(server, &stream), &["-stream_loop", "-1"], 60.0);
+    fixture.wait_for_segments(&fixture.playlist_url(&stream), 1).await;
+
+    let Fixture { server, database, .. } = fixture;
+    let (status, _dir) = server.terminate().await;
+    assert!(status.success(), "server exited with {status}");
+    let publisher_exit = tokio::time::timeout(LIMIT, publisher.wait()).await.unwrap().unwrap();
+    assert!(!publisher_exit.success(), "the publisher was not disconnected");
+
+    let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM live_streams WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "ended");
+    pool.close().await;
+    database.drop_database().await;
+}

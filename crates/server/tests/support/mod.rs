@@ -1,0 +1,59 @@
+//! Real parts for end-to-end tests: the `nova-live` binary, a database of
+//! its own per test, the ffmpeg CLI as the publisher, ffprobe as the judge.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod media_check;
+pub mod server;
+
+use std::time::Duration;
+
+/// Polls `check` until it returns `Some`, up to `limit` (generous: this is
+/// a bound for a hung test, not a performance assertion).
+pub async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn sample_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/sample-360p.mp4")
+}
+
+/// Starts the ffmpeg CLI publishing the sample in real time.
+pub fn publish(rtmp_url: &str, extra_input_args: &[&str], seconds: f64) -> tokio::process::Child {
+    let sample = sample_path();
+    let mut command = tokio::process::Command::new("ffmpeg");
+    command
+        .args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args(extra_input_args)
+        .arg("-i")
+        .arg(&sample)
+        .args(["-t", &seconds.to_string(), "-c", "copy", "-f", "flv"])
+        .arg(rtmp_url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    command.spawn().expect("ffmpeg is installed (scripts/test installs it)")
+}

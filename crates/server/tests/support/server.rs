@@ -1,0 +1,201 @@
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::process::{Child, Command};
+
+use super::{free_port, wait_for};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_nova-live");
+
+/// A database of its own, created from `DATABASE_URL`'s server and dropped at the end.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let admin_url = std::env::var("DATABASE_URL")
+            .expect("DATABASE_URL must point at a PostgreSQL server (scripts/test starts one)");
+        let name = format!("nova_e2e_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("DATABASE_URL has no database name: {admin_url}"),
+        };
+        Self {
+            url,
+            admin_url,
+            name,
+        }
+    }
+
+    pub async fn drop_database(self) {
+        let mut admin = PgConnection::connect(&self.admin_url).await.unwrap();
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+            .await
+            .unwrap();
+    }
+}
+
+/// The real `nova-live serve`, on free loopback ports, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub http: String,
+    pub rtmp: String,
+    pub data_dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+}
+
+pub struct ServerOptions<'a> {
+    pub database_url: Option<&'a str>,
+    pub extra_args: &'a [&'a str],
+}
+
+impl Server {
+    pub async fn start(options: ServerOptions<'_>) -> Self {
+        let data_dir = tempfile::Builder::new().prefix("nova-e2e").tempdir().unwrap();
+        Self::start_in(options, data_dir).await
+    }
+
+    pub async fn start_in(options: ServerOptions<'_>, data_dir: tempfile::TempDir) -> Self {
+        let (http_port, rtmp_port) = (free_port(), free_port());
+        let http = format!("http://127.0.0.1:{http_port}");
+        let mut command = Command::new(BINARY);
+        command
+            .arg("serve")
+            .args(["--http-addr", &format!("127.0.0.1:{http_port}")])
+            .args(["--rtmp-addr", &format!("127.0.0.1:{rtmp_port}")])
+            .args(["--public-url", &http])
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .args(options.extra_args)
+            .env_remove("DATABASE_URL")
+            .env_remove("NOVA_JWT_SECRET")
+            .env("NOVA_LOG", "info,nova_rtmp_ingest=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(url) = options.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let child = command.spawn().unwrap();
+        let server = Self {
+            child,
+            rtmp: format!("rtmp://127.0.0.1:{rtmp_port}/live"),
+            http,
+            data_dir,
+            client: reqwest::Client::new(),
+        };
+        let client = server.client.clone();
+        let readyz = format!("{}/readyz", server.http);
+        wait_for("the server to be ready", Duration::from_secs(120), || {
+            let client = client.clone();
+            let readyz = readyz.clone();
+            async move {
+                let response = client.get(&readyz).send().await.ok()?;
+                response.status().is_success().then_some(())
+            }
+        })
+        .await;
+        server
+    }
+
+    pub fn data_path(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// `nova-live token`, as a user would run it against this server's data dir.
+    pub fn token_for(&self, user: uuid::Uuid) -> String {
+        let output = std::process::Command::new(BINARY)
+            .args(["token", "--user", &user.to_string()])
+            .arg("--data-dir")
+            .arg(self.data_path())
+            .env_remove("NOVA_JWT_SECRET")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    pub async fn create_stream(&self, token: &str, body: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/streams", self.http))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        response.json().await.unwrap()
+    }
+
+    pub async fn get_stream(&self, token: &str, id: &str) -> Value {
+        let response = self
+            .client
+            .get(format!("{}/api/v1/streams/{id}", self.http))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn wait_for_status(&self, token: &str, id: &str, status: &str, limit: Duration) {
+        wait_for(&format!("stream {id} to be {status}"), limit, || async {
+            let stream = self.get_stream(token, id).await;
+            (stream["status"] == status).then_some(())
+        })
+        .await;
+    }
+
+    /// GETs a playback URL; `None` on 404.
+    pub async fn fetch(&self, url: &str) -> Option<reqwest::Response> {
+        let response = self.client.get(url).send().await.unwrap();
+        if response.status() == 404 {
+            return None;
+        }
+        assert!(response.status().is_success(), "{url}: {}", response.status());
+        Some(response)
+    }
+
+    pub async fn fetch_text(&self, url: &str) -> Option<String> {
+        Some(self.fetch(url).await?.text().await.unwrap())
+    }
+
+    /// SIGTERM, then the exit status.
+    pub async fn terminate(mut self) -> (std::process::ExitStatus, tempfile::TempDir) {
+        let pid = self.child.id().expect("server is running") as i32;
+        // SAFETY: sending SIGTERM to our own child process.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("server exits within a minute of SIGTERM")
+            .unwrap();
+        (status, self.data_dir)
+    }
+}
+
+pub fn stream_key_url(server: &Server, stream: &Value) -> String {
+    format!("{}/{}", server.rtmp, stream["stream_key"].as_str().unwrap())
+}
+
+pub fn new_stream_body(title: &str) -> Value {
+    json!({ "title": title })
+}
+
+pub fn path_buf(p: &Path) -> PathBuf {
+    p.to_path_buf()
+}
