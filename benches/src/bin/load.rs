@@ -29,6 +29,12 @@ const PACE_TOLERANCE: f64 = 1.05;
 /// publishers leave, before playlists are read.
 const SETTLE: Duration = Duration::from_millis(1500);
 const POLL: Duration = Duration::from_millis(20);
+/// After the publishers have left, the measurement window ends with the
+/// first QUIET_INTERVAL in which the server uses at most QUIET_CPU seconds
+/// of CPU (2% of a core), or after DRAIN_LIMIT.
+const QUIET_INTERVAL: Duration = Duration::from_millis(250);
+const QUIET_CPU: f64 = 0.005;
+const DRAIN_LIMIT: Duration = Duration::from_secs(15);
 /// `sub` of the API token the harness uses.
 const BENCH_USER: &str = "6e6f7661-6c69-4076-a562-656e63680001";
 
@@ -200,10 +206,11 @@ fn run(args: &Args) -> Result<bool> {
         match outcome {
             Ok(row) => {
                 eprintln!(
-                    "    {:.1} ms CPU per media-second, {}/{} kept up ({:.0} s)",
+                    "    {:.2} ms CPU per media-second, {}/{} kept up; server busy {:.2} s after the last publisher left ({:.0} s in all)",
                     row.cpu_ms_per_media_second(),
                     row.kept_up,
                     row.streams,
+                    row.drain_seconds,
                     started.elapsed().as_secs_f64()
                 );
                 for problem in &row.problems {
@@ -321,11 +328,9 @@ fn measure(
         ),
     };
 
-    let server_before = server.cpu();
-    let db_before = server.db_cpu();
+    let before = Snapshot::take(&server);
     let clients_before = procfs::reaped_children_ticks();
-    let machine_before = MachineTicks::read();
-    let start = Instant::now();
+    let start = before.at;
 
     let mut publishers = Vec::with_capacity(n);
     for (i, target) in targets.iter().enumerate() {
@@ -373,14 +378,11 @@ fn measure(
         }
         std::thread::sleep(POLL);
     }
-    let window = start.elapsed();
-    let server_after = server.cpu();
-    let db_after = server.db_cpu();
-    let machine_after = MachineTicks::read();
-    // Publishers still running past the deadline are killed (and reaped) here,
-    // after the window, so their CPU is not in `clients` either way.
-    let mut results = Vec::with_capacity(n);
+    let publishing = start.elapsed();
+    // Publishers still running past the deadline are killed (and reaped)
+    // after this, so their CPU is not in `clients` either way.
     let clients_after = procfs::reaped_children_ticks();
+    let mut results = Vec::with_capacity(n);
     for (process, started, finished, log_path) in &mut publishers {
         let (wall, status) = match finished {
             Some((wall, status)) => (*wall, Some(*status)),
@@ -397,6 +399,8 @@ fn measure(
         });
     }
     drop(publishers);
+    let after = drain(&server)?;
+    let window = after.at - start;
 
     pause(SETTLE)?;
     for (result, target) in results.iter_mut().zip(&targets) {
@@ -444,7 +448,7 @@ fn measure(
     }
 
     let tick = |before: u64, after: u64| procfs::ticks_to_seconds(after.saturating_sub(before));
-    let (server_cpu_seconds, cpu_source) = server_after.seconds_since(&server_before);
+    let (server_cpu_seconds, cpu_source) = after.server.seconds_since(&before.server);
     Ok(Row {
         server: kind,
         mode,
@@ -454,12 +458,13 @@ fn measure(
         window_seconds: window.as_secs_f64(),
         server_cpu_seconds,
         cpu_source,
-        db_cpu_seconds: match (db_before, db_after) {
+        drain_seconds: (window - publishing).as_secs_f64(),
+        db_cpu_seconds: match (before.db, after.db) {
             (Some(before), Some(after)) => Some(after.seconds_since(&before).0),
             _ => None,
         },
         clients_cpu_seconds: tick(clients_before, clients_after),
-        machine_busy: machine_after.busy_since(&machine_before),
+        machine_busy: after.machine.busy_since(&before.machine),
         max_wall_seconds: results
             .iter()
             .map(|r| r.wall.as_secs_f64())
@@ -472,6 +477,47 @@ fn measure(
     })
 }
 
+/// CPU readings taken together.
+struct Snapshot {
+    at: Instant,
+    server: CpuReading,
+    db: Option<CpuReading>,
+    machine: MachineTicks,
+}
+
+impl Snapshot {
+    fn take(server: &Server) -> Self {
+        Self {
+            server: server.cpu(),
+            db: server.db_cpu(),
+            machine: MachineTicks::read(),
+            at: Instant::now(),
+        }
+    }
+}
+
+/// Waits until the server has finished with what it has read: a publisher
+/// can be done before the server has packaged all it sent (by far most
+/// visibly when it pushes as fast as possible). Returns the reading that
+/// starts the first quiet interval (or the last one, at the time limit).
+fn drain(server: &Server) -> Result<Snapshot> {
+    let limit = Instant::now() + DRAIN_LIMIT;
+    let mut last = Snapshot::take(server);
+    loop {
+        pause(QUIET_INTERVAL)?;
+        let now = Snapshot::take(server);
+        let (busy, _) = now.server.seconds_since(&last.server);
+        let quiet = busy <= QUIET_CPU && now.server.ticks <= last.server.ticks + 1;
+        if quiet {
+            return Ok(last);
+        }
+        if now.at >= limit {
+            return Ok(now);
+        }
+        last = now;
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Results
 
@@ -481,8 +527,11 @@ struct Row {
     streams: usize,
     media_seconds: f64,
     media_per_stream: f64,
-    /// From just before the publishers start to just after the last one ends.
+    /// From just before the publishers start to just after the last one
+    /// ends and the server has gone quiet.
     window_seconds: f64,
+    /// The part of the window after the last publisher ended.
+    drain_seconds: f64,
     server_cpu_seconds: f64,
     cpu_source: CpuSource,
     /// nova-live's embedded PostgreSQL (a separate process tree).
@@ -508,6 +557,7 @@ impl Row {
             media_seconds: 0.0,
             media_per_stream: 0.0,
             window_seconds: 0.0,
+            drain_seconds: 0.0,
             server_cpu_seconds: 0.0,
             cpu_source: CpuSource::Ticks,
             db_cpu_seconds: None,
@@ -555,6 +605,7 @@ impl Row {
             "error": self.error,
             "media_seconds": self.media_seconds,
             "window_seconds": self.window_seconds,
+            "drain_seconds": self.drain_seconds,
             "server_cpu_seconds": self.server_cpu_seconds,
             "server_cpu_source": self.cpu_source.name(),
             "cpu_ms_per_media_second": self.cpu_ms_per_media_second(),

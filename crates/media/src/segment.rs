@@ -1,8 +1,9 @@
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use crate::{SegmentContainer, StreamId};
+use crate::{SegmentContainer, StreamId, StreamSettings};
 
 /// The CMAF initialization segment (`ftyp` + `moov`) of one publish session.
 /// MPEG-TS has none.
@@ -25,7 +26,9 @@ pub struct MediaSegment {
     pub container: SegmentContainer,
     /// The init segment this segment needs (`EXT-X-MAP`), for fMP4.
     pub init_name: Option<String>,
-    /// Media time of the first frame, in the stream's packaging timeline (ms).
+    /// Decode time of the segment's first video frame, in the stream's
+    /// packaging timeline (ms). The fMP4 `tfdt` is its presentation time,
+    /// later by that keyframe's composition offset.
     pub start_ms: i64,
     pub duration_ms: u64,
     /// The first segment after a publisher reconnect or dropped frames.
@@ -42,7 +45,7 @@ pub enum SegmentEvent {
     /// idle or ended): a new playlist replaces whatever the stream had.
     Started {
         stream: StreamId,
-        container: SegmentContainer,
+        settings: Arc<StreamSettings>,
     },
     Init(InitSegment),
     Segment(MediaSegment),

@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use nova_media::{
-    LivePlayback, PlaybackObject, SegmentContainer, SegmentEvent, SegmentSink, StreamId,
-    StreamSettings,
+    LivePlayback, PlaybackObject, SegmentEvent, SegmentSink, StreamId, StreamSettings,
 };
 
 use crate::window::{StreamWindow, WindowConfig};
@@ -15,27 +14,17 @@ use crate::window::{StreamWindow, WindowConfig};
 /// How often ended streams are looked for and forgotten.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Sizes of the live windows.
-///
-/// `SegmentEvent::Started` does not carry the stream's settings, so these
-/// apply to every stream.
+/// What applies to every stream's window. The window's size and target
+/// duration are the stream's own settings, from `SegmentEvent::Started`.
 #[derive(Clone, Copy, Debug)]
 pub struct LiveWindowsConfig {
-    /// Segments each live playlist lists.
-    pub window_segments: usize,
-    /// The smallest `EXT-X-TARGETDURATION` (RFC 8216 §4.3.3.1) a playlist
-    /// declares; longer segments raise it.
-    pub min_target_duration: Duration,
     /// How long an ended stream's final playlist and segments stay served.
     pub ended_retention: Duration,
 }
 
 impl Default for LiveWindowsConfig {
     fn default() -> Self {
-        let defaults = StreamSettings::default();
         Self {
-            window_segments: defaults.live_window_segments,
-            min_target_duration: defaults.target_segment_duration,
             ended_retention: Duration::from_secs(600),
         }
     }
@@ -65,13 +54,6 @@ impl LiveWindows {
         }
     }
 
-    fn window_config(&self) -> WindowConfig {
-        WindowConfig {
-            segments: self.config.window_segments,
-            min_target_secs: self.config.min_target_duration.as_secs_f64().ceil() as u64,
-        }
-    }
-
     fn window(&self, stream: StreamId) -> Option<Arc<Mutex<StreamWindow>>> {
         self.streams
             .read()
@@ -80,15 +62,14 @@ impl LiveWindows {
             .cloned()
     }
 
-    fn window_or_insert(
-        &self,
-        stream: StreamId,
-        container: SegmentContainer,
-    ) -> Arc<Mutex<StreamWindow>> {
+    /// The stream's window; one with default settings if its `Started` was
+    /// never seen.
+    fn window_or_insert(&self, stream: StreamId) -> Arc<Mutex<StreamWindow>> {
         if let Some(window) = self.window(stream) {
             return window;
         }
-        let config = self.window_config();
+        let defaults = StreamSettings::default();
+        let (container, config) = (defaults.container, window_config(&defaults));
         self.streams
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -131,15 +112,18 @@ impl SegmentSink for LiveWindows {
     fn handle(&self, event: &SegmentEvent) {
         let now = Instant::now();
         match event {
-            SegmentEvent::Started { stream, container } => {
-                lock(&self.window_or_insert(*stream, *container)).restart(*container, now);
+            SegmentEvent::Started { stream, settings } => {
+                lock(&self.window_or_insert(*stream)).restart(
+                    settings.container,
+                    window_config(settings),
+                    now,
+                );
             }
             SegmentEvent::Init(init) => {
-                lock(&self.window_or_insert(init.stream, SegmentContainer::Fmp4)).add_init(init);
+                lock(&self.window_or_insert(init.stream)).add_init(init);
             }
             SegmentEvent::Segment(segment) => {
-                lock(&self.window_or_insert(segment.stream, segment.container))
-                    .add_segment(segment, now);
+                lock(&self.window_or_insert(segment.stream)).add_segment(segment, now);
             }
             SegmentEvent::Ended { stream } => {
                 if let Some(window) = self.window(*stream) {
@@ -155,6 +139,13 @@ impl LivePlayback for LiveWindows {
     fn get(&self, stream: StreamId, name: &str) -> Option<PlaybackObject> {
         let window = self.window(stream)?;
         lock(&window).object(name, Instant::now())
+    }
+}
+
+fn window_config(settings: &StreamSettings) -> WindowConfig {
+    WindowConfig {
+        segments: settings.live_window_segments,
+        min_target_secs: (settings.target_segment_duration.as_millis() as u64).div_ceil(1000),
     }
 }
 

@@ -107,7 +107,7 @@ impl Packager {
                 let writer = SegmentWriter::new(self.stream, self.sink.clone(), settings.container);
                 writer.emit(SegmentEvent::Started {
                     stream: self.stream,
-                    container: settings.container,
+                    settings: settings.clone(),
                 });
                 self.writer = Some(writer);
             }

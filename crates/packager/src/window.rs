@@ -57,7 +57,12 @@ impl StreamWindow {
 
     /// A new packaging run replaces the playlist. The old run's segments stay
     /// fetchable for their grace period: players may hold the old playlist.
-    pub(crate) fn restart(&mut self, container: SegmentContainer, now: Instant) {
+    pub(crate) fn restart(
+        &mut self,
+        container: SegmentContainer,
+        config: WindowConfig,
+        now: Instant,
+    ) {
         let listed_ms = self.listed_ms();
         while !self.live.is_empty() {
             self.retire_oldest(now, listed_ms);
@@ -65,7 +70,7 @@ impl StreamWindow {
         *self = Self {
             retired: std::mem::take(&mut self.retired),
             inits: std::mem::take(&mut self.inits),
-            ..Self::new(container, self.config)
+            ..Self::new(container, config)
         };
         self.prune_inits();
     }
@@ -339,7 +344,7 @@ mod tests {
         window.add_init(&init("r-init1.mp4"));
         window.add_segment(&segment(0, "r-init1.mp4", 2_000, false), now);
         window.end(now);
-        window.restart(SegmentContainer::Ts, now);
+        window.restart(SegmentContainer::Ts, CONFIG, now);
         assert!(window.object(PLAYLIST_NAME, now).is_none());
         assert!(window.object("r-0.m4s", now).is_some());
         assert!(window.object("r-init1.mp4", now).is_some());

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use m3u8_rs::{MediaPlaylist, Playlist};
 use nova_media::{
     CachePolicy, Frame, LivePlayback, MediaSegment, SegmentContainer, SegmentEvent, StreamEvent,
-    StreamId, Track,
+    StreamId, StreamSettings, Track,
 };
 use nova_packager::{LiveWindows, LiveWindowsConfig, Packager, PackagerCounters};
 use support::probe::{Report, probe};
@@ -214,8 +214,8 @@ fn fmp4_segments_decode_start_on_keyframes_and_keep_b_frame_timing() {
         .events()
         .iter()
         .map(|e| match e {
-            SegmentEvent::Started { container, .. } => {
-                assert_eq!(*container, SegmentContainer::Fmp4);
+            SegmentEvent::Started { settings, .. } => {
+                assert_eq!(settings.container, SegmentContainer::Fmp4);
                 "started"
             }
             SegmentEvent::Init(_) => "init",
@@ -433,11 +433,16 @@ fn the_window_slides_and_counts_discontinuities() {
     let source = flv::stream_events(media::av_flv());
     let mut events = session(1, SegmentContainer::Fmp4, 2, &source);
     events.extend(session(2, SegmentContainer::Fmp4, 2, &source));
-    let config = LiveWindowsConfig {
-        window_segments: 3,
-        ..LiveWindowsConfig::default()
-    };
-    let run = run(config, events);
+    let three_segments = Arc::new(StreamSettings {
+        live_window_segments: 3,
+        ..StreamSettings::default()
+    });
+    for event in &mut events {
+        if let StreamEvent::PublishStarted { settings, .. } = event {
+            *settings = three_segments.clone();
+        }
+    }
+    let run = run(LiveWindowsConfig::default(), events);
     let segments = run.segments();
     assert_eq!(segments.len(), 8);
     assert!(segments[4].discontinuity);

@@ -255,7 +255,9 @@ fn find_bin_dir() -> Result<PathBuf> {
     if let Ok(output) = Command::new("pg_config").arg("--bindir").output()
         && output.status.success()
     {
-        return Ok(PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+        return Ok(PathBuf::from(
+            String::from_utf8_lossy(&output.stdout).trim(),
+        ));
     }
     bail!(
         "no PostgreSQL server binaries found: install them (apt install postgresql), \
@@ -279,7 +281,12 @@ fn ensure_service_user() -> Result<()> {
         return Ok(());
     }
     let status = Command::new("useradd")
-        .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin"])
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+        ])
         .arg(SERVICE_USER)
         .status()
         .context("running useradd")?;
@@ -290,6 +297,7 @@ fn ensure_service_user() -> Result<()> {
 }
 
 fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port for PostgreSQL")?;
+    let listener =
+        TcpListener::bind("127.0.0.1:0").context("finding a free port for PostgreSQL")?;
     Ok(listener.local_addr()?.port())
 }

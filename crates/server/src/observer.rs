@@ -37,7 +37,9 @@ impl StreamObserver {
     }
 
     fn lock_packagers(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
-        self.packagers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.packagers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -63,7 +63,9 @@ async fn serve_with_database(args: &ServeArgs, embedded: Option<&EmbeddedPostgre
             pg.database_url()
         }
         (None, Some(url)) => url.clone(),
-        (None, None) => unreachable!("serve starts the embedded PostgreSQL when DATABASE_URL is unset"),
+        (None, None) => {
+            unreachable!("serve starts the embedded PostgreSQL when DATABASE_URL is unset")
+        }
     };
     let pool = PgPoolOptions::new()
         .max_connections(16)
@@ -77,7 +79,10 @@ async fn serve_with_database(args: &ServeArgs, embedded: Option<&EmbeddedPostgre
         .context("applying database migrations")?;
     let orphaned = nova_api::end_orphaned_live_streams(&pool).await?;
     if orphaned > 0 {
-        tracing::warn!(orphaned, "streams left live by an unclean stop are now ended");
+        tracing::warn!(
+            orphaned,
+            "streams left live by an unclean stop are now ended"
+        );
     }
 
     let result = serve_with_pool(args, pool.clone()).await;
@@ -116,7 +121,10 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
 
     let windows = Arc::new(LiveWindows::new());
     let (status, status_task) = StatusWriter::spawn(pool.clone());
-    let observer = Arc::new(StreamObserver::new(status, windows.clone() as Arc<dyn SegmentSink>));
+    let observer = Arc::new(StreamObserver::new(
+        status,
+        windows.clone() as Arc<dyn SegmentSink>,
+    ));
     let hub = Hub::new(
         HubConfig {
             reconnect_window: Duration::from_secs_f64(args.reconnect_window),
@@ -160,7 +168,13 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
 
     let admin = secrets::admin_user(data_dir)?;
     let admin_token = jwt.issue(admin, ADMIN_TOKEN_TTL);
-    announce(&public_url, &public_rtmp_url, rtmp_addr, http_addr, &admin_token);
+    announce(
+        &public_url,
+        &public_rtmp_url,
+        rtmp_addr,
+        http_addr,
+        &admin_token,
+    );
 
     let reason = tokio::select! {
         signal = shutdown::signal_received() => signal.to_owned(),
@@ -183,7 +197,10 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     // Dropping the last status sender lets the writer finish its queue.
     drop(hub);
     drop(observer);
-    if tokio::time::timeout(Duration::from_secs(30), status_task).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(30), status_task)
+        .await
+        .is_err()
+    {
         tracing::warn!("stream statuses still being written after 30 s; giving up");
     }
     tracing::info!("stopped");
@@ -211,7 +228,10 @@ fn validate(args: &ServeArgs) -> Result<()> {
         (0.0..=600.0).contains(&args.reconnect_window),
         "--reconnect-window must be between 0 and 600 seconds"
     );
-    anyhow::ensure!(args.max_connections > 0, "--max-connections must be at least 1");
+    anyhow::ensure!(
+        args.max_connections > 0,
+        "--max-connections must be at least 1"
+    );
     anyhow::ensure!(
         args.rtmp_idle_timeout >= 1.0,
         "--rtmp-idle-timeout must be at least 1 second"
@@ -231,10 +251,11 @@ async fn create_database_if_missing(admin_url: &str, name: &str) -> Result<()> {
         .connect(admin_url)
         .await
         .context("connecting to the embedded PostgreSQL")?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(name)
-        .fetch_one(&admin)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&admin)
+            .await?;
     if !exists {
         admin
             .execute(format!("CREATE DATABASE \"{name}\"").as_str())
@@ -260,12 +281,20 @@ fn host_of(url: &str) -> &str {
     let authority = rest.split('/').next().unwrap_or(rest);
     if authority.starts_with('[') {
         // An IPv6 literal keeps its brackets: it goes back into a URL.
-        return authority.find(']').map_or(authority, |end| &authority[..=end]);
+        return authority
+            .find(']')
+            .map_or(authority, |end| &authority[..=end]);
     }
     authority.split(':').next().unwrap_or(authority)
 }
 
-fn announce(public_url: &str, rtmp_url: &str, rtmp: std::net::SocketAddr, http: std::net::SocketAddr, token: &str) {
+fn announce(
+    public_url: &str,
+    rtmp_url: &str,
+    rtmp: std::net::SocketAddr,
+    http: std::net::SocketAddr,
+    token: &str,
+) {
     let banner = format!(
         "\n\
          nova-live is ready\n\

@@ -80,7 +80,10 @@ mod tests {
         let second = read_or_create_password(dir.path(), "pw").unwrap();
         assert_eq!(first, second);
         assert_eq!(first.len(), 48);
-        let mode = fs::metadata(dir.path().join("pw")).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.path().join("pw"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let admin = admin_user(dir.path()).unwrap();
         assert_eq!(admin_user(dir.path()).unwrap(), admin);

@@ -17,10 +17,15 @@ async fn runs_its_own_postgres_and_stops_it() {
     })
     .await;
     let token = server.token_for(uuid::Uuid::new_v4());
-    let stream = server.create_stream(&token, json!({ "title": "Embedded" })).await;
+    let stream = server
+        .create_stream(&token, json!({ "title": "Embedded" }))
+        .await;
     assert_eq!(stream["status"], "idle");
     let cluster = server.data_path().join("postgres");
-    assert!(cluster.join("PG_VERSION").exists(), "the cluster lives in the data directory");
+    assert!(
+        cluster.join("PG_VERSION").exists(),
+        "the cluster lives in the data directory"
+    );
     assert!(cluster.join("postmaster.pid").exists());
 
     let (status, data_dir) = server.terminate().await;
@@ -40,9 +45,11 @@ async fn runs_its_own_postgres_and_stops_it() {
     )
     .await;
     let id = stream["id"].as_str().unwrap();
-    let again = wait_for("the stream to be readable", Duration::from_secs(30), || async {
-        Some(server.get_stream(&token, id).await)
-    })
+    let again = wait_for(
+        "the stream to be readable",
+        Duration::from_secs(30),
+        || async { Some(server.get_stream(&token, id).await) },
+    )
     .await;
     assert_eq!(again["title"], "Embedded");
     let (status, _dir) = server.terminate().await;

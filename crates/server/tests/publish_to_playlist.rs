@@ -73,7 +73,11 @@ impl Fixture {
         let mut starts = Vec::new();
         for (index, segment) in playlist.segments.iter().enumerate() {
             if let Some(map) = &segment.map {
-                let response = self.server.fetch(&format!("{base}/{}", map.uri)).await.unwrap();
+                let response = self
+                    .server
+                    .fetch(&format!("{base}/{}", map.uri))
+                    .await
+                    .unwrap();
                 assert_eq!(response.headers()["content-type"], "video/mp4");
                 init = Some(response.bytes().await.unwrap().to_vec());
             }
@@ -82,12 +86,32 @@ impl Fixture {
                 .fetch(&format!("{base}/{}", segment.uri))
                 .await
                 .unwrap_or_else(|| panic!("segment {} is listed but not served", segment.uri));
-            let cache = response.headers()["cache-control"].to_str().unwrap().to_owned();
-            assert!(cache.contains("max-age=31536000"), "segment Cache-Control: {cache}");
+            let cache = response.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                cache.contains("max-age=31536000"),
+                "segment Cache-Control: {cache}"
+            );
             let body = response.bytes().await.unwrap();
-            let report = check_segment(dir.path(), &format!("{index}-{}", segment.uri), init.as_deref(), &body);
-            assert!(report.decode_errors.is_empty(), "{}: {}", segment.uri, report.decode_errors);
-            assert!(report.first_video_packet_is_keyframe, "{} does not start on a keyframe", segment.uri);
+            let report = check_segment(
+                dir.path(),
+                &format!("{index}-{}", segment.uri),
+                init.as_deref(),
+                &body,
+            );
+            assert!(
+                report.decode_errors.is_empty(),
+                "{}: {}",
+                segment.uri,
+                report.decode_errors
+            );
+            assert!(
+                report.first_video_packet_is_keyframe,
+                "{} does not start on a keyframe",
+                segment.uri
+            );
             assert!(report.audio_packets > 0, "{} has no audio", segment.uri);
             let listed = f64::from(segment.duration);
             assert!(
@@ -119,11 +143,19 @@ async fn publish_goes_live_plays_and_ends() {
     assert_eq!(stream["status"], "idle");
     assert_eq!(stream["ingest"]["rtmp_url"], server.rtmp);
     let playlist_url = fixture.playlist_url(&stream);
-    assert_eq!(playlist_url, format!("{}/live/{id}/index.m3u8", server.http));
-    assert!(fixture.playlist(&playlist_url).await.is_none(), "idle streams have no playlist");
+    assert_eq!(
+        playlist_url,
+        format!("{}/live/{id}/index.m3u8", server.http)
+    );
+    assert!(
+        fixture.playlist(&playlist_url).await.is_none(),
+        "idle streams have no playlist"
+    );
 
     let mut publisher = publish(&stream_key_url(server, &stream), &[], 7.0);
-    server.wait_for_status(&fixture.token, id, "live", LIMIT).await;
+    server
+        .wait_for_status(&fixture.token, id, "live", LIMIT)
+        .await;
     let live = fixture.wait_for_segments(&playlist_url, 1).await;
     assert!(!live.end_list, "a live playlist has no EXT-X-ENDLIST");
 
@@ -132,21 +164,38 @@ async fn publish_goes_live_plays_and_ends() {
     assert_eq!(headers["content-type"], "application/vnd.apple.mpegurl");
     assert_eq!(headers["access-control-allow-origin"], "*");
     let cache = headers["cache-control"].to_str().unwrap();
-    assert!(cache.contains("max-age=1"), "live playlist Cache-Control: {cache}");
+    assert!(
+        cache.contains("max-age=1"),
+        "live playlist Cache-Control: {cache}"
+    );
 
     let exit = publisher.wait().await.unwrap();
     assert!(exit.success(), "ffmpeg failed to publish: {exit}");
-    server.wait_for_status(&fixture.token, id, "ended", LIMIT).await;
+    server
+        .wait_for_status(&fixture.token, id, "ended", LIMIT)
+        .await;
     let (text, ended) = fixture.playlist(&playlist_url).await.unwrap();
-    assert!(ended.end_list, "ended playlist lacks EXT-X-ENDLIST:\n{text}");
-    assert!(text.contains("#EXT-X-MAP:URI="), "fMP4 playlists map an init segment:\n{text}");
+    assert!(
+        ended.end_list,
+        "ended playlist lacks EXT-X-ENDLIST:\n{text}"
+    );
+    assert!(
+        text.contains("#EXT-X-MAP:URI="),
+        "fMP4 playlists map an init segment:\n{text}"
+    );
     assert!(text.contains("#EXT-X-PROGRAM-DATE-TIME:"), "{text}");
     assert_eq!(ended.target_duration, 2, "{text}");
 
     let starts = fixture.check_every_segment(&playlist_url, &ended).await;
     let total: f64 = ended.segments.iter().map(|s| f64::from(s.duration)).sum();
-    assert!((total - 7.0).abs() < 0.5, "published 7 s, playlist holds {total} s:\n{text}");
-    assert!(starts.windows(2).all(|w| w[1] > w[0]), "segment start times go backwards: {starts:?}");
+    assert!(
+        (total - 7.0).abs() < 0.5,
+        "published 7 s, playlist holds {total} s:\n{text}"
+    );
+    assert!(
+        starts.windows(2).all(|w| w[1] > w[0]),
+        "segment start times go backwards: {starts:?}"
+    );
     fixture.finish().await;
 }
 
@@ -155,20 +204,31 @@ async fn mpeg_ts_segments_when_the_stream_asks_for_them() {
     let fixture = Fixture::start(&["--segment-duration", "4"]).await;
     let server = &fixture.server;
     let stream = server
-        .create_stream(&fixture.token, json!({ "title": "Legacy", "settings": { "container": "ts" } }))
+        .create_stream(
+            &fixture.token,
+            json!({ "title": "Legacy", "settings": { "container": "ts" } }),
+        )
         .await;
     let id = stream["id"].as_str().unwrap();
     let mut publisher = publish(&stream_key_url(server, &stream), &[], 9.0);
     assert!(publisher.wait().await.unwrap().success());
-    server.wait_for_status(&fixture.token, id, "ended", LIMIT).await;
+    server
+        .wait_for_status(&fixture.token, id, "ended", LIMIT)
+        .await;
     let playlist_url = fixture.playlist_url(&stream);
     let (text, playlist) = fixture.playlist(&playlist_url).await.unwrap();
     assert!(playlist.end_list);
     assert_eq!(playlist.target_duration, 4, "{text}");
     assert!(!text.contains("EXT-X-MAP"), "{text}");
-    assert!(playlist.segments.iter().all(|s| s.uri.ends_with(".ts")), "{text}");
+    assert!(
+        playlist.segments.iter().all(|s| s.uri.ends_with(".ts")),
+        "{text}"
+    );
     let base = playlist_url.rsplit_once('/').unwrap().0;
-    let first = server.fetch(&format!("{base}/{}", playlist.segments[0].uri)).await.unwrap();
+    let first = server
+        .fetch(&format!("{base}/{}", playlist.segments[0].uri))
+        .await
+        .unwrap();
     assert_eq!(first.headers()["content-type"], "video/mp2t");
     fixture.check_every_segment(&playlist_url, &playlist).await;
     fixture.finish().await;
@@ -178,10 +238,18 @@ async fn mpeg_ts_segments_when_the_stream_asks_for_them() {
 async fn wrong_keys_and_garbage_are_refused_while_other_streams_go_on() {
     let fixture = Fixture::start(&[]).await;
     let server = &fixture.server;
-    let stream = server.create_stream(&fixture.token, json!({ "title": "Keeps going" })).await;
+    let stream = server
+        .create_stream(&fixture.token, json!({ "title": "Keeps going" }))
+        .await;
     let id = stream["id"].as_str().unwrap();
-    let mut good = publish(&stream_key_url(server, &stream), &["-stream_loop", "-1"], 30.0);
-    server.wait_for_status(&fixture.token, id, "live", LIMIT).await;
+    let mut good = publish(
+        &stream_key_url(server, &stream),
+        &["-stream_loop", "-1"],
+        30.0,
+    );
+    server
+        .wait_for_status(&fixture.token, id, "live", LIMIT)
+        .await;
 
     // A key that was never issued, and a real key with its secret altered.
     let real_key = stream["stream_key"].as_str().unwrap();
@@ -190,28 +258,57 @@ async fn wrong_keys_and_garbage_are_refused_while_other_streams_go_on() {
     altered.push(if last == 'a' { 'b' } else { 'a' });
     for key in ["not-a-key", altered.as_str()] {
         let mut bad = publish(&format!("{}/{key}", server.rtmp), &[], 5.0);
-        let status = tokio::time::timeout(LIMIT, bad.wait()).await.unwrap().unwrap();
-        assert!(!status.success(), "publishing with key {key:?} was accepted");
+        let status = tokio::time::timeout(LIMIT, bad.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !status.success(),
+            "publishing with key {key:?} was accepted"
+        );
     }
 
     // Bytes that are not RTMP: the server hangs up on this connection only.
-    let rtmp_port: u16 = server.rtmp.rsplit_once(':').unwrap().1.split('/').next().unwrap().parse().unwrap();
-    let mut garbage = tokio::net::TcpStream::connect(("127.0.0.1", rtmp_port)).await.unwrap();
+    let rtmp_port: u16 = server
+        .rtmp
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut garbage = tokio::net::TcpStream::connect(("127.0.0.1", rtmp_port))
+        .await
+        .unwrap();
     garbage.write_all(&[0x07; 4096]).await.unwrap();
     let mut sink = Vec::new();
-    let _ = tokio::time::timeout(LIMIT, garbage.read_to_end(&mut sink)).await.expect("server closes the connection");
+    let _ = tokio::time::timeout(LIMIT, garbage.read_to_end(&mut sink))
+        .await
+        .expect("server closes the connection");
 
-    assert_eq!(server.get_stream(&fixture.token, id).await["status"], "live");
+    assert_eq!(
+        server.get_stream(&fixture.token, id).await["status"],
+        "live"
+    );
     let playlist_url = fixture.playlist_url(&stream);
     let before = fixture.wait_for_segments(&playlist_url, 1).await;
-    let grown = wait_for("the good stream's playlist to keep growing", LIMIT, || async {
-        let (_, now) = fixture.playlist(&playlist_url).await?;
-        let last = |p: &MediaPlaylist| p.media_sequence + p.segments.len() as u64;
-        (last(&now) > last(&before)).then_some(now)
-    })
+    let grown = wait_for(
+        "the good stream's playlist to keep growing",
+        LIMIT,
+        || async {
+            let (_, now) = fixture.playlist(&playlist_url).await?;
+            let last = |p: &MediaPlaylist| p.media_sequence + p.segments.len() as u64;
+            (last(&now) > last(&before)).then_some(now)
+        },
+    )
     .await;
     assert!(!grown.end_list);
-    assert!(good.try_wait().unwrap().is_none(), "the good publisher was disconnected");
+    assert!(
+        good.try_wait().unwrap().is_none(),
+        "the good publisher was disconnected"
+    );
     good.kill().await.unwrap();
     fixture.finish().await;
 }
@@ -220,7 +317,9 @@ async fn wrong_keys_and_garbage_are_refused_while_other_streams_go_on() {
 async fn a_second_publisher_takes_over_and_the_playlist_continues() {
     let fixture = Fixture::start(&[]).await;
     let server = &fixture.server;
-    let stream = server.create_stream(&fixture.token, json!({ "title": "Takeover" })).await;
+    let stream = server
+        .create_stream(&fixture.token, json!({ "title": "Takeover" }))
+        .await;
     let id = stream["id"].as_str().unwrap();
     let url = stream_key_url(server, &stream);
     let playlist_url = fixture.playlist_url(&stream);
@@ -228,18 +327,36 @@ async fn a_second_publisher_takes_over_and_the_playlist_continues() {
     let mut first = publish(&url, &["-stream_loop", "-1"], 60.0);
     fixture.wait_for_segments(&playlist_url, 2).await;
     let mut second = publish(&url, &[], 5.0);
-    let kicked = tokio::time::timeout(LIMIT, first.wait()).await.expect("the first publisher is disconnected").unwrap();
-    assert!(!kicked.success(), "the first publisher was not told it lost the stream");
+    let kicked = tokio::time::timeout(LIMIT, first.wait())
+        .await
+        .expect("the first publisher is disconnected")
+        .unwrap();
+    assert!(
+        !kicked.success(),
+        "the first publisher was not told it lost the stream"
+    );
     assert!(second.wait().await.unwrap().success());
-    server.wait_for_status(&fixture.token, id, "ended", LIMIT).await;
+    server
+        .wait_for_status(&fixture.token, id, "ended", LIMIT)
+        .await;
 
     let (text, playlist) = fixture.playlist(&playlist_url).await.unwrap();
     assert!(playlist.end_list, "{text}");
     let discontinuities = playlist.segments.iter().filter(|s| s.discontinuity).count();
-    assert_eq!(discontinuities, 1, "one takeover, one discontinuity:\n{text}");
-    assert_eq!(text.matches("#EXT-X-MAP:").count(), 2, "each publisher gets an init segment:\n{text}");
+    assert_eq!(
+        discontinuities, 1,
+        "one takeover, one discontinuity:\n{text}"
+    );
+    assert_eq!(
+        text.matches("#EXT-X-MAP:").count(),
+        2,
+        "each publisher gets an init segment:\n{text}"
+    );
     let starts = fixture.check_every_segment(&playlist_url, &playlist).await;
-    assert!(starts.windows(2).all(|w| w[1] > w[0]), "timestamps go backwards across the takeover: {starts:?}");
+    assert!(
+        starts.windows(2).all(|w| w[1] > w[0]),
+        "timestamps go backwards across the takeover: {starts:?}"
+    );
     fixture.finish().await;
 }
 
@@ -247,7 +364,9 @@ async fn a_second_publisher_takes_over_and_the_playlist_continues() {
 async fn a_dropped_publisher_that_reconnects_continues_the_playlist() {
     let fixture = Fixture::start(&["--reconnect-window", "30"]).await;
     let server = &fixture.server;
-    let stream = server.create_stream(&fixture.token, json!({ "title": "Flaky uplink" })).await;
+    let stream = server
+        .create_stream(&fixture.token, json!({ "title": "Flaky uplink" }))
+        .await;
     let id = stream["id"].as_str().unwrap();
     let url = stream_key_url(server, &stream);
     let playlist_url = fixture.playlist_url(&stream);
@@ -257,14 +376,23 @@ async fn a_dropped_publisher_that_reconnects_continues_the_playlist() {
     // SIGKILL: the encoder vanishes without unpublishing, like a dropped uplink.
     first.kill().await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(server.get_stream(&fixture.token, id).await["status"], "live");
+    assert_eq!(
+        server.get_stream(&fixture.token, id).await["status"],
+        "live"
+    );
 
     let mut second = publish(&url, &[], 5.0);
     assert!(second.wait().await.unwrap().success());
-    server.wait_for_status(&fixture.token, id, "ended", LIMIT).await;
+    server
+        .wait_for_status(&fixture.token, id, "ended", LIMIT)
+        .await;
     let (text, playlist) = fixture.playlist(&playlist_url).await.unwrap();
     assert!(playlist.end_list, "{text}");
-    assert_eq!(playlist.segments.iter().filter(|s| s.discontinuity).count(), 1, "{text}");
+    assert_eq!(
+        playlist.segments.iter().filter(|s| s.discontinuity).count(),
+        1,
+        "{text}"
+    );
     fixture.check_every_segment(&playlist_url, &playlist).await;
     fixture.finish().await;
 }
@@ -273,16 +401,32 @@ async fn a_dropped_publisher_that_reconnects_continues_the_playlist() {
 async fn shutdown_ends_live_streams() {
     let fixture = Fixture::start(&[]).await;
     let server = &fixture.server;
-    let stream = server.create_stream(&fixture.token, json!({ "title": "Interrupted" })).await;
+    let stream = server
+        .create_stream(&fixture.token, json!({ "title": "Interrupted" }))
+        .await;
     let id: Uuid = stream["id"].as_str().unwrap().parse().unwrap();
-    let mut publisher = publish(&stream_key_url(server, &stream), &["-stream_loop", "-1"], 60.0);
-    fixture.wait_for_segments(&fixture.playlist_url(&stream), 1).await;
+    let mut publisher = publish(
+        &stream_key_url(server, &stream),
+        &["-stream_loop", "-1"],
+        60.0,
+    );
+    fixture
+        .wait_for_segments(&fixture.playlist_url(&stream), 1)
+        .await;
 
-    let Fixture { server, database, .. } = fixture;
+    let Fixture {
+        server, database, ..
+    } = fixture;
     let (status, _dir) = server.terminate().await;
     assert!(status.success(), "server exited with {status}");
-    let publisher_exit = tokio::time::timeout(LIMIT, publisher.wait()).await.unwrap().unwrap();
-    assert!(!publisher_exit.success(), "the publisher was not disconnected");
+    let publisher_exit = tokio::time::timeout(LIMIT, publisher.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !publisher_exit.success(),
+        "the publisher was not disconnected"
+    );
 
     let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
     let (status,): (String,) = sqlx::query_as("SELECT status FROM live_streams WHERE id = $1")

@@ -26,7 +26,12 @@ pub fn check_segment(dir: &Path, name: &str, init: Option<&[u8]>, segment: &[u8]
     std::fs::write(&path, bytes).unwrap();
 
     let output = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "packet=codec_type,pts_time,dts_time,duration_time,flags"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "packet=codec_type,pts_time,dts_time,duration_time,flags",
+        ])
         .args(["-of", "json"])
         .arg(&path)
         .output()
@@ -38,8 +43,14 @@ pub fn check_segment(dir: &Path, name: &str, init: Option<&[u8]>, segment: &[u8]
     );
     let probe: Value = serde_json::from_slice(&output.stdout).unwrap();
     let packets = probe["packets"].as_array().cloned().unwrap_or_default();
-    let video: Vec<&Value> = packets.iter().filter(|p| p["codec_type"] == "video").collect();
-    let audio_packets = packets.iter().filter(|p| p["codec_type"] == "audio").count();
+    let video: Vec<&Value> = packets
+        .iter()
+        .filter(|p| p["codec_type"] == "video")
+        .collect();
+    let audio_packets = packets
+        .iter()
+        .filter(|p| p["codec_type"] == "audio")
+        .count();
     let seconds = |p: &Value, field: &str| p[field].as_str().and_then(|s| s.parse::<f64>().ok());
     let first_video_packet_is_keyframe = video
         .first()

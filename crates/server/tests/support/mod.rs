@@ -55,5 +55,7 @@ pub fn publish(rtmp_url: &str, extra_input_args: &[&str], seconds: f64) -> tokio
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
-    command.spawn().expect("ffmpeg is installed (scripts/test installs it)")
+    command
+        .spawn()
+        .expect("ffmpeg is installed (scripts/test installs it)")
 }

@@ -63,7 +63,10 @@ pub struct ServerOptions<'a> {
 
 impl Server {
     pub async fn start(options: ServerOptions<'_>) -> Self {
-        let data_dir = tempfile::Builder::new().prefix("nova-e2e").tempdir().unwrap();
+        let data_dir = tempfile::Builder::new()
+            .prefix("nova-e2e")
+            .tempdir()
+            .unwrap();
         Self::start_in(options, data_dir).await
     }
 
@@ -124,7 +127,11 @@ impl Server {
             .env_remove("NOVA_JWT_SECRET")
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     }
 
@@ -167,7 +174,11 @@ impl Server {
         if response.status() == 404 {
             return None;
         }
-        assert!(response.status().is_success(), "{url}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
         Some(response)
     }
 
