@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use m3u8_rs::{MediaPlaylist, Playlist};
 use serde_json::json;
-use support::media_check::check_segment;
+use support::media_check::{check_segment, finish_hls_player, start_hls_player};
 use support::server::{Server, ServerOptions, TestDatabase, stream_key_url};
 use support::{publish, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -158,6 +158,8 @@ async fn publish_goes_live_plays_and_ends() {
         .await;
     let live = fixture.wait_for_segments(&playlist_url, 1).await;
     assert!(!live.end_list, "a live playlist has no EXT-X-ENDLIST");
+    // A real HLS client joins while live and follows the playlist to its end.
+    let player = start_hls_player(&playlist_url);
 
     let response = server.fetch(&playlist_url).await.unwrap();
     let headers = response.headers();
@@ -185,6 +187,13 @@ async fn publish_goes_live_plays_and_ends() {
     );
     assert!(text.contains("#EXT-X-PROGRAM-DATE-TIME:"), "{text}");
     assert_eq!(ended.target_duration, 2, "{text}");
+
+    let played = tokio::time::timeout(LIMIT, finish_hls_player(player))
+        .await
+        .expect("the HLS player stops at EXT-X-ENDLIST");
+    assert!(played.success && played.errors.is_empty(), "{played:?}");
+    // 7 s at 30 fps, from the first segment on.
+    assert!((200..=215).contains(&played.video_frames), "{played:?}");
 
     let starts = fixture.check_every_segment(&playlist_url, &ended).await;
     let total: f64 = ended.segments.iter().map(|s| f64::from(s.duration)).sum();
