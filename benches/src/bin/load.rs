@@ -17,6 +17,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, ValueEnum};
 use nova_benches::playlist::{MediaPlaylist, expected_segments};
 use nova_benches::procfs::{self, CpuReading, CpuSource, MachineTicks};
+use nova_benches::progress::Progress;
 use serde_json::{Value, json};
 
 /// Both servers are configured for 2 s segments and the sample has a
@@ -35,6 +36,8 @@ const POLL: Duration = Duration::from_millis(20);
 const QUIET_INTERVAL: Duration = Duration::from_millis(250);
 const QUIET_CPU: f64 = 0.005;
 const DRAIN_LIMIT: Duration = Duration::from_secs(15);
+/// Server CPU is first measured this long with nothing published.
+const IDLE_WINDOW: Duration = Duration::from_secs(2);
 /// `sub` of the API token the harness uses.
 const BENCH_USER: &str = "6e6f7661-6c69-4076-a562-656e63680001";
 
@@ -42,7 +45,7 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Pushes a sample to nova-live and nginx-rtmp and compares their CPU cost.
 #[derive(Debug, Parser)]
-#[command(about, args_override_self = true)]
+#[command(args_override_self = true)]
 struct Args {
     /// The H.264/AAC sample to push (any file ffmpeg can copy into FLV).
     #[arg(long)]
@@ -294,8 +297,19 @@ fn pause(duration: Duration) -> Result<()> {
 // ---------------------------------------------------------------------------
 // One measurement
 
+struct Publisher {
+    process: Guarded,
+    started: Instant,
+    finished: Option<(Duration, ExitStatus)>,
+    log: PathBuf,
+    progress: PathBuf,
+}
+
 struct PublisherResult {
+    /// From its spawn to its exit.
     wall: Duration,
+    /// ffmpeg's own account, start-up excluded.
+    progress: Option<Progress>,
     status: Option<ExitStatus>,
     segments: u64,
     log_tail: String,
@@ -328,16 +342,29 @@ fn measure(
         ),
     };
 
+    // What the server costs with its N streams created but nothing published.
+    let idle_start = Snapshot::take(&server);
+    pause(IDLE_WINDOW)?;
     let before = Snapshot::take(&server);
+    let idle_cpu_ms_per_second = before.server.seconds_since(&idle_start.server).0 * 1000.0
+        / (before.at - idle_start.at).as_secs_f64();
     let clients_before = procfs::reaped_children_ticks();
     let start = before.at;
 
     let mut publishers = Vec::with_capacity(n);
     for (i, target) in targets.iter().enumerate() {
         let log_path = work.join(format!("publisher-{i}.log"));
+        let progress_path = work.join(format!("publisher-{i}.progress"));
         let log = File::create(&log_path)?;
         let mut cmd = Command::new(&args.ffmpeg);
-        cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error"]);
+        cmd.args([
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-progress",
+        ])
+        .arg(&progress_path);
         if let Mode::Paced { seconds } = mode {
             cmd.args(["-re", "-stream_loop", "-1"]);
             cmd.arg("-i").arg(sample);
@@ -352,12 +379,13 @@ fn measure(
         let child = cmd
             .spawn()
             .with_context(|| format!("starting {}", args.ffmpeg.display()))?;
-        publishers.push((
-            Guarded::new(child, "ffmpeg", libc::SIGKILL, Duration::ZERO),
-            Instant::now(),
-            None::<(Duration, ExitStatus)>,
-            log_path,
-        ));
+        publishers.push(Publisher {
+            process: Guarded::new(child, "ffmpeg", libc::SIGKILL, Duration::ZERO),
+            started: Instant::now(),
+            finished: None,
+            log: log_path,
+            progress: progress_path,
+        });
     }
 
     // Wait for every publisher, bounded.
@@ -365,10 +393,12 @@ fn measure(
     loop {
         check_interrupted()?;
         let mut running = 0;
-        for (process, started, finished, _) in &mut publishers {
-            if finished.is_none() {
-                match process.try_wait() {
-                    Some(status) => *finished = Some((started.elapsed(), status)),
+        for publisher in &mut publishers {
+            if publisher.finished.is_none() {
+                match publisher.process.try_wait() {
+                    Some(status) => {
+                        publisher.finished = Some((publisher.started.elapsed(), status))
+                    }
                     None => running += 1,
                 }
             }
@@ -383,19 +413,22 @@ fn measure(
     // after this, so their CPU is not in `clients` either way.
     let clients_after = procfs::reaped_children_ticks();
     let mut results = Vec::with_capacity(n);
-    for (process, started, finished, log_path) in &mut publishers {
-        let (wall, status) = match finished {
-            Some((wall, status)) => (*wall, Some(*status)),
+    for publisher in &mut publishers {
+        let (wall, status) = match publisher.finished {
+            Some((wall, status)) => (wall, Some(status)),
             None => {
-                process.stop();
-                (started.elapsed(), None)
+                publisher.process.stop();
+                (publisher.started.elapsed(), None)
             }
         };
         results.push(PublisherResult {
             wall,
+            progress: fs::read_to_string(&publisher.progress)
+                .ok()
+                .and_then(|text| Progress::parse_last(&text)),
             status,
             segments: 0,
-            log_tail: tail(log_path, 3),
+            log_tail: tail(&publisher.log, 3),
         });
     }
     drop(publishers);
@@ -426,13 +459,20 @@ fn measure(
             }
             Some(_) => {}
         }
-        if let Some(limit) = wall_limit
-            && result.wall.as_secs_f64() > limit
-        {
-            why.push(format!(
-                "took {:.2} s of wall time (limit {limit:.2} s)",
-                result.wall.as_secs_f64()
-            ));
+        if let Some(limit) = wall_limit {
+            // ffmpeg's own streaming time when it reported one, else from spawn.
+            match result.progress.and_then(|p| p.streaming_seconds()) {
+                Some(streaming) if streaming > limit => why.push(format!(
+                    "streamed for {streaming:.2} s of wall time (limit {limit:.2} s; ffmpeg speed {:.3}x)",
+                    result.progress.map_or(0.0, |p| p.speed)
+                )),
+                Some(_) => {}
+                None if result.wall.as_secs_f64() > limit => why.push(format!(
+                    "took {:.2} s of wall time from its start (limit {limit:.2} s; no ffmpeg progress report)",
+                    result.wall.as_secs_f64()
+                )),
+                None => {}
+            }
         }
         if result.segments + allowed_missing < expected {
             why.push(format!(
@@ -459,12 +499,21 @@ fn measure(
         server_cpu_seconds,
         cpu_source,
         drain_seconds: (window - publishing).as_secs_f64(),
+        idle_cpu_ms_per_second,
         db_cpu_seconds: match (before.db, after.db) {
             (Some(before), Some(after)) => Some(after.seconds_since(&before).0),
             _ => None,
         },
         clients_cpu_seconds: tick(clients_before, clients_after),
         machine_busy: after.machine.busy_since(&before.machine),
+        min_speed: results
+            .iter()
+            .map(|r| {
+                r.progress
+                    .map(|p| p.speed)
+                    .unwrap_or(media_per_stream / r.wall.as_secs_f64().max(1e-9))
+            })
+            .fold(f64::INFINITY, f64::min),
         max_wall_seconds: results
             .iter()
             .map(|r| r.wall.as_secs_f64())
@@ -532,6 +581,8 @@ struct Row {
     window_seconds: f64,
     /// The part of the window after the last publisher ended.
     drain_seconds: f64,
+    /// Server CPU with the streams created but not published, ms per second.
+    idle_cpu_ms_per_second: f64,
     server_cpu_seconds: f64,
     cpu_source: CpuSource,
     /// nova-live's embedded PostgreSQL (a separate process tree).
@@ -540,7 +591,11 @@ struct Row {
     clients_cpu_seconds: f64,
     /// Share of all cores busy during the window, 0..=1.
     machine_busy: f64,
+    /// Slowest publisher from spawn to exit.
     max_wall_seconds: f64,
+    /// Slowest publisher's ffmpeg `speed` (media seconds per wall second of
+    /// streaming, its start-up excluded).
+    min_speed: f64,
     min_segments: u64,
     expected_segments: u64,
     kept_up: usize,
@@ -558,12 +613,14 @@ impl Row {
             media_per_stream: 0.0,
             window_seconds: 0.0,
             drain_seconds: 0.0,
+            idle_cpu_ms_per_second: 0.0,
             server_cpu_seconds: 0.0,
             cpu_source: CpuSource::Ticks,
             db_cpu_seconds: None,
             clients_cpu_seconds: 0.0,
             machine_busy: 0.0,
             max_wall_seconds: 0.0,
+            min_speed: 0.0,
             min_segments: 0,
             expected_segments: 0,
             kept_up: 0,
@@ -588,8 +645,9 @@ impl Row {
         }
     }
 
-    /// Media seconds per wall second of the slowest publisher.
-    fn speed(&self) -> f64 {
+    /// Media seconds per wall second of the slowest publisher, from its
+    /// spawn to its exit.
+    fn wall_speed(&self) -> f64 {
         if self.max_wall_seconds > 0.0 {
             self.media_per_stream / self.max_wall_seconds
         } else {
@@ -606,13 +664,15 @@ impl Row {
             "media_seconds": self.media_seconds,
             "window_seconds": self.window_seconds,
             "drain_seconds": self.drain_seconds,
+            "idle_cpu_ms_per_second": self.idle_cpu_ms_per_second,
             "server_cpu_seconds": self.server_cpu_seconds,
             "server_cpu_source": self.cpu_source.name(),
             "cpu_ms_per_media_second": self.cpu_ms_per_media_second(),
             "core_share": self.core_share(),
             "streams_kept_up": self.kept_up,
             "max_publisher_wall_seconds": self.max_wall_seconds,
-            "speed": self.speed(),
+            "speed_from_spawn": self.wall_speed(),
+            "min_ffmpeg_speed": self.min_speed,
             "min_segments": self.min_segments,
             "expected_segments": self.expected_segments,
             "db_cpu_seconds": self.db_cpu_seconds,
@@ -623,17 +683,27 @@ impl Row {
     }
 }
 
+fn speed(speed: f64) -> String {
+    if speed >= 10.0 {
+        format!("{speed:.0}x")
+    } else {
+        format!("{speed:.3}x")
+    }
+}
+
 fn render_table(rows: &[Row]) -> String {
     let headers = [
         "server",
         "mode",
         "N",
         "media s",
+        "wall s",
+        "speed",
+        "ffmpeg speed",
         "server CPU s",
         "CPU ms/media-s",
         "core share",
         "kept up",
-        "speed",
         "DB CPU s",
         "ffmpeg CPU s",
         "machine busy",
@@ -651,11 +721,13 @@ fn render_table(rows: &[Row]) -> String {
         } else {
             line.extend([
                 format!("{:.0}", row.media_seconds),
+                format!("{:.2}", row.max_wall_seconds),
+                speed(row.wall_speed()),
+                speed(row.min_speed),
                 format!("{:.2}", row.server_cpu_seconds),
                 format!("{:.2}", row.cpu_ms_per_media_second()),
                 format!("{:.1}%", row.core_share() * 100.0),
                 format!("{}/{}", row.kept_up, row.streams),
-                format!("{:.2}x", row.speed()),
                 row.db_cpu_seconds
                     .map_or_else(|| "-".to_owned(), |s| format!("{s:.2}")),
                 format!("{:.2}", row.clients_cpu_seconds),
