@@ -78,20 +78,31 @@ impl Driver {
         let config = &self.shared.config;
         let (handshake_timeout, idle_timeout) = (config.handshake_timeout, config.idle_timeout);
         let handshake_deadline = Instant::now() + handshake_timeout;
-        let mut idle_deadline = Instant::now() + idle_timeout;
+        // When the peer last sent anything (or was last expected to be quiet).
+        let mut last_heard = Instant::now();
+        // One timer for the whole connection, re-armed only when it fires:
+        // creating a timer per read costs more than the read on a busy ingest.
+        let timer = sleep_until(handshake_deadline);
+        tokio::pin!(timer);
         let mut buffer = vec![0_u8; READ_BUFFER];
         loop {
-            let (deadline, expired) = if self.connection.is_handshaking() {
-                (handshake_deadline, CloseReason::HandshakeTimeout)
-            } else {
-                (idle_deadline, CloseReason::IdleTimeout)
-            };
             let event = tokio::select! {
                 biased;
                 () = self.shared.shutdown.cancelled() => Event::Close(CloseReason::Shutdown),
                 () = disconnect_requested(&self.publisher) => Event::Close(self.kick_reason()),
                 outcome = authorization(&mut self.authorization) => Event::Authorized(outcome),
-                () = sleep_until(deadline) => Event::Close(expired),
+                () = &mut timer => {
+                    let (deadline, expired) = if self.connection.is_handshaking() {
+                        (handshake_deadline, CloseReason::HandshakeTimeout)
+                    } else {
+                        (last_heard + idle_timeout, CloseReason::IdleTimeout)
+                    };
+                    if Instant::now() < deadline {
+                        timer.as_mut().reset(deadline);
+                        continue;
+                    }
+                    Event::Close(expired)
+                }
                 read = self.socket.read(&mut buffer) => Event::Read(read),
             };
             let actions = match event {
@@ -103,7 +114,7 @@ impl Driver {
                     break;
                 }
                 Event::Read(Ok(len)) => {
-                    idle_deadline = Instant::now() + idle_timeout;
+                    last_heard = Instant::now();
                     self.connection.handle_input(&buffer[..len])
                 }
                 Event::Read(Err(error)) => {
@@ -116,7 +127,7 @@ impl Driver {
                 Event::Authorized(outcome) => {
                     self.authorization = None;
                     // The client has been waiting, not sending.
-                    idle_deadline = Instant::now() + idle_timeout;
+                    last_heard = Instant::now();
                     match outcome {
                         Ok(grant) => self.authorized(&grant),
                         Err(rejection) => self.connection.publish_rejected(&rejection),

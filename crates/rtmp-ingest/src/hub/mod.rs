@@ -24,6 +24,7 @@ use self::notify::{Notice, Notifier};
 pub use self::publisher::Publisher;
 use self::stream::{Limits, StreamState};
 pub use self::subscription::Subscription;
+use self::subscription::Wakeups;
 
 /// Told when streams go live and end. Calls arrive in order, with no hub
 /// lock held (an observer may call back into the hub), possibly on a
@@ -145,7 +146,7 @@ impl Hub {
     pub fn subscribe(&self, stream: StreamId) -> Option<Subscription> {
         let registry = lock(&self.inner.registry);
         let mut state = lock(registry.streams.get(&stream)?);
-        Some(state.subscribe())
+        Some(state.subscribe(Wakeups::PerFrame))
     }
 
     pub fn live_streams(&self) -> Vec<StreamId> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use nova_media::{AudioConfig, Frame, StreamEvent, StreamId, StreamSettings, Track, VideoConfig};
 use tokio_util::sync::CancellationToken;
 
-use super::subscription::{Subscriber, Subscription};
+use super::subscription::{Subscriber, Subscription, Wakeups};
 use crate::media::Media;
 
 #[derive(Clone, Copy, Debug)]
@@ -54,7 +54,8 @@ impl StreamState {
             subscribers: Vec::new(),
             limits,
         };
-        let feed = state.subscribe();
+        // The observer's feed goes to the packager, which acts on keyframes.
+        let feed = state.subscribe(Wakeups::PerBatch);
         (state, feed)
     }
 
@@ -159,8 +160,8 @@ impl StreamState {
 
     /// A new subscriber, brought up to date: the session's start, its
     /// configurations and the GOP so far, so it starts on a keyframe.
-    pub fn subscribe(&mut self) -> Subscription {
-        let (mut subscriber, subscription) = Subscriber::new(self.id);
+    pub fn subscribe(&mut self, wakeups: Wakeups) -> Subscription {
+        let (mut subscriber, subscription) = Subscriber::new(self.id, wakeups);
         subscriber.control(StreamEvent::PublishStarted {
             session: self.session,
             settings: self.settings.clone(),

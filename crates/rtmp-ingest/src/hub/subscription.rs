@@ -76,7 +76,25 @@ pub(super) struct Subscriber {
     tx: mpsc::UnboundedSender<StreamEvent>,
     queued_frames: Arc<AtomicUsize>,
     delivery: Delivery,
+    /// Frames held back for a [`Wakeups::PerBatch`] subscriber.
+    batch: Option<Vec<StreamEvent>>,
 }
+
+/// How often a subscriber's consumer is woken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Wakeups {
+    /// At every frame: for consumers that forward frames as they come
+    /// (RTMP players, relays).
+    PerFrame,
+    /// At every video keyframe, control event, or [`BATCH_FRAMES`] frames.
+    /// For consumers that can only act on a keyframe anyway (the packager
+    /// closes segments there): waking a thread costs more than the frame.
+    PerBatch,
+}
+
+/// The most frames a [`Wakeups::PerBatch`] subscriber waits for: about half
+/// a second of a 30 fps stream with audio, and a bound for audio-only ones.
+pub(super) const BATCH_FRAMES: usize = 40;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Delivery {
@@ -90,13 +108,17 @@ enum Delivery {
 }
 
 impl Subscriber {
-    pub(super) fn new(stream: StreamId) -> (Self, Subscription) {
+    pub(super) fn new(stream: StreamId, wakeups: Wakeups) -> (Self, Subscription) {
         let (tx, rx) = mpsc::unbounded_channel();
         let queued_frames = Arc::new(AtomicUsize::new(0));
         let subscriber = Self {
             tx,
             queued_frames: queued_frames.clone(),
             delivery: Delivery::Flowing,
+            batch: match wakeups {
+                Wakeups::PerFrame => None,
+                Wakeups::PerBatch => Some(Vec::with_capacity(BATCH_FRAMES)),
+            },
         };
         let subscription = Subscription {
             stream,
@@ -110,9 +132,19 @@ impl Subscriber {
         self.delivery = Delivery::AwaitingKeyframe;
     }
 
-    /// Sends a control event. `false` once the subscription is gone.
+    /// Sends a control event, after any frames held back. `false` once the
+    /// subscription is gone.
     pub(super) fn control(&mut self, event: StreamEvent) -> bool {
-        self.tx.send(event).is_ok()
+        self.flush() && self.tx.send(event).is_ok()
+    }
+
+    /// Hands held-back frames to the consumer: one wakeup for all of them.
+    fn flush(&mut self) -> bool {
+        let Some(batch) = &mut self.batch else {
+            return true;
+        };
+        // On failure the rest of the drained batch is dropped with it.
+        batch.drain(..).all(|event| self.tx.send(event).is_ok())
     }
 
     /// Offers a frame under the drop policy. `false` once the subscription
@@ -148,6 +180,15 @@ impl Subscriber {
     /// subscriber, whose queue is empty).
     pub(super) fn push(&mut self, frame: &Frame) -> bool {
         self.queued_frames.fetch_add(1, Ordering::Relaxed);
+        if let Some(batch) = &mut self.batch {
+            batch.push(StreamEvent::Frame(frame.clone()));
+            let keyframe = frame.track == Track::Video && frame.keyframe;
+            return if keyframe || batch.len() >= BATCH_FRAMES {
+                self.flush()
+            } else {
+                !self.tx.is_closed()
+            };
+        }
         if self.tx.send(StreamEvent::Frame(frame.clone())).is_ok() {
             true
         } else {

@@ -11,6 +11,7 @@ use nova_media::{
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::subscription::BATCH_FRAMES;
 use super::*;
 use crate::media::Media;
 
@@ -188,10 +189,9 @@ async fn the_feed_sees_the_whole_publish_and_a_clean_unpublish_ends_the_stream_a
         }
         other => panic!("expected PublishStarted, got {other:?}"),
     }
-    assert_eq!(
-        drain(&mut feed),
-        ["video config", "audio config", "K0", "A10", "P33"]
-    );
+    // The feed is woken per batch: frames after a keyframe wait for the
+    // next keyframe, a control event, or a full batch.
+    assert_eq!(drain(&mut feed), ["video config", "audio config", "K0"]);
 
     let before = Instant::now();
     publisher.finish();
@@ -201,7 +201,7 @@ async fn the_feed_sees_the_whole_publish_and_a_clean_unpublish_ends_the_stream_a
         before,
         "a clean unpublish does not wait for the window"
     );
-    assert_eq!(drain(&mut feed), ["stop 1", "ended"]);
+    assert_eq!(drain(&mut feed), ["A10", "P33", "stop 1", "ended"]);
     assert!(
         feed.recv().await.is_none(),
         "the queue closes after StreamEnded"
@@ -379,7 +379,9 @@ async fn an_audio_only_subscriber_resumes_once_its_queue_drained() {
     });
     let id = StreamId::new_random();
     let publisher = f.hub.publish(&grant(id)).unwrap();
-    let (_, mut feed) = f.started().await;
+    let _ = f.started().await;
+    // A per-frame subscriber: the policy is about frames, not wakeups.
+    let mut feed = f.hub.subscribe(id).unwrap();
     publisher.send(Media::AudioConfig(audio_config()));
     for dts in 0..10 {
         publisher.send(Media::Frame(audio(dts * 23)));
@@ -524,4 +526,30 @@ async fn settle() {
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_feed_is_woken_per_batch_and_at_every_keyframe() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, mut feed) = f.started().await;
+    let mut player = f.hub.subscribe(id).unwrap();
+    publisher.send(Media::VideoConfig(video_config()));
+    publisher.send(Media::Frame(video(0, true)));
+    for dts in 1..BATCH_FRAMES as i64 {
+        publisher.send(Media::Frame(video(dts, false)));
+    }
+    let first = drain(&mut feed);
+    assert_eq!(first.len(), 3, "start, config, keyframe: {first:?}");
+    // A player sees every frame as it comes.
+    assert_eq!(drain(&mut player).len(), 2 + BATCH_FRAMES);
+
+    // The batch fills: everything held back arrives at once.
+    publisher.send(Media::Frame(video(BATCH_FRAMES as i64, false)));
+    assert_eq!(drain(&mut feed).len(), BATCH_FRAMES);
+    // A keyframe is never held back, nor anything before it.
+    publisher.send(Media::Frame(video(100, false)));
+    publisher.send(Media::Frame(video(101, true)));
+    assert_eq!(drain(&mut feed), ["P100", "K101"]);
 }
