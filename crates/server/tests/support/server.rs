@@ -1,8 +1,8 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::process::{Child, Command};
 
@@ -201,12 +201,4 @@ impl Server {
 
 pub fn stream_key_url(server: &Server, stream: &Value) -> String {
     format!("{}/{}", server.rtmp, stream["stream_key"].as_str().unwrap())
-}
-
-pub fn new_stream_body(title: &str) -> Value {
-    json!({ "title": title })
-}
-
-pub fn path_buf(p: &Path) -> PathBuf {
-    p.to_path_buf()
 }
