@@ -1,0 +1,100 @@
+//! A real browser plays what nova-live serves: hls.js in headless Chromium,
+//! on a page from another origin, for fMP4 and MPEG-TS streams.
+//! `scripts/test` installs Chromium and the players (tests/browser).
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::server::{Server, ServerOptions, TestDatabase, stream_key_url};
+use support::{publish, wait_for};
+use uuid::Uuid;
+
+const LIMIT: Duration = Duration::from_secs(90);
+const WATCH_SECONDS: u32 = 8;
+
+#[tokio::test]
+async fn hls_js_in_chromium_plays_fmp4_and_ts_streams() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(ServerOptions {
+        database_url: Some(&database.url),
+        extra_args: &[],
+    })
+    .await;
+    let token = server.token_for(Uuid::new_v4());
+
+    for container in ["fmp4", "ts"] {
+        let stream = server
+            .create_stream(
+                &token,
+                json!({ "title": format!("browser {container}"), "settings": { "container": container } }),
+            )
+            .await;
+        let mut publisher = publish(
+            &stream_key_url(&server, &stream),
+            &["-stream_loop", "-1"],
+            60.0,
+        );
+        let url = stream["playback"]["hls_url"].as_str().unwrap().to_owned();
+        wait_for("two segments", LIMIT, || async {
+            let text = server.fetch_text(&url).await?;
+            (text.matches("#EXTINF").count() >= 2).then_some(())
+        })
+        .await;
+
+        let report = play_in_chromium(&url).await;
+        let samples = report["samples"].as_array().unwrap();
+        let times: Vec<f64> = samples.iter().map(|s| s[0].as_f64().unwrap()).collect();
+        let advanced = times.last().unwrap() - times.first().unwrap();
+        assert!(
+            advanced >= f64::from(WATCH_SECONDS) * 0.6,
+            "{container}: playback advanced {advanced:.2} s in {WATCH_SECONDS} s: {report}"
+        );
+        assert_eq!(
+            samples.last().unwrap()[1],
+            640,
+            "{container}: picture width: {report}"
+        );
+        let fatal: Vec<&Value> = report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e.as_str().unwrap().ends_with(":true"))
+            .collect();
+        assert!(
+            fatal.is_empty(),
+            "{container}: fatal player errors: {report}"
+        );
+        publisher.kill().await.unwrap();
+    }
+
+    let (status, _dir) = server.terminate().await;
+    assert!(status.success());
+    database.drop_database().await;
+}
+
+async fn play_in_chromium(url: &str) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/play-hls.mjs");
+    let output = tokio::time::timeout(
+        LIMIT,
+        tokio::process::Command::new("node")
+            .arg(&script)
+            .arg(url)
+            .arg(WATCH_SECONDS.to_string())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the browser run finishes")
+    .expect("node is installed (scripts/test installs it, with Chromium and tests/browser/node_modules)");
+    assert!(
+        output.status.success(),
+        "driving Chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("unexpected output from play-hls.mjs ({e}): {stdout}"))
+}
