@@ -51,6 +51,14 @@ pub(crate) enum ApiError {
     Conflict(String),
     #[error("invalid request body")]
     Validation(Vec<FieldError>),
+    /// The database cannot be reached: nothing the client did, and retrying
+    /// soon may work. Logged with its cause.
+    #[error("{context}: {source}")]
+    DatabaseUnavailable {
+        context: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
     /// A fault on our side: logged with its cause, never shown to the client.
     #[error("{context}: {source}")]
     Internal {
@@ -72,12 +80,19 @@ impl ApiError {
     }
 
     /// Maps a database error: constraint violations are the client's fault
-    /// (and say which rule was broken); anything else is ours.
+    /// (and say which rule was broken); an unreachable database is a 503 the
+    /// client may retry; anything else is ours.
     pub fn from_db(context: &'static str, error: sqlx::Error) -> Self {
         if let Some(db) = error.as_database_error()
             && let Some(mapped) = db.constraint().and_then(constraint_error)
         {
             return mapped;
+        }
+        if database_unreachable(&error) {
+            return Self::DatabaseUnavailable {
+                context,
+                source: error,
+            };
         }
         Self::internal(context, error)
     }
@@ -92,6 +107,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::DatabaseUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,12 +121,37 @@ impl ApiError {
             }
             Self::InvalidToken(why) => format!("the bearer token is not valid: {why}"),
             Self::Validation(_) => "the request body has invalid fields: see `errors`".to_owned(),
+            Self::DatabaseUnavailable { .. } => {
+                "the database is unavailable right now: retry in a few seconds".to_owned()
+            }
             Self::Internal { .. } => {
                 "the server failed to handle this request; it has been logged: retry later"
                     .to_owned()
             }
             other => other.to_string(),
         }
+    }
+}
+
+/// Errors that mean "no database to talk to" rather than "this query failed".
+fn database_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // SQLSTATE class 08: connection exceptions; 57P01–57P03: the server
+            // is shutting down or starting; 53300: too many connections;
+            // 55000 is what a database that refuses connections answers.
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "53300" | "55000"
+                )
+        }),
+        _ => false,
     }
 }
 
@@ -152,8 +193,12 @@ struct Problem<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let Self::Internal { context, source } = &self {
-            tracing::error!(error = %source, "{context}");
+        match &self {
+            Self::Internal { context, source } => tracing::error!(error = %source, "{context}"),
+            Self::DatabaseUnavailable { context, source } => {
+                tracing::warn!(error = %source, "{context}: database unavailable");
+            }
+            _ => {}
         }
         let problem = Problem {
             kind: "about:blank",
@@ -182,6 +227,9 @@ impl IntoResponse for ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#),
                 );
+            }
+            Self::DatabaseUnavailable { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
         }
