@@ -5,44 +5,32 @@
 mod support;
 
 use std::path::Path;
-use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::server::{Server, ServerOptions, TestDatabase, stream_key_url};
-use support::{publish, wait_for};
-use uuid::Uuid;
-
-const LIMIT: Duration = Duration::from_secs(90);
+use support::fixture::{Fixture, LIMIT};
+use support::publish;
+use support::server::stream_key_url;
 const WATCH_SECONDS: u32 = 8;
 
 #[tokio::test]
 async fn hls_js_in_chromium_plays_fmp4_and_ts_streams() {
-    let database = TestDatabase::create().await;
-    let server = Server::start(ServerOptions {
-        database_url: Some(&database.url),
-        extra_args: &[],
-    })
-    .await;
-    let token = server.token_for(Uuid::new_v4());
+    let fixture = Fixture::start(&[]).await;
+    let (server, token) = (&fixture.server, &fixture.token);
 
     for container in ["fmp4", "ts"] {
         let stream = server
             .create_stream(
-                &token,
+                token,
                 json!({ "title": format!("browser {container}"), "settings": { "container": container } }),
             )
             .await;
         let mut publisher = publish(
-            &stream_key_url(&server, &stream),
+            &stream_key_url(server, &stream),
             &["-stream_loop", "-1"],
             60.0,
         );
-        let url = stream["playback"]["hls_url"].as_str().unwrap().to_owned();
-        wait_for("two segments", LIMIT, || async {
-            let text = server.fetch_text(&url).await?;
-            (text.matches("#EXTINF").count() >= 2).then_some(())
-        })
-        .await;
+        let url = fixture.playlist_url(&stream);
+        fixture.wait_for_segments(&url, 2).await;
 
         let report = play_in_chromium(&url).await;
         let samples = report["samples"].as_array().unwrap();
@@ -70,9 +58,7 @@ async fn hls_js_in_chromium_plays_fmp4_and_ts_streams() {
         publisher.kill().await.unwrap();
     }
 
-    let (status, _dir) = server.terminate().await;
-    assert!(status.success());
-    database.drop_database().await;
+    fixture.finish().await;
 }
 
 async fn play_in_chromium(url: &str) -> Value {

@@ -3,15 +3,11 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::json;
 use sqlx::{Connection, Executor, PgConnection};
-use support::server::{Server, ServerOptions, TestDatabase, stream_key_url};
+use support::fixture::{Fixture, LIMIT};
+use support::server::stream_key_url;
 use support::{publish, wait_for};
-use uuid::Uuid;
-
-const LIMIT: Duration = Duration::from_secs(90);
 
 async fn admin() -> PgConnection {
     PgConnection::connect(&std::env::var("DATABASE_URL").unwrap())
@@ -44,45 +40,36 @@ async fn bring_database_back(name: &str) {
 
 #[tokio::test]
 async fn live_streams_survive_a_database_outage_and_new_publishers_wait_for_it() {
-    let database = TestDatabase::create().await;
-    let server = Server::start(ServerOptions {
-        database_url: Some(&database.url),
-        extra_args: &[],
-    })
-    .await;
-    let token = server.token_for(Uuid::new_v4());
+    let fixture = Fixture::start(&[]).await;
+    let (server, token) = (&fixture.server, fixture.token.as_str());
     let live = server
-        .create_stream(&token, json!({ "title": "On air" }))
+        .create_stream(token, json!({ "title": "On air" }))
         .await;
     let waiting = server
-        .create_stream(&token, json!({ "title": "Next" }))
+        .create_stream(token, json!({ "title": "Next" }))
         .await;
     let mut on_air = publish(
-        &stream_key_url(&server, &live),
+        &stream_key_url(server, &live),
         &["-stream_loop", "-1"],
         120.0,
     );
     let live_id = live["id"].as_str().unwrap();
-    server.wait_for_status(&token, live_id, "live", LIMIT).await;
-    let playlist_url = live["playback"]["hls_url"].as_str().unwrap().to_owned();
+    server.wait_for_status(token, live_id, "live", LIMIT).await;
+    let playlist_url = fixture.playlist_url(&live);
     let segments_now = || async {
-        let text = server.fetch_text(&playlist_url).await?;
-        let playlist = match m3u8_rs::parse_playlist_res(text.as_bytes()) {
-            Ok(m3u8_rs::Playlist::MediaPlaylist(p)) => p,
-            other => panic!("not a media playlist: {other:?}"),
-        };
+        let (_, playlist) = fixture.playlist(&playlist_url).await?;
         Some(playlist.media_sequence + playlist.segments.len() as u64)
     };
     let before = wait_for("a first segment", LIMIT, segments_now).await;
 
-    let name = database.url.rsplit_once('/').unwrap().1.to_owned();
+    let name = fixture.database.url.rsplit_once('/').unwrap().1.to_owned();
     take_database_down(&name).await;
 
     // The API says what is wrong instead of hanging or crashing.
     let response = server
         .client
         .get(format!("{}/api/v1/streams/{live_id}", server.http))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();
@@ -96,7 +83,7 @@ async fn live_streams_survive_a_database_outage_and_new_publishers_wait_for_it()
     assert_eq!(readyz.status(), 503);
 
     // A new publisher is refused (its key cannot be checked) ...
-    let mut refused = publish(&stream_key_url(&server, &waiting), &[], 5.0);
+    let mut refused = publish(&stream_key_url(server, &waiting), &[], 5.0);
     let status = tokio::time::timeout(LIMIT, refused.wait())
         .await
         .unwrap()
@@ -127,18 +114,16 @@ async fn live_streams_survive_a_database_outage_and_new_publishers_wait_for_it()
         response.status().is_success().then_some(())
     })
     .await;
-    let mut accepted = publish(&stream_key_url(&server, &waiting), &[], 4.0);
+    let mut accepted = publish(&stream_key_url(server, &waiting), &[], 4.0);
     assert!(
         accepted.wait().await.unwrap().success(),
         "publishing after the outage failed"
     );
     server
-        .wait_for_status(&token, waiting["id"].as_str().unwrap(), "ended", LIMIT)
+        .wait_for_status(token, waiting["id"].as_str().unwrap(), "ended", LIMIT)
         .await;
-    assert_eq!(server.get_stream(&token, live_id).await["status"], "live");
+    assert_eq!(server.get_stream(token, live_id).await["status"], "live");
 
     on_air.kill().await.unwrap();
-    let (status, _dir) = server.terminate().await;
-    assert!(status.success());
-    database.drop_database().await;
+    fixture.finish().await;
 }

@@ -6,136 +6,14 @@ mod support;
 
 use std::time::Duration;
 
-use m3u8_rs::{MediaPlaylist, Playlist};
+use m3u8_rs::MediaPlaylist;
 use serde_json::json;
-use support::media_check::{check_segment, finish_hls_player, start_hls_player};
-use support::server::{Server, ServerOptions, TestDatabase, stream_key_url};
+use support::fixture::{Fixture, LIMIT};
+use support::media_check::{finish_hls_player, start_hls_player};
+use support::server::stream_key_url;
 use support::{publish, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
-
-const LIMIT: Duration = Duration::from_secs(90);
-
-struct Fixture {
-    server: Server,
-    database: TestDatabase,
-    token: String,
-}
-
-impl Fixture {
-    async fn start(extra_args: &[&str]) -> Self {
-        let database = TestDatabase::create().await;
-        let server = Server::start(ServerOptions {
-            database_url: Some(&database.url),
-            extra_args,
-        })
-        .await;
-        let token = server.token_for(Uuid::new_v4());
-        Self {
-            server,
-            database,
-            token,
-        }
-    }
-
-    async fn finish(self) {
-        let (status, _dir) = self.server.terminate().await;
-        assert!(status.success(), "server exited with {status}");
-        self.database.drop_database().await;
-    }
-
-    fn playlist_url(&self, stream: &serde_json::Value) -> String {
-        stream["playback"]["hls_url"].as_str().unwrap().to_owned()
-    }
-
-    async fn playlist(&self, url: &str) -> Option<(String, MediaPlaylist)> {
-        let text = self.server.fetch_text(url).await?;
-        match m3u8_rs::parse_playlist_res(text.as_bytes()) {
-            Ok(Playlist::MediaPlaylist(playlist)) => Some((text, playlist)),
-            Ok(Playlist::MasterPlaylist(_)) => panic!("expected a media playlist at {url}"),
-            Err(e) => panic!("invalid playlist at {url}: {e:?}\n{text}"),
-        }
-    }
-
-    async fn wait_for_segments(&self, url: &str, count: usize) -> MediaPlaylist {
-        wait_for(&format!("{count} segments in {url}"), LIMIT, || async {
-            let (_, playlist) = self.playlist(url).await?;
-            (playlist.segments.len() >= count).then_some(playlist)
-        })
-        .await
-    }
-
-    /// Fetches and probes every segment of an ended playlist: each decodes,
-    /// starts on a keyframe, lasts what EXTINF says, and starts after the
-    /// one before it (across discontinuities too).
-    async fn check_every_segment(&self, playlist_url: &str, playlist: &MediaPlaylist) {
-        let base = playlist_url.rsplit_once('/').unwrap().0;
-        let dir = tempfile::tempdir().unwrap();
-        let mut init: Option<Vec<u8>> = None;
-        let mut starts = Vec::new();
-        for (index, segment) in playlist.segments.iter().enumerate() {
-            if let Some(map) = &segment.map {
-                let response = self
-                    .server
-                    .fetch(&format!("{base}/{}", map.uri))
-                    .await
-                    .unwrap();
-                assert_eq!(response.headers()["content-type"], "video/mp4");
-                init = Some(response.bytes().await.unwrap().to_vec());
-            }
-            let response = self
-                .server
-                .fetch(&format!("{base}/{}", segment.uri))
-                .await
-                .unwrap_or_else(|| panic!("segment {} is listed but not served", segment.uri));
-            let cache = response.headers()["cache-control"]
-                .to_str()
-                .unwrap()
-                .to_owned();
-            assert!(
-                cache.contains("max-age=31536000"),
-                "segment Cache-Control: {cache}"
-            );
-            let body = response.bytes().await.unwrap();
-            let report = check_segment(
-                dir.path(),
-                &format!("{index}-{}", segment.uri),
-                init.as_deref(),
-                &body,
-            );
-            assert!(
-                report.decode_errors.is_empty(),
-                "{}: {}",
-                segment.uri,
-                report.decode_errors
-            );
-            assert!(
-                report.first_video_packet_is_keyframe,
-                "{} does not start on a keyframe",
-                segment.uri
-            );
-            assert!(report.audio_packets > 0, "{} has no audio", segment.uri);
-            let listed = f64::from(segment.duration);
-            assert!(
-                (report.video_duration - listed).abs() < 0.1,
-                "{}: EXTINF {listed} but the video lasts {}",
-                segment.uri,
-                report.video_duration
-            );
-            assert!(
-                listed.round() as u64 <= playlist.target_duration,
-                "{}: EXTINF {listed} exceeds the target duration {}",
-                segment.uri,
-                playlist.target_duration
-            );
-            starts.push(report.video_start);
-        }
-        assert!(
-            starts.windows(2).all(|w| w[1] > w[0]),
-            "segment start times go backwards: {starts:?}"
-        );
-    }
-}
 
 #[tokio::test]
 async fn publish_goes_live_plays_and_ends() {
