@@ -1,4 +1,9 @@
-/// What the API hands out to clients about where things are.
+use std::time::Duration;
+
+use crate::rate_limit::RateLimit;
+
+/// What the API hands out to clients about where things are, and the rules
+/// it applies to them.
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
     /// Base of the playback URLs handed out, e.g. `http://localhost:8080`,
@@ -6,14 +11,88 @@ pub struct ApiConfig {
     pub public_url: String,
     /// The ingest URL handed out, e.g. `rtmp://localhost:1935/live`.
     pub rtmp_url: String,
+    pub chat: ChatConfig,
+    /// Ordered by `min_amount_minor`, ascending; the first applies to any
+    /// amount below the second.
+    pub super_chat_tiers: Vec<SuperChatTier>,
+    /// A viewer session without a heartbeat for this long has left.
+    pub viewer_session_timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct ChatConfig {
+    /// At most 500, the schema's limit.
+    pub max_message_chars: usize,
+    /// Messages per user per stream.
+    pub rate_limit: RateLimit,
+}
+
+/// A band of super chat amounts: how it is shown and how long it is pinned.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct SuperChatTier {
+    /// In minor units of the chat's currency.
+    pub min_amount_minor: i64,
+    /// `#RRGGBB`.
+    pub colour: String,
+    pub pin_seconds: u32,
+    pub max_message_chars: usize,
 }
 
 impl ApiConfig {
+    /// The given URLs with the default rules.
+    pub fn new(public_url: impl Into<String>, rtmp_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into(),
+            rtmp_url: rtmp_url.into(),
+            chat: ChatConfig::default(),
+            super_chat_tiers: SuperChatTier::defaults(),
+            viewer_session_timeout: Duration::from_secs(45),
+        }
+    }
+
     /// Where players find a stream's HLS playlist.
     pub(crate) fn hls_url(&self, stream: nova_media::StreamId) -> String {
         format!(
             "{}/live/{stream}/index.m3u8",
             self.public_url.trim_end_matches('/')
         )
+    }
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            max_message_chars: 200,
+            // A message every 2 s on average, with bursts of 5.
+            rate_limit: RateLimit {
+                burst: 5,
+                period: Duration::from_secs(10),
+            },
+        }
+    }
+}
+
+impl SuperChatTier {
+    /// YouTube's bands, in minor units (cents for USD/EUR).
+    pub fn defaults() -> Vec<Self> {
+        let tier = |min: i64, colour: &str, pin_seconds: u32, chars: usize| Self {
+            min_amount_minor: min,
+            colour: colour.to_owned(),
+            pin_seconds,
+            max_message_chars: chars,
+        };
+        vec![
+            tier(100, "#1565C0", 0, 0),
+            tier(200, "#00B8D4", 0, 50),
+            tier(500, "#00BFA5", 120, 150),
+            tier(1000, "#FFB300", 300, 200),
+            tier(2000, "#E65100", 600, 225),
+            tier(5000, "#C2185B", 1800, 250),
+            tier(10000, "#D00000", 3600, 270),
+            tier(20000, "#D00000", 7200, 290),
+            tier(30000, "#D00000", 10800, 310),
+            tier(40000, "#D00000", 14400, 330),
+            tier(50000, "#D00000", 18000, 350),
+        ]
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// One invalid part of a request body, as an RFC 9457 `errors` member: a JSON
 /// pointer (RFC 6901, as a URI fragment) to the value, and what is wrong with it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct FieldError {
     pub pointer: String,
     pub detail: String,
@@ -37,6 +37,9 @@ pub(crate) enum ApiError {
     /// Credentials that do not verify: expired, forged, malformed.
     #[error("invalid bearer token: {0}")]
     InvalidToken(&'static str),
+    /// Signed in, but this role may not do this: says which role may.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -51,6 +54,12 @@ pub(crate) enum ApiError {
     Conflict(String),
     #[error("invalid request body")]
     Validation(Vec<FieldError>),
+    /// A rate limit or slow mode: retry after this many seconds.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The database cannot be reached: nothing the client did, and retrying
     /// soon may work. Logged with its cause.
     #[error("{context}: {source}")]
@@ -100,6 +109,7 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -107,6 +117,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::DatabaseUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -176,6 +187,22 @@ fn constraint_error(name: &str) -> Option<ApiError> {
     })
 }
 
+/// The problem document as the OpenAPI document describes it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub(crate) struct ProblemDocument {
+    /// Always `about:blank`: the status says what kind of problem it is.
+    #[serde(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    /// What went wrong and what to do about it.
+    detail: String,
+    /// For 422: each invalid field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<FieldError>>,
+}
+
 /// RFC 9457 §3.1. `type` is `about:blank` throughout: the status code says
 /// what kind of problem it is, `detail` says what to do, and validation
 /// problems add `errors`.
@@ -230,6 +257,14 @@ impl IntoResponse for ApiError {
             }
             Self::DatabaseUnavailable { .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs.max(1)),
+                );
             }
             _ => {}
         }

@@ -2,13 +2,18 @@
 //! auth, the live playback routes (`/live/…`), health checks, and the SQL
 //! behind them, including the stream-key check the RTMP ingest asks for.
 
+mod access;
 mod auth;
 mod config;
 mod error;
+mod events;
 mod health;
 mod json;
+mod live_control;
+mod openapi;
 mod playback;
 mod publish_authorizer;
+mod rate_limit;
 mod readiness;
 mod router;
 mod state;
@@ -18,8 +23,11 @@ mod stream_status;
 mod streams;
 
 pub use auth::JwtKeys;
-pub use config::ApiConfig;
+pub use config::{ApiConfig, ChatConfig, SuperChatTier};
+pub use events::{EventBus, EventType, LiveEvent};
+pub use live_control::{IngestHealth, LiveControl};
 pub use publish_authorizer::PgPublishAuthorizer;
+pub use rate_limit::RateLimit;
 pub use readiness::Readiness;
 pub use router::app;
 pub use state::AppState;

@@ -3,35 +3,61 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, header};
+use axum::routing::get;
 use tower_http::cors::{Any, CorsLayer, Vary};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{health, playback, streams};
+use crate::{health, openapi, playback, streams};
 
 /// Management requests are small JSON documents.
 const API_BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole HTTP surface of nova-live.
 pub fn app(state: AppState) -> Router {
+    let (api, paths) = api_routes().split_for_parts();
+    let document = openapi::document(paths);
     // API calls are few and each matters: logged at INFO. Playback and
     // probes are a request per player per second: DEBUG, or they drown
     // everything else (failures are still logged at ERROR).
-    let api = streams::routes()
+    let api = api
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(request_log(Level::INFO));
+    let (health, health_paths) = health::routes().split_for_parts();
+    let mut document = document;
+    document.merge(health_paths);
     let frequent = playback::routes()
-        .merge(health::routes())
+        .merge(health)
         .layer(request_log(Level::DEBUG));
+    let served_document = document.clone();
+    let docs = Router::new()
+        .route(
+            OPENAPI_PATH,
+            get(move || std::future::ready(axum::Json(served_document.clone()))),
+        )
+        .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH_FOR_UI, document));
     Router::new()
         .merge(api)
         .merge(frequent)
+        .merge(docs)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(cors())
         .with_state(state)
+}
+
+const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+/// Swagger UI serves its own copy of the document next to its assets.
+const OPENAPI_PATH_FOR_UI: &str = "/api/v1/docs/openapi.json";
+const DOCS_PATH: &str = "/api/v1/docs";
+
+/// Every documented route of `/api/v1`.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(streams::routes())
 }
 
 type RequestLog = TraceLayer<
@@ -55,8 +81,19 @@ fn request_log(level: Level) -> RequestLog {
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::HEAD, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static("last-event-id"),
+        ])
         .expose_headers([header::LOCATION, header::WWW_AUTHENTICATE])
         .max_age(Duration::from_secs(3600))
         // No answer depends on the Origin, so no `Vary: Origin`: it would

@@ -2,7 +2,11 @@ use std::sync::Arc;
 
 use nova_media::LivePlayback;
 use sqlx::PgPool;
+use uuid::Uuid;
 
+use crate::events::EventBus;
+use crate::live_control::LiveControl;
+use crate::rate_limit::RateLimiter;
 use crate::{ApiConfig, JwtKeys, Readiness};
 
 /// Everything a request handler may need; cheap to clone (all shared).
@@ -13,4 +17,31 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub playback: Arc<dyn LivePlayback>,
     pub readiness: Arc<Readiness>,
+    pub live: Arc<dyn LiveControl>,
+    pub events: Arc<EventBus>,
+    /// Chat messages per (stream, user).
+    pub(crate) chat_limiter: Arc<RateLimiter<(Uuid, Uuid)>>,
+}
+
+impl AppState {
+    pub fn new(
+        pool: PgPool,
+        jwt: Arc<JwtKeys>,
+        config: ApiConfig,
+        playback: Arc<dyn LivePlayback>,
+        readiness: Arc<Readiness>,
+        live: Arc<dyn LiveControl>,
+    ) -> Self {
+        let chat_limiter = Arc::new(RateLimiter::new(config.chat.rate_limit));
+        Self {
+            pool,
+            jwt,
+            config: Arc::new(config),
+            playback,
+            readiness,
+            live,
+            events: Arc::new(EventBus::default()),
+            chat_limiter,
+        }
+    }
 }

@@ -9,10 +9,12 @@ use serde_json::Value;
 
 /// Strict on the way in (unknown keys are refused, so a typo is not silently
 /// ignored), lenient on the way out of the database (see [`Self::from_stored`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StreamOverrides {
+    /// HLS segment container: `fmp4` (CMAF) or `ts`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, pattern = "^(fmp4|ts)$")]
     pub container: Option<SegmentContainer>,
 }
 

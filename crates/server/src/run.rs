@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{ServeArgs, TokenArgs};
 use crate::embedded_pg::EmbeddedPostgres;
+use crate::live_control::HubControl;
 use crate::observer::StreamObserver;
 use crate::secrets;
 use crate::shutdown;
@@ -134,16 +135,14 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     );
     let authorizer = Arc::new(PgPublishAuthorizer::new(pool.clone(), defaults));
     let readiness = Arc::new(Readiness::default());
-    let state = AppState {
-        pool: pool.clone(),
-        jwt: jwt.clone(),
-        config: Arc::new(ApiConfig {
-            public_url: public_url.clone(),
-            rtmp_url: public_rtmp_url.clone(),
-        }),
-        playback: windows.clone(),
-        readiness: readiness.clone(),
-    };
+    let state = AppState::new(
+        pool.clone(),
+        jwt.clone(),
+        ApiConfig::new(public_url.clone(), public_rtmp_url.clone()),
+        windows.clone(),
+        readiness.clone(),
+        Arc::new(HubControl::new(hub.clone())),
+    );
 
     let stop_accepting = CancellationToken::new();
     let rtmp_task = tokio::spawn(nova_rtmp_ingest::serve(

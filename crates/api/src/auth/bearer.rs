@@ -35,6 +35,29 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
+/// The caller if a bearer token came with the request, for routes that
+/// anonymous callers may use too. A token that is present but invalid is
+/// still refused: silently treating it as anonymous would hide the
+/// client's bug behind puzzling 403s and 404s.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MaybeUser(pub Option<Uuid>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            return Ok(Self(None));
+        }
+        AuthUser::from_request_parts(parts, state)
+            .await
+            .map(|AuthUser(user)| Self(Some(user)))
+    }
+}
+
 /// RFC 6750 §2.1, with the scheme name matched case-insensitively as
 /// RFC 9110 §11.1 requires.
 fn bearer_token(header: &str) -> Option<&str> {

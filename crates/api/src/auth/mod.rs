@@ -3,5 +3,5 @@
 mod bearer;
 mod jwt;
 
-pub(crate) use bearer::AuthUser;
+pub(crate) use bearer::{AuthUser, MaybeUser};
 pub use jwt::JwtKeys;

@@ -22,6 +22,17 @@ const KEY_ATTEMPTS: usize = 3;
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
 
+/// Creates a stream owned by the caller. The response is the only one that
+/// carries the whole stream key.
+#[utoipa::path(post, path = "/api/v1/streams", tag = "streams",
+    security(("bearer" = [])),
+    request_body = CreateStreamBody,
+    responses(
+        (status = 201, description = "Created; `Location` names it", body = CreatedStream,
+            headers(("Location" = String, description = "The stream's URL"))),
+        (status = 409, description = "A key collision; retry", body = crate::error::ProblemDocument,
+            content_type = "application/problem+json"),
+    ))]
 pub(crate) async fn create_stream(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
@@ -60,6 +71,11 @@ fn is_key_id_collision(error: &sqlx::Error) -> bool {
         .is_some_and(|name| name == "live_streams_stream_key_id_key")
 }
 
+/// One of your streams.
+#[utoipa::path(get, path = "/api/v1/streams/{id}", tag = "streams",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The stream id (a UUID)")),
+    responses((status = 200, description = "The stream", body = StreamView)))]
 pub(crate) async fn get_stream(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
@@ -75,12 +91,20 @@ pub(crate) async fn get_stream(
     Ok(Json(StreamView::new(row, &state.config)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
+    /// Page size, 1 to 100 (default 20).
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// Your streams, newest first.
+#[utoipa::path(get, path = "/api/v1/streams", tag = "streams",
+    security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, description = "A page of streams", body = StreamPage)))]
 pub(crate) async fn list_streams(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,

@@ -11,7 +11,7 @@ pub(crate) const DESCRIPTION_MAX_CHARS: usize = 5000;
 
 /// `POST /api/v1/streams`. Unknown fields are refused: a misspelt optional
 /// field would otherwise be dropped without a word.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateStreamBody {
     pub title: String,

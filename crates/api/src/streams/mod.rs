@@ -6,16 +6,15 @@ mod handlers;
 mod input;
 mod view;
 
-use axum::Router;
-use axum::routing::get;
+pub(crate) use db::StreamStatus;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/streams",
-            get(handlers::list_streams).post(handlers::create_stream),
-        )
-        .route("/api/v1/streams/{id}", get(handlers::get_stream))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::list_streams, handlers::create_stream))
+        .routes(routes!(handlers::get_stream))
 }

@@ -10,7 +10,7 @@ use crate::config::ApiConfig;
 use crate::stream_key;
 use crate::stream_settings::StreamOverrides;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct StreamView {
     pub id: Uuid,
     pub title: String,
@@ -27,7 +27,7 @@ pub(crate) struct StreamView {
     pub disabled: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Ingest {
     pub rtmp_url: String,
     /// The start of the stream key, to tell keys apart; the key itself is
@@ -35,20 +35,20 @@ pub(crate) struct Ingest {
     pub stream_key_hint: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Playback {
     pub hls_url: String,
 }
 
 /// The create response: the only one that carries the whole stream key.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CreatedStream {
     #[serde(flatten)]
     pub stream: StreamView,
     pub stream_key: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct StreamPage {
     pub items: Vec<StreamView>,
     pub next_cursor: Option<String>,

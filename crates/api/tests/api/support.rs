@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use bytes::Bytes;
-use nova_api::{ApiConfig, AppState, JwtKeys, Readiness};
+use nova_api::{ApiConfig, AppState, IngestHealth, JwtKeys, LiveControl, Readiness};
 use nova_media::{LivePlayback, PlaybackObject, StreamId};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -44,9 +44,31 @@ impl LivePlayback for MemoryPlayback {
     }
 }
 
+/// The ingest as the API sees it: which streams have a publisher, their
+/// health, and the disconnects the API asked for. The real one (over the
+/// RTMP hub) is exercised by the server's end-to-end tests.
+#[derive(Default)]
+pub struct FakeIngest {
+    pub publishing: Mutex<HashMap<StreamId, IngestHealth>>,
+    /// (stream, end_now) per call.
+    pub disconnects: Mutex<Vec<(StreamId, bool)>>,
+}
+
+impl LiveControl for FakeIngest {
+    fn disconnect_publisher(&self, stream: StreamId, end_now: bool) -> bool {
+        self.disconnects.lock().unwrap().push((stream, end_now));
+        self.publishing.lock().unwrap().remove(&stream).is_some()
+    }
+
+    fn health(&self, stream: StreamId) -> Option<IngestHealth> {
+        self.publishing.lock().unwrap().get(&stream).cloned()
+    }
+}
+
 pub struct TestApp {
     pub state: AppState,
     pub playback: Arc<MemoryPlayback>,
+    pub ingest: Arc<FakeIngest>,
 }
 
 pub struct TestResponse {
@@ -96,20 +118,27 @@ impl TestResponse {
 
 impl TestApp {
     pub fn new(pool: PgPool) -> Self {
+        Self::with_config(pool, ApiConfig::new(PUBLIC_URL, RTMP_URL))
+    }
+
+    pub fn with_config(pool: PgPool, config: ApiConfig) -> Self {
         let playback = Arc::new(MemoryPlayback::default());
         let readiness = Arc::new(Readiness::default());
         readiness.set_listeners_bound(true);
-        let state = AppState {
+        let ingest = Arc::new(FakeIngest::default());
+        let state = AppState::new(
             pool,
-            jwt: Arc::new(JwtKeys::new(JWT_SECRET)),
-            config: Arc::new(ApiConfig {
-                public_url: PUBLIC_URL.to_owned(),
-                rtmp_url: RTMP_URL.to_owned(),
-            }),
-            playback: playback.clone(),
+            Arc::new(JwtKeys::new(JWT_SECRET)),
+            config,
+            playback.clone(),
             readiness,
-        };
-        Self { state, playback }
+            ingest.clone(),
+        );
+        Self {
+            state,
+            playback,
+            ingest,
+        }
     }
 
     pub fn token(&self, user: Uuid) -> String {

@@ -1,0 +1,34 @@
+//! What the API asks of the running ingest, and what it reads back. The
+//! server implements it over the RTMP hub; the API only sees this trait.
+
+use chrono::{DateTime, Utc};
+use nova_media::StreamId;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Ingest health of a live stream, measured over the last few seconds.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct IngestHealth {
+    pub video_bitrate_kbps: u32,
+    pub audio_bitrate_kbps: u32,
+    pub frame_rate: f64,
+    /// Time between the last two keyframes; `null` until two have arrived.
+    pub keyframe_interval_ms: Option<u32>,
+    /// Frames dropped because the server could not keep up.
+    pub frames_dropped: u64,
+    /// Timestamps that went backwards and were repaired.
+    pub timestamp_repairs: u64,
+    /// Problems a streamer can fix, in words they understand.
+    pub warnings: Vec<String>,
+    pub measured_at: DateTime<Utc>,
+}
+
+pub trait LiveControl: Send + Sync {
+    /// Disconnects the stream's publisher, if one is connected, and returns
+    /// whether one was. With `end_now` the stream ends at once; without it
+    /// the publisher may reconnect within the reconnect window.
+    fn disconnect_publisher(&self, stream: StreamId, end_now: bool) -> bool;
+
+    /// The stream's ingest health, while it is live on this server.
+    fn health(&self, stream: StreamId) -> Option<IngestHealth>;
+}
