@@ -21,6 +21,7 @@ mod stream_key;
 mod stream_settings;
 mod stream_status;
 mod streams;
+mod webhooks;
 
 pub use auth::JwtKeys;
 pub use config::{ApiConfig, ChatConfig, SuperChatTier};
