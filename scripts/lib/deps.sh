@@ -59,3 +59,16 @@ pg_bin_dir() {
   newest=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   if [ -n "$newest" ]; then echo "$newest"; else dirname "$(command -v initdb)"; fi
 }
+
+# The API fuzzer (PyPI), pinned, in a virtualenv kept beside the build cache.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+  local venv="$HOME/.cache/nova-live/schemathesis-$SCHEMATHESIS_VERSION"
+  if [ ! -x "$venv/bin/schemathesis" ]; then
+    echo "==> installing schemathesis $SCHEMATHESIS_VERSION" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  export NOVA_SCHEMATHESIS="$venv/bin/schemathesis"
+}

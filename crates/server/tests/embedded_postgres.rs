@@ -14,6 +14,7 @@ async fn runs_its_own_postgres_and_stops_it() {
     let server = Server::start(ServerOptions {
         database_url: None,
         extra_args: &[],
+        log_filter: None,
     })
     .await;
     let token = server.token_for(uuid::Uuid::new_v4());
@@ -40,6 +41,7 @@ async fn runs_its_own_postgres_and_stops_it() {
         ServerOptions {
             database_url: None,
             extra_args: &[],
+            log_filter: None,
         },
         data_dir,
     )

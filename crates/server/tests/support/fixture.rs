@@ -20,10 +20,17 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn start(extra_args: &[&str]) -> Self {
+        Self::start_logging(extra_args, None).await
+    }
+
+    /// With the server's log limited to `log_filter` (a `NOVA_LOG` value),
+    /// for tests that send too many requests to log each one.
+    pub async fn start_logging(extra_args: &[&str], log_filter: Option<&str>) -> Self {
         let database = TestDatabase::create().await;
         let server = Server::start(ServerOptions {
             database_url: Some(&database.url),
             extra_args,
+            log_filter,
         })
         .await;
         let token = server.token_for(Uuid::new_v4());

@@ -59,6 +59,8 @@ pub struct Server {
 pub struct ServerOptions<'a> {
     pub database_url: Option<&'a str>,
     pub extra_args: &'a [&'a str],
+    /// `NOVA_LOG` for the server; `None` logs API requests and ingest detail.
+    pub log_filter: Option<&'a str>,
 }
 
 impl Server {
@@ -84,7 +86,10 @@ impl Server {
             .args(options.extra_args)
             .env_remove("DATABASE_URL")
             .env_remove("NOVA_JWT_SECRET")
-            .env("NOVA_LOG", "info,nova_rtmp_ingest=debug")
+            .env(
+                "NOVA_LOG",
+                options.log_filter.unwrap_or("info,nova_rtmp_ingest=debug"),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
