@@ -7,6 +7,7 @@
 
 mod auth;
 mod health;
+mod openapi;
 mod playback;
 mod publish_authorizer;
 mod schema;
