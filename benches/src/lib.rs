@@ -1,7 +1,9 @@
-//! Helpers for the `load` harness (`src/bin/load.rs`): process CPU time from
-//! `/proc`, HLS media playlist counting and ffmpeg's `-progress` reports. The Criterion micro-benchmarks
+//! Helpers for the load harnesses (`src/bin/load.rs` for RTMP,
+//! `src/bin/api_load.rs` for the API): process CPU time from `/proc`,
+//! latency percentiles, HLS media playlist counting and ffmpeg's `-progress` reports. The Criterion micro-benchmarks
 //! live in `benches/`.
 
+pub mod latency;
 pub mod playlist;
 pub mod procfs;
 pub mod progress;

@@ -34,15 +34,18 @@ async fn every_documented_operation_answers_as_documented() {
         .await;
     let stream_id = stream["id"].as_str().unwrap();
 
-    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/api-fuzz/schemathesis.toml");
+    let config =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/api-fuzz/schemathesis.toml");
     let reports = tempfile::tempdir().unwrap();
     let output = tokio::process::Command::new(schemathesis())
         .arg("--config-file")
         .arg(&config)
         .arg("run")
         .arg(format!("{}/api/v1/openapi.json", server.http))
-        .args(["--header", &format!("Authorization: Bearer {}", fixture.token)])
+        .args([
+            "--header",
+            &format!("Authorization: Bearer {}", fixture.token),
+        ])
         .args(["--seed", "20261123", "--no-color", "--workers", "2"])
         .arg("--report-dir")
         .arg(reports.path())

@@ -62,7 +62,11 @@ async fn every_stream_route_of_the_matrix_is_documented_and_every_operation_is_d
             let summary = operation["summary"].as_str().unwrap_or_default();
             assert!(!summary.is_empty(), "{method} {path} has no summary");
             assert!(
-                operation["responses"].as_object().unwrap().keys().any(|s| s.starts_with('2')),
+                operation["responses"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .any(|s| s.starts_with('2')),
                 "{method} {path} documents no success response"
             );
         }
