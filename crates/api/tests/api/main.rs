@@ -7,9 +7,11 @@
 
 mod auth;
 mod health;
+mod hosts;
 mod playback;
 mod publish_authorizer;
 mod schema;
 mod stream_status;
 mod streams;
+mod super_chats;
 mod support;
