@@ -183,6 +183,31 @@ fn constraint_error(name: &str) -> Option<ApiError> {
         "live_streams_stream_key_id_key" => {
             ApiError::Conflict("a stream key collided with another one: retry".to_owned())
         }
+        "super_chats_amount_check" => field(&["amount_minor"], "must be a positive integer"),
+        "super_chats_currency_check" => field(&["currency"], "must be three upper-case letters"),
+        "super_chats_message_check" => field(&["message"], "must be at most 500 characters"),
+        "super_chats_payment_reference_check" => {
+            field(&["payment_reference"], "must be 1 to 255 characters")
+        }
+        "super_chats_idempotency_key_check" => ApiError::BadRequest(
+            "the `Idempotency-Key` header must be 1 to 255 characters".to_owned(),
+        ),
+        "super_chats_payment_reference_key" => ApiError::Conflict(
+            "this payment_reference already belongs to another super chat: each payment is \
+             recorded once"
+                .to_owned(),
+        ),
+        // ON DELETE RESTRICT: deleting a stream that has super chats.
+        "super_chats_stream_id_fkey" => ApiError::Conflict(
+            "this stream has super chats, which are kept for accounting and refunds, so it \
+             cannot be deleted: disable it instead"
+                .to_owned(),
+        ),
+        "stream_hosts_self_invite_check" => field(
+            &["user_id"],
+            "is you: the owner runs the stream already; invite someone else",
+        ),
+        "stream_hosts_role_check" => field(&["role"], "must be `co_host` or `moderator`"),
         _ => return None,
     })
 }
@@ -297,6 +322,36 @@ mod tests {
             Some(ApiError::Conflict(_))
         ));
         assert!(constraint_error("live_streams_pkey").is_none());
+    }
+
+    #[test]
+    fn super_chat_and_host_constraints_become_client_errors() {
+        for (name, pointer) in [
+            ("super_chats_amount_check", "#/amount_minor"),
+            ("super_chats_currency_check", "#/currency"),
+            ("super_chats_message_check", "#/message"),
+            ("super_chats_payment_reference_check", "#/payment_reference"),
+            ("stream_hosts_self_invite_check", "#/user_id"),
+            ("stream_hosts_role_check", "#/role"),
+        ] {
+            match constraint_error(name) {
+                Some(ApiError::Validation(errors)) => assert_eq!(errors[0].pointer, pointer),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        for name in [
+            "super_chats_payment_reference_key",
+            "super_chats_stream_id_fkey",
+        ] {
+            assert!(
+                matches!(constraint_error(name), Some(ApiError::Conflict(_))),
+                "{name}"
+            );
+        }
+        assert!(matches!(
+            constraint_error("super_chats_idempotency_key_check"),
+            Some(ApiError::BadRequest(_))
+        ));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod config;
 mod error;
 mod events;
 mod health;
+mod hosts;
 mod json;
 mod live_control;
 mod openapi;
@@ -21,6 +22,7 @@ mod stream_key;
 mod stream_settings;
 mod stream_status;
 mod streams;
+mod super_chats;
 mod webhooks;
 
 pub use auth::JwtKeys;

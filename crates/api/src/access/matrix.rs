@@ -185,6 +185,11 @@ pub(crate) const ROUTE_PERMISSIONS: &[(&str, &str, Permission)] = &[
         Permission::ReadSuperChatTotals,
     ),
     (
+        "GET",
+        "/api/v1/streams/{id}/super-chats/{super_chat_id}",
+        Permission::ReadSuperChats,
+    ),
+    (
         "POST",
         "/api/v1/streams/{id}/super-chats/{super_chat_id}/pin",
         Permission::PinSuperChat,
@@ -200,6 +205,11 @@ pub(crate) const ROUTE_PERMISSIONS: &[(&str, &str, Permission)] = &[
         Permission::RefundSuperChat,
     ),
     ("GET", "/api/v1/streams/{id}/hosts", Permission::ListHosts),
+    (
+        "GET",
+        "/api/v1/streams/{id}/hosts/{user_id}",
+        Permission::ListHosts,
+    ),
     (
         "POST",
         "/api/v1/streams/{id}/hosts",

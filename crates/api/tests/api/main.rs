@@ -7,10 +7,12 @@
 
 mod auth;
 mod health;
+mod hosts;
 mod openapi;
 mod playback;
 mod publish_authorizer;
 mod schema;
 mod stream_status;
 mod streams;
+mod super_chats;
 mod support;
