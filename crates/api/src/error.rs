@@ -183,6 +183,14 @@ fn constraint_error(name: &str) -> Option<ApiError> {
         "live_streams_stream_key_id_key" => {
             ApiError::Conflict("a stream key collided with another one: retry".to_owned())
         }
+        "live_chat_messages_body_check" => field(
+            &["body"],
+            "must be 1 to 500 characters with something other than blanks",
+        ),
+        // The stream was deleted while the request was under way.
+        "live_chat_messages_stream_id_fkey" | "stream_chat_bans_stream_id_fkey" => {
+            ApiError::NotFound("the stream no longer exists".to_owned())
+        }
         _ => return None,
     })
 }
