@@ -208,6 +208,14 @@ fn constraint_error(name: &str) -> Option<ApiError> {
             "is you: the owner runs the stream already; invite someone else",
         ),
         "stream_hosts_role_check" => field(&["role"], "must be `co_host` or `moderator`"),
+        "live_chat_messages_body_check" => field(
+            &["body"],
+            "must be 1 to 500 characters with something other than blanks",
+        ),
+        // The stream was deleted while the request was under way.
+        "live_chat_messages_stream_id_fkey" | "stream_chat_bans_stream_id_fkey" => {
+            ApiError::NotFound("the stream no longer exists".to_owned())
+        }
         _ => return None,
     })
 }

@@ -4,6 +4,7 @@
 
 mod access;
 mod auth;
+mod chat;
 mod config;
 mod error;
 mod events;
@@ -27,7 +28,7 @@ mod webhooks;
 
 pub use auth::JwtKeys;
 pub use config::{ApiConfig, ChatConfig, SuperChatTier};
-pub use events::{EventBus, EventType, LiveEvent};
+pub use events::{EventBus, EventType, LiveEvent, ReplayLimits, Subscription};
 pub use live_control::{IngestHealth, LiveControl};
 pub use publish_authorizer::PgPublishAuthorizer;
 pub use rate_limit::RateLimit;

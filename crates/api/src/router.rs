@@ -5,14 +5,14 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, header};
 use axum::routing::get;
 use tower_http::cors::{Any, CorsLayer, Vary};
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
+use tracing::{Level, Span};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{health, hosts, openapi, playback, streams, super_chats};
+use crate::{chat, events, health, hosts, openapi, playback, streams, super_chats};
 
 /// Management requests are small JSON documents.
 const API_BODY_LIMIT: usize = 64 * 1024;
@@ -61,21 +61,54 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(streams::routes())
         .merge(super_chats::routes())
         .merge(hosts::routes())
+        .merge(chat::routes())
+        .merge(events::routes())
 }
 
 type RequestLog = TraceLayer<
     tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
-    DefaultMakeSpan,
+    RequestSpan,
     tower_http::trace::DefaultOnRequest,
     DefaultOnResponse,
 >;
 
 fn request_log(level: Level) -> RequestLog {
-    // The default span has method, URI and version but no headers, so
-    // bearer tokens never reach the log.
     TraceLayer::new_for_http()
-        .make_span_with(DefaultMakeSpan::new().level(level))
+        .make_span_with(RequestSpan { level })
         .on_response(DefaultOnResponse::new().level(level))
+}
+
+/// tower-http's default span (method, URI, version; no headers, so bearer
+/// tokens stay out of the log), with tokens in the query redacted too: the
+/// events feed accepts `?access_token=` from browsers.
+#[derive(Clone, Copy, Debug)]
+struct RequestSpan {
+    level: Level,
+}
+
+impl<B> MakeSpan<B> for RequestSpan {
+    fn make_span(&mut self, request: &axum::http::Request<B>) -> Span {
+        // `span!` needs its level as a constant. Its fields are evaluated
+        // only when the span is enabled, so a disabled one costs no copy.
+        macro_rules! span {
+            ($level:expr) => {
+                tracing::span!(
+                    $level,
+                    "request",
+                    method = %request.method(),
+                    uri = %events::loggable_uri(request.uri()),
+                    version = ?request.version(),
+                )
+            };
+        }
+        match self.level {
+            Level::ERROR => span!(Level::ERROR),
+            Level::WARN => span!(Level::WARN),
+            Level::INFO => span!(Level::INFO),
+            Level::DEBUG => span!(Level::DEBUG),
+            _ => span!(Level::TRACE),
+        }
+    }
 }
 
 /// Players and web apps on any origin. `*` is safe for the API too: it is

@@ -140,6 +140,11 @@ pub(crate) const ROUTE_PERMISSIONS: &[(&str, &str, Permission)] = &[
         Permission::PostChat,
     ),
     (
+        "GET",
+        "/api/v1/streams/{id}/chat/messages/{message_id}",
+        Permission::ReadChat,
+    ),
+    (
         "DELETE",
         "/api/v1/streams/{id}/chat/messages/{message_id}",
         Permission::ModerateChat,
@@ -152,6 +157,11 @@ pub(crate) const ROUTE_PERMISSIONS: &[(&str, &str, Permission)] = &[
     (
         "POST",
         "/api/v1/streams/{id}/chat/bans",
+        Permission::ModerateChat,
+    ),
+    (
+        "GET",
+        "/api/v1/streams/{id}/chat/bans/{user_id}",
         Permission::ModerateChat,
     ),
     (

@@ -38,6 +38,28 @@ pub enum EventType {
     Resync,
 }
 
+impl EventType {
+    /// The serialized name: the `type` of the JSON and the SSE `event:` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ChatMessage => "chat_message",
+            Self::ChatMessageDeleted => "chat_message_deleted",
+            Self::UserBanned => "user_banned",
+            Self::UserUnbanned => "user_unbanned",
+            Self::ChatSettingsChanged => "chat_settings_changed",
+            Self::SuperChat => "super_chat",
+            Self::SuperChatPinned => "super_chat_pinned",
+            Self::SuperChatHidden => "super_chat_hidden",
+            Self::SuperChatRefunded => "super_chat_refunded",
+            Self::HostsChanged => "hosts_changed",
+            Self::ViewerCount => "viewer_count",
+            Self::StatusChanged => "status_changed",
+            Self::HealthWarning => "health_warning",
+            Self::Resync => "resync",
+        }
+    }
+}
+
 /// One event on a stream's feed.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct LiveEvent {
@@ -111,7 +133,13 @@ pub struct EventBus {
     /// The first id of this run.
     first_id: u64,
     next_id: AtomicU64,
-    channels: Mutex<HashMap<Uuid, Channel>>,
+    channels: Mutex<Channels>,
+}
+
+struct Channels {
+    by_stream: HashMap<Uuid, Channel>,
+    /// Set by [`EventBus::close`]: the process is shutting down.
+    closed: bool,
 }
 
 /// A subscription: first what was missed, then the live receiver.
@@ -120,6 +148,10 @@ pub struct Subscription {
     pub missed: Vec<Arc<LiveEvent>>,
     /// The requested id is older than the history: some events are gone.
     pub gap: bool,
+    /// The newest id handed out when the subscription began: the receiver
+    /// delivers only events after it.
+    pub newest_id: u64,
+    /// Ends (`RecvError::Closed`) once the bus is closed.
     pub receiver: broadcast::Receiver<Arc<LiveEvent>>,
 }
 
@@ -134,11 +166,15 @@ impl EventBus {
             limits,
             first_id: seed,
             next_id: AtomicU64::new(seed),
-            channels: Mutex::new(HashMap::new()),
+            channels: Mutex::new(Channels {
+                by_stream: HashMap::new(),
+                closed: false,
+            }),
         }
     }
 
     /// Sends an event to the stream's subscribers and keeps it for replay.
+    /// After [`EventBus::close`] nobody is subscribed and nothing is kept.
     pub fn publish(&self, stream_id: Uuid, kind: EventType, data: Value) -> Arc<LiveEvent> {
         let mut channels = self.channels.lock().expect("event bus lock");
         // The id is taken under the lock so history stays in id order.
@@ -149,10 +185,15 @@ impl EventBus {
             at: Utc::now(),
             data,
         });
-        let newest_id = self.next_id.load(Ordering::Relaxed) - 1;
+        if channels.closed {
+            return event;
+        }
+        // Before this event: the event itself is kept, not dropped.
+        let newest_before = event.id - 1;
         let channel = channels
+            .by_stream
             .entry(stream_id)
-            .or_insert_with(|| Channel::new(newest_id));
+            .or_insert_with(|| Channel::new(newest_before));
         channel.history.push_back(event.clone());
         channel.trim(&self.limits);
         // No receivers is not an error: nobody is watching right now.
@@ -166,7 +207,18 @@ impl EventBus {
     pub fn subscribe(&self, stream_id: Uuid, last_seen: Option<u64>) -> Subscription {
         let mut channels = self.channels.lock().expect("event bus lock");
         let newest_id = self.next_id.load(Ordering::Relaxed) - 1;
+        if channels.closed {
+            // A receiver whose sender is gone: the feed ends at once.
+            let (_, receiver) = broadcast::channel(1);
+            return Subscription {
+                missed: Vec::new(),
+                gap: false,
+                newest_id,
+                receiver,
+            };
+        }
         let channel = channels
+            .by_stream
             .entry(stream_id)
             .or_insert_with(|| Channel::new(newest_id));
         channel.trim(&self.limits);
@@ -175,6 +227,7 @@ impl EventBus {
             return Subscription {
                 missed: Vec::new(),
                 gap: false,
+                newest_id,
                 receiver,
             };
         };
@@ -193,17 +246,28 @@ impl EventBus {
         Subscription {
             missed,
             gap,
+            newest_id,
             receiver,
         }
+    }
+
+    /// Ends every subscription (each delivers what it already holds, then
+    /// closes) and refuses new ones: for a server shutting down, so feeds
+    /// say goodbye instead of being cut, and open Server-Sent Events
+    /// responses finish instead of holding up a graceful shutdown.
+    pub fn close(&self) {
+        let mut channels = self.channels.lock().expect("event bus lock");
+        channels.closed = true;
+        channels.by_stream.clear();
     }
 
     /// Forgets streams nobody follows and nothing was said on lately.
     pub fn prune(&self) {
         let mut channels = self.channels.lock().expect("event bus lock");
-        for channel in channels.values_mut() {
+        for channel in channels.by_stream.values_mut() {
             channel.trim(&self.limits);
         }
-        channels.retain(|_, channel| {
+        channels.by_stream.retain(|_, channel| {
             channel.sender.receiver_count() > 0 || !channel.history.is_empty()
         });
     }
@@ -287,5 +351,62 @@ mod tests {
         assert!(behind.missed.is_empty());
         assert!(behind.gap, "{} is gone", unseen.id);
         assert!(!bus.subscribe(stream, Some(unseen.id)).gap);
+    }
+
+    #[test]
+    fn a_channel_opened_by_a_publish_keeps_that_event() {
+        let bus = EventBus::default();
+        let elsewhere = bus.publish(Uuid::new_v4(), EventType::ChatMessage, json!({}));
+        let stream = Uuid::new_v4();
+        let first = bus.publish(stream, EventType::StatusChanged, json!({}));
+        let back = bus.subscribe(stream, Some(elsewhere.id));
+        assert!(!back.gap, "nothing after {} was dropped", elsewhere.id);
+        assert_eq!(back.missed.len(), 1);
+        assert_eq!(back.missed[0].id, first.id);
+        assert_eq!(back.newest_id, first.id);
+    }
+
+    #[tokio::test]
+    async fn closing_ends_every_feed_after_what_it_holds() {
+        let bus = EventBus::default();
+        let stream = Uuid::new_v4();
+        let mut open = bus.subscribe(stream, None);
+        let last = bus.publish(stream, EventType::ChatMessage, json!({}));
+        bus.close();
+        assert_eq!(open.receiver.recv().await.unwrap().id, last.id);
+        assert!(matches!(
+            open.receiver.recv().await,
+            Err(broadcast::error::RecvError::Closed)
+        ));
+        let mut late = bus.subscribe(stream, Some(last.id - 1));
+        assert!(late.missed.is_empty() && !late.gap);
+        assert!(matches!(
+            late.receiver.recv().await,
+            Err(broadcast::error::RecvError::Closed)
+        ));
+        bus.publish(stream, EventType::ChatMessage, json!({}));
+        assert!(bus.channels.lock().unwrap().by_stream.is_empty());
+    }
+
+    #[test]
+    fn type_names_are_the_serialized_ones() {
+        for kind in [
+            EventType::ChatMessage,
+            EventType::ChatMessageDeleted,
+            EventType::UserBanned,
+            EventType::UserUnbanned,
+            EventType::ChatSettingsChanged,
+            EventType::SuperChat,
+            EventType::SuperChatPinned,
+            EventType::SuperChatHidden,
+            EventType::SuperChatRefunded,
+            EventType::HostsChanged,
+            EventType::ViewerCount,
+            EventType::StatusChanged,
+            EventType::HealthWarning,
+            EventType::Resync,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
     }
 }

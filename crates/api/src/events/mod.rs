@@ -2,5 +2,27 @@
 //! WebSocket / Server-Sent Events feeds that deliver it to clients.
 
 mod bus;
+mod feed;
+mod handlers;
+mod redact;
+mod sse;
+mod ws;
 
 pub use bus::{EventBus, EventType, LiveEvent, ReplayLimits, Subscription};
+pub(crate) use redact::loggable_uri;
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+/// The feed's payload is not a JSON response body, so no operation names
+/// it: it is listed here for clients to find.
+#[derive(OpenApi)]
+#[openapi(components(schemas(LiveEvent, EventType)))]
+struct EventSchemas;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(EventSchemas::openapi()).routes(routes!(handlers::follow_events))
+}

@@ -6,6 +6,8 @@
 //! whole stack, and linking dominates the build on small machines.
 
 mod auth;
+mod chat;
+mod events;
 mod health;
 mod hosts;
 mod openapi;
