@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{health, openapi, playback, streams};
+use crate::{health, openapi, playback, streams, viewers, webhooks};
 
 /// Management requests are small JSON documents.
 const API_BODY_LIMIT: usize = 64 * 1024;
@@ -57,7 +57,10 @@ const DOCS_PATH: &str = "/api/v1/docs";
 
 /// Every documented route of `/api/v1`.
 fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(streams::routes())
+    OpenApiRouter::new()
+        .merge(streams::routes())
+        .merge(viewers::routes())
+        .merge(webhooks::routes())
 }
 
 type RequestLog = TraceLayer<

@@ -4,7 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use nova_api::{ApiConfig, AppState, JwtKeys, PgPublishAuthorizer, Readiness};
+use nova_api::{
+    ApiConfig, AppState, BackgroundConfig, JwtKeys, PgPublishAuthorizer, Readiness,
+    WebhookDeliveryConfig,
+};
 use nova_media::{SegmentSink, StreamSettings};
 use nova_packager::LiveWindows;
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
@@ -138,7 +141,10 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     let state = AppState::new(
         pool.clone(),
         jwt.clone(),
-        ApiConfig::new(public_url.clone(), public_rtmp_url.clone()),
+        ApiConfig {
+            viewer_session_timeout: Duration::from_secs_f64(args.viewer_session_timeout),
+            ..ApiConfig::new(public_url.clone(), public_rtmp_url.clone())
+        },
         windows.clone(),
         readiness.clone(),
         Arc::new(HubControl::new(hub.clone())),
@@ -158,6 +164,20 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     ));
     let stop_http = CancellationToken::new();
     let http_stopped = stop_http.clone();
+    let stop_background = CancellationToken::new();
+    let background_task = nova_api::spawn_background_tasks(
+        &state,
+        BackgroundConfig {
+            viewer_sweep_interval: Duration::from_secs_f64(args.viewer_sweep_interval),
+            webhooks: WebhookDeliveryConfig {
+                timeout: Duration::from_secs_f64(args.webhook_timeout),
+                ..WebhookDeliveryConfig::default()
+            },
+            ..BackgroundConfig::default()
+        },
+        stop_background.clone(),
+    )
+    .context("starting the viewer sweep and webhook delivery")?;
     let http_task = tokio::spawn(async move {
         axum::serve(http_listener, nova_api::app(state))
             .with_graceful_shutdown(async move { http_stopped.cancelled().await })
@@ -202,6 +222,16 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     {
         tracing::warn!("stream statuses still being written after 30 s; giving up");
     }
+    // Last, so the stream.ended webhooks of the shutdown are queued (the
+    // outbox keeps what is not sent for the next start); before the pool
+    // closes, which the caller does once this returns.
+    stop_background.cancel();
+    if tokio::time::timeout(Duration::from_secs(10), background_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("background tasks still running after 10 s; leaving them");
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -234,6 +264,18 @@ fn validate(args: &ServeArgs) -> Result<()> {
     anyhow::ensure!(
         args.rtmp_idle_timeout >= 1.0,
         "--rtmp-idle-timeout must be at least 1 second"
+    );
+    anyhow::ensure!(
+        (3.0..=3600.0).contains(&args.viewer_session_timeout),
+        "--viewer-session-timeout must be between 3 and 3600 seconds"
+    );
+    anyhow::ensure!(
+        (0.1..=60.0).contains(&args.viewer_sweep_interval),
+        "--viewer-sweep-interval must be between 0.1 and 60 seconds"
+    );
+    anyhow::ensure!(
+        (1.0..=60.0).contains(&args.webhook_timeout),
+        "--webhook-timeout must be between 1 and 60 seconds"
     );
     if let Some(url) = &args.public_url {
         anyhow::ensure!(

@@ -13,3 +13,5 @@ mod schema;
 mod stream_status;
 mod streams;
 mod support;
+mod viewers;
+mod webhooks;
