@@ -183,6 +183,10 @@ fn constraint_error(name: &str) -> Option<ApiError> {
         "live_streams_stream_key_id_key" => {
             ApiError::Conflict("a stream key collided with another one: retry".to_owned())
         }
+        // The stream was deleted between the access check and the insert.
+        "live_stream_viewers_stream_id_fkey" => {
+            ApiError::NotFound("the stream was just deleted: there is nothing to watch".to_owned())
+        }
         _ => return None,
     })
 }

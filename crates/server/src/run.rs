@@ -165,7 +165,7 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     let stop_http = CancellationToken::new();
     let http_stopped = stop_http.clone();
     let stop_background = CancellationToken::new();
-    let background_task = nova_api::spawn_background_tasks(
+    let mut background_task = nova_api::spawn_background_tasks(
         &state,
         BackgroundConfig {
             viewer_sweep_interval: Duration::from_secs_f64(args.viewer_sweep_interval),
@@ -213,6 +213,18 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         Err(_) => tracing::warn!("HTTP connections still open after 10 s; closing them"),
         Ok(Ok(Ok(()))) => {}
     }
+    // The background tasks hold the API state, and through it the hub: they
+    // must be gone before the status writer can see its last sender go.
+    // Webhooks queued from here on (stream.ended of this shutdown) stay in
+    // the outbox for the next start.
+    stop_background.cancel();
+    if tokio::time::timeout(Duration::from_secs(10), &mut background_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("background tasks still running after 10 s; aborting them");
+        background_task.abort();
+    }
     // Dropping the last status sender lets the writer finish its queue.
     drop(hub);
     drop(observer);
@@ -221,16 +233,6 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         .is_err()
     {
         tracing::warn!("stream statuses still being written after 30 s; giving up");
-    }
-    // Last, so the stream.ended webhooks of the shutdown are queued (the
-    // outbox keeps what is not sent for the next start); before the pool
-    // closes, which the caller does once this returns.
-    stop_background.cancel();
-    if tokio::time::timeout(Duration::from_secs(10), background_task)
-        .await
-        .is_err()
-    {
-        tracing::warn!("background tasks still running after 10 s; leaving them");
     }
     tracing::info!("stopped");
     Ok(())

@@ -34,11 +34,12 @@ pub(crate) async fn join(
     State(state): State<AppState>,
     MaybeUser(caller): MaybeUser,
     Path(id): Path<String>,
-    body: Result<Option<Json<JoinBody>>, JsonRejection>,
+    body: Result<Option<Json<Option<JoinBody>>>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
     access.require(Permission::JoinAsViewer)?;
-    let body = body?.map(|Json(body)| body).unwrap_or_default();
+    // No body, or `null`: the same as `{}`.
+    let body = body?.and_then(|Json(body)| body).unwrap_or_default();
     let token = body.session_token()?;
     if access.status == StreamStatus::Ended {
         return Err(ApiError::Conflict(

@@ -9,8 +9,9 @@
 //!   index `live_stream_viewers_current_idx`); peak is the greatest seen.
 //! * watch time: a closed session's span is added once, when it is settled;
 //!   open sessions' running spans are added to that at every pass.
-//! * unique viewers: the viewers of the sessions seen are upserted into
-//!   `stream_viewer_identities`; the rows that are new are the new uniques.
+//! * unique viewers: viewers of the sessions seen that
+//!   `stream_viewer_identities` does not know yet (or not for the current
+//!   broadcast) are added there; what was added is the new uniques.
 //!
 //! Several server processes may sweep at once: rows are claimed with
 //! `SKIP LOCKED`, and every flag (expired, settled, identity seen) flips
@@ -143,10 +144,13 @@ async fn sweep_stream(
     .rows_affected();
 
     // Viewers of the sessions not yet settled (open ones, and closed ones
-    // before they are settled below), each once. A row that is new counts
-    // as a unique viewer of the stream; one whose broadcast mark moves to
-    // the current broadcast counts as a unique viewer of that broadcast.
-    // `xmax = 0` tells an inserted row from an updated one.
+    // before they are settled below), each once. A viewer never seen
+    // before is a new unique viewer of the stream; one not yet counted in
+    // the current broadcast is a new unique viewer of that broadcast. Only
+    // those reach the upsert (the others are a read of the primary key), so
+    // a steady audience costs no writes here; the upsert still settles races
+    // with another process's sweep. `xmax = 0` tells an inserted row from an
+    // updated one.
     let (new_viewers, new_broadcast_viewers): (i64, i64) = sqlx::query_as(
         "WITH seen AS ( \
              SELECT viewer_key, \
@@ -155,9 +159,15 @@ async fn sweep_stream(
              FROM live_stream_viewers \
              WHERE stream_id = $1 AND (left_at IS NULL OR NOT settled) \
              GROUP BY viewer_key), \
+         fresh AS ( \
+             SELECT s.viewer_key, s.in_broadcast FROM seen s \
+             LEFT JOIN stream_viewer_identities i \
+                 ON i.stream_id = $1 AND i.viewer_key = s.viewer_key \
+             WHERE i.viewer_key IS NULL \
+                OR (s.in_broadcast AND i.last_broadcast_at IS DISTINCT FROM $2)), \
          counted AS ( \
              INSERT INTO stream_viewer_identities AS i (stream_id, viewer_key, last_broadcast_at) \
-             SELECT $1, viewer_key, CASE WHEN in_broadcast THEN $2 END FROM seen \
+             SELECT $1, viewer_key, CASE WHEN in_broadcast THEN $2 END FROM fresh \
              ON CONFLICT (stream_id, viewer_key) DO UPDATE \
                  SET last_broadcast_at = EXCLUDED.last_broadcast_at \
                  WHERE EXCLUDED.last_broadcast_at IS NOT NULL \

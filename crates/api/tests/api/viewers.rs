@@ -192,6 +192,8 @@ async fn the_body_is_optional_and_the_server_picks_a_token(pool: PgPool) {
     assert_eq!(without.status, StatusCode::CREATED, "{:?}", without.body);
     let empty = join(&app, stream, Some(Uuid::new_v4()), Some(json!({}))).await;
     assert_eq!(empty.status, StatusCode::CREATED);
+    let null = join(&app, stream, None, Some(Value::Null)).await;
+    assert_eq!(null.status, StatusCode::CREATED, "the document allows null");
     let (a, b) = (without.json(), empty.json());
     assert_eq!(a["session_token"].as_str().unwrap().len(), 32);
     assert_ne!(a["session_token"], b["session_token"]);
@@ -383,8 +385,18 @@ async fn sessions_that_stop_heartbeating_expire_and_others_stay(pool: PgPool) {
     let watched = numbers["stream"]["watch_time_ms"].as_i64().unwrap();
     assert!((180_000..185_000).contains(&watched), "{watched}");
 
-    // With nothing left to do, a second pass changes nothing.
+    // With nothing left to do, a second pass changes nothing: not even a
+    // row lock on the viewers it already counted (a steady audience is
+    // read, not rewritten, at every pass).
+    let identities = "SELECT viewer_key, xmin::text, xmax::text FROM stream_viewer_identities \
+                      ORDER BY viewer_key";
+    let before: Vec<(String, String, String)> =
+        sqlx::query_as(identities).fetch_all(&pool).await.unwrap();
     let pass = sweep(&app).await;
+    let after: Vec<(String, String, String)> =
+        sqlx::query_as(identities).fetch_all(&pool).await.unwrap();
+    assert_eq!(before.len(), 2);
+    assert_eq!(before, after);
     assert_eq!((pass.expired, pass.settled), (0, 0));
     assert_eq!(
         stats(&app, stream, owner).await["stream"]["unique_viewers"],

@@ -723,3 +723,59 @@ async fn the_openapi_document_has_the_viewer_and_webhook_routes(pool: PgPool) {
     assert!(join["responses"]["409"].is_object());
     assert!(join["responses"]["200"].is_object() && join["responses"]["201"].is_object());
 }
+
+#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+async fn the_background_tasks_deliver_sweep_and_stop_on_shutdown(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let receiver = Receiver::start(&[]).await;
+    let owner = Uuid::new_v4();
+    create_endpoint(&app, owner, &receiver.url(), &["stream.started"]).await;
+    let stream = stream_id(
+        &app.create_stream(owner, json!({"title": "Background"}))
+            .await,
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = nova_api::spawn_background_tasks(
+        &app.state,
+        nova_api::BackgroundConfig {
+            viewer_sweep_interval: Duration::from_millis(20),
+            webhooks: WebhookDeliveryConfig {
+                poll_interval: Duration::from_millis(20),
+                ..WebhookDeliveryConfig::default()
+            },
+            ..nova_api::BackgroundConfig::default()
+        },
+        shutdown.clone(),
+    )
+    .unwrap();
+
+    mark_stream_live(&pool, stream).await.unwrap();
+    let joined = app
+        .send(post_raw(
+            &format!("/api/v1/streams/{stream}/viewers"),
+            None,
+            None,
+            "",
+        ))
+        .await;
+    assert_eq!(joined.status, StatusCode::CREATED);
+    let stats_uri = format!("/api/v1/streams/{stream}/viewers/stats");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = app
+            .send(get(&stats_uri, Some(&app.token(owner))))
+            .await
+            .json();
+        if receiver.received().len() == 1 && stats["stream"]["current_viewers"] == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{stats}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("the tasks stop promptly")
+        .unwrap();
+}
