@@ -763,3 +763,33 @@ async fn unknown_streams_are_404(pool: PgPool) {
         .await
         .problem(StatusCode::NOT_FOUND);
 }
+
+#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+async fn concurrent_joins_with_one_token_make_one_session(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let fan = Uuid::new_v4();
+    let stream = stream_id(
+        &app.create_stream(Uuid::new_v4(), json!({"title": "Race"}))
+            .await,
+    );
+    let body = json!({"session_token": "flaky-network-0001"});
+    let responses = futures_util::future::join_all(
+        (0..8).map(|_| join(&app, stream, Some(fan), Some(body.clone()))),
+    )
+    .await;
+    let created = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "one join creates, the others resume");
+    assert!(
+        responses
+            .iter()
+            .all(|r| r.status.is_success() && r.json()["id"] == responses[0].json()["id"])
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM live_stream_viewers")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+}

@@ -779,3 +779,46 @@ async fn the_background_tasks_deliver_sweep_and_stop_on_shutdown(pool: PgPool) {
         .expect("the tasks stop promptly")
         .unwrap();
 }
+
+#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+async fn concurrent_workers_send_each_delivery_once(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let receiver = Receiver::start(&[]).await;
+    let owner = Uuid::new_v4();
+    create_endpoint(&app, owner, &receiver.url(), &["stream.started"]).await;
+    for n in 0..7 {
+        let stream = stream_id(
+            &app.create_stream(owner, json!({"title": format!("S{n}")}))
+                .await,
+        );
+        mark_stream_live(&pool, stream).await.unwrap();
+    }
+    let worker = || {
+        WebhookSender::new(WebhookDeliveryConfig {
+            batch: 2,
+            ..WebhookDeliveryConfig::default()
+        })
+        .unwrap()
+    };
+    let drain = |sender: WebhookSender| {
+        let pool = pool.clone();
+        async move {
+            let mut sent = 0;
+            while let n @ 1.. = sender.deliver_due(&pool).await.unwrap() {
+                sent += n;
+            }
+            sent
+        }
+    };
+    let (a, b, c) = tokio::join!(drain(worker()), drain(worker()), drain(worker()));
+    assert_eq!(a + b + c, 7);
+    let mut ids: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|hit| header(hit, "nova-webhook-id").to_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 7, "each delivery sent once");
+    assert_eq!(receiver.received().len(), 7);
+}
