@@ -216,6 +216,10 @@ fn constraint_error(name: &str) -> Option<ApiError> {
         "live_chat_messages_stream_id_fkey" | "stream_chat_bans_stream_id_fkey" => {
             ApiError::NotFound("the stream no longer exists".to_owned())
         }
+        // The stream was deleted between the access check and the insert.
+        "live_stream_viewers_stream_id_fkey" => {
+            ApiError::NotFound("the stream was just deleted: there is nothing to watch".to_owned())
+        }
         _ => return None,
     })
 }

@@ -4,6 +4,7 @@
 
 mod access;
 mod auth;
+mod background;
 mod chat;
 mod config;
 mod error;
@@ -24,9 +25,11 @@ mod stream_settings;
 mod stream_status;
 mod streams;
 mod super_chats;
+mod viewers;
 mod webhooks;
 
 pub use auth::JwtKeys;
+pub use background::{BackgroundConfig, spawn_background_tasks};
 pub use config::{ApiConfig, ChatConfig, SuperChatTier};
 pub use events::{EventBus, EventType, LiveEvent, ReplayLimits, Subscription};
 pub use live_control::{IngestHealth, LiveControl};
@@ -36,6 +39,8 @@ pub use readiness::Readiness;
 pub use router::app;
 pub use state::AppState;
 pub use stream_status::{end_orphaned_live_streams, mark_stream_ended, mark_stream_live};
+pub use viewers::{ViewerSweep, sweep_viewers};
+pub use webhooks::{RetrySchedule, WebhookDeliveryConfig, WebhookSender};
 
 /// The schema every nova-live process needs, applied at startup (and to each
 /// test database by `#[sqlx::test(migrator = "nova_api::MIGRATOR")]`).

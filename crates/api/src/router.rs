@@ -12,7 +12,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{chat, events, health, hosts, openapi, playback, streams, super_chats};
+use crate::{
+    chat, events, health, hosts, openapi, playback, streams, super_chats, viewers, webhooks,
+};
 
 /// Management requests are small JSON documents.
 const API_BODY_LIMIT: usize = 64 * 1024;
@@ -63,6 +65,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(hosts::routes())
         .merge(chat::routes())
         .merge(events::routes())
+        .merge(viewers::routes())
+        .merge(webhooks::routes())
 }
 
 type RequestLog = TraceLayer<

@@ -77,6 +77,19 @@ pub struct ServeArgs {
     /// Seconds an RTMP peer may stay silent before it is disconnected.
     #[arg(long, env = "NOVA_RTMP_IDLE_TIMEOUT", default_value_t = 30.0)]
     pub rtmp_idle_timeout: f64,
+
+    /// Seconds a viewer session lasts without a heartbeat; players are told
+    /// to send one every third of it.
+    #[arg(long, env = "NOVA_VIEWER_SESSION_TIMEOUT", default_value_t = 45.0)]
+    pub viewer_session_timeout: f64,
+
+    /// Seconds between viewer sweeps (expiry and viewer statistics).
+    #[arg(long, env = "NOVA_VIEWER_SWEEP_INTERVAL", default_value_t = 5.0)]
+    pub viewer_sweep_interval: f64,
+
+    /// Seconds a webhook receiver has to answer a delivery.
+    #[arg(long, env = "NOVA_WEBHOOK_TIMEOUT", default_value_t = 10.0)]
+    pub webhook_timeout: f64,
 }
 
 #[derive(Debug, Args)]

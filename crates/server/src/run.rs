@@ -4,7 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use nova_api::{ApiConfig, AppState, JwtKeys, PgPublishAuthorizer, Readiness};
+use nova_api::{
+    ApiConfig, AppState, BackgroundConfig, JwtKeys, PgPublishAuthorizer, Readiness,
+    WebhookDeliveryConfig,
+};
 use nova_media::{SegmentSink, StreamSettings};
 use nova_packager::LiveWindows;
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
@@ -138,7 +141,10 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     let state = AppState::new(
         pool.clone(),
         jwt.clone(),
-        ApiConfig::new(public_url.clone(), public_rtmp_url.clone()),
+        ApiConfig {
+            viewer_session_timeout: Duration::from_secs_f64(args.viewer_session_timeout),
+            ..ApiConfig::new(public_url.clone(), public_rtmp_url.clone())
+        },
         windows.clone(),
         readiness.clone(),
         Arc::new(HubControl::new(hub.clone())),
@@ -158,6 +164,20 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     ));
     let stop_http = CancellationToken::new();
     let http_stopped = stop_http.clone();
+    let stop_background = CancellationToken::new();
+    let mut background_task = nova_api::spawn_background_tasks(
+        &state,
+        BackgroundConfig {
+            viewer_sweep_interval: Duration::from_secs_f64(args.viewer_sweep_interval),
+            webhooks: WebhookDeliveryConfig {
+                timeout: Duration::from_secs_f64(args.webhook_timeout),
+                ..WebhookDeliveryConfig::default()
+            },
+            ..BackgroundConfig::default()
+        },
+        stop_background.clone(),
+    )
+    .context("starting the viewer sweep and webhook delivery")?;
     let http_task = tokio::spawn(async move {
         axum::serve(http_listener, nova_api::app(state))
             .with_graceful_shutdown(async move { http_stopped.cancelled().await })
@@ -192,6 +212,18 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         Ok(Err(error)) => tracing::error!("HTTP server task: {error}"),
         Err(_) => tracing::warn!("HTTP connections still open after 10 s; closing them"),
         Ok(Ok(Ok(()))) => {}
+    }
+    // The background tasks hold the API state, and through it the hub: they
+    // must be gone before the status writer can see its last sender go.
+    // Webhooks queued from here on (stream.ended of this shutdown) stay in
+    // the outbox for the next start.
+    stop_background.cancel();
+    if tokio::time::timeout(Duration::from_secs(10), &mut background_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("background tasks still running after 10 s; aborting them");
+        background_task.abort();
     }
     // Dropping the last status sender lets the writer finish its queue.
     drop(hub);
@@ -234,6 +266,18 @@ fn validate(args: &ServeArgs) -> Result<()> {
     anyhow::ensure!(
         args.rtmp_idle_timeout >= 1.0,
         "--rtmp-idle-timeout must be at least 1 second"
+    );
+    anyhow::ensure!(
+        (3.0..=3600.0).contains(&args.viewer_session_timeout),
+        "--viewer-session-timeout must be between 3 and 3600 seconds"
+    );
+    anyhow::ensure!(
+        (0.1..=60.0).contains(&args.viewer_sweep_interval),
+        "--viewer-sweep-interval must be between 0.1 and 60 seconds"
+    );
+    anyhow::ensure!(
+        (1.0..=60.0).contains(&args.webhook_timeout),
+        "--webhook-timeout must be between 1 and 60 seconds"
     );
     if let Some(url) = &args.public_url {
         anyhow::ensure!(

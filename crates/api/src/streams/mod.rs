@@ -6,6 +6,7 @@ mod handlers;
 mod input;
 mod view;
 
+pub(crate) use cursor::Cursor;
 pub(crate) use db::StreamStatus;
 
 use utoipa_axum::router::OpenApiRouter;

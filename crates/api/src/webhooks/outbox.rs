@@ -15,6 +15,19 @@ pub(crate) enum WebhookEvent {
 }
 
 impl WebhookEvent {
+    /// Every event an endpoint may subscribe to (the schema's list too).
+    /// `recording.ready` is accepted already; the DVR will send it.
+    pub const ALL: [Self; 4] = [
+        Self::StreamStarted,
+        Self::StreamEnded,
+        Self::RecordingReady,
+        Self::SuperChatCreated,
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|event| event.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::StreamStarted => "stream.started",

@@ -18,3 +18,5 @@ mod stream_status;
 mod streams;
 mod super_chats;
 mod support;
+mod viewers;
+mod webhooks;

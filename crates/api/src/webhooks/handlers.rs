@@ -1,0 +1,217 @@
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use uuid::Uuid;
+
+use super::db::{self, Inserted, MAX_ENDPOINTS_PER_OWNER};
+use super::input::{CreateWebhookBody, ListParams};
+use super::signing::new_secret;
+use super::view::{
+    CreatedWebhookEndpoint, RotatedSecret, WebhookDelivery, WebhookDeliveryPage, WebhookEndpoint,
+    WebhookEndpointPage,
+};
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::state::AppState;
+use crate::streams::Cursor;
+
+/// Registers an endpoint for events of all your streams. The response is
+/// the only one that shows its signing secret. Deliveries are POSTs of
+/// `{"id", "type", "created_at", "data"}` with the headers
+/// `Nova-Webhook-Id`, `Nova-Webhook-Timestamp` (unix seconds) and
+/// `Nova-Webhook-Signature: v1=<hex HMAC-SHA256(secret, "{timestamp}.{body}")>`.
+/// Any 2xx answer within 10 s counts as delivered; anything else (redirects
+/// included) is retried with growing delays for about a day.
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks",
+    security(("bearer" = [])),
+    request_body = CreateWebhookBody,
+    responses(
+        (status = 201, description = "Created; `Location` names it", body = CreatedWebhookEndpoint,
+            headers(("Location" = String, description = "The endpoint's URL"))),
+        (status = 409, description = "You have the most endpoints allowed", body = crate::error::ProblemDocument,
+            content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn create_endpoint(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    ApiJson(body): ApiJson<CreateWebhookBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let endpoint = body.validate()?;
+    let secret = new_secret();
+    let row = match db::insert_endpoint(&state.pool, owner, &endpoint, &secret)
+        .await
+        .map_err(|error| ApiError::from_db("creating a webhook endpoint", error))?
+    {
+        Inserted::Created(row) => row,
+        Inserted::LimitReached => {
+            return Err(ApiError::Conflict(format!(
+                "you have {MAX_ENDPOINTS_PER_OWNER} webhook endpoints, the most allowed: \
+                 delete one first (one endpoint can subscribe to several event types)"
+            )));
+        }
+    };
+    tracing::info!(endpoint = %row.id, %owner, url = %row.url, "webhook endpoint created");
+    let location = format!("/api/v1/webhooks/{}", row.id);
+    let created = CreatedWebhookEndpoint {
+        endpoint: row.into(),
+        secret,
+    };
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(created),
+    ))
+}
+
+/// Your webhook endpoints, newest first (without their secrets).
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
+    security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, description = "A page of endpoints", body = WebhookEndpointPage)))]
+pub(crate) async fn list_endpoints(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<WebhookEndpointPage>, ApiError> {
+    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let (limit, after) = params.validate()?;
+    let rows = db::list_endpoints(&state.pool, owner, after, i64::from(limit) + 1)
+        .await
+        .map_err(|error| ApiError::from_db("listing webhook endpoints", error))?;
+    let (rows, next_cursor) = page(rows, limit, |row| Cursor {
+        created_at: row.created_at,
+        id: row.id,
+    });
+    Ok(Json(WebhookEndpointPage {
+        items: rows.into_iter().map(WebhookEndpoint::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// One of your webhook endpoints (without its secret).
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The endpoint id (a UUID)")),
+    responses((status = 200, description = "The endpoint", body = WebhookEndpoint)))]
+pub(crate) async fn get_endpoint(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookEndpoint>, ApiError> {
+    let endpoint = owned_endpoint(&state, owner, &id).await?;
+    Ok(Json(endpoint.into()))
+}
+
+/// Deletes an endpoint. Deliveries still queued for it are dropped, and
+/// its delivery log goes with it.
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The endpoint id (a UUID)")),
+    responses((status = 204, description = "Deleted")))]
+pub(crate) async fn delete_endpoint(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let endpoint = parse_id(&id)?;
+    let deleted = db::delete_endpoint(&state.pool, owner, endpoint)
+        .await
+        .map_err(|error| ApiError::from_db("deleting a webhook endpoint", error))?;
+    if !deleted {
+        return Err(not_found(&id));
+    }
+    tracing::info!(%endpoint, %owner, "webhook endpoint deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces the endpoint's signing secret, at once: every attempt from now
+/// on, retries of older deliveries included, is signed with the new one.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The endpoint id (a UUID)")),
+    responses((status = 200, description = "The new secret, shown only now", body = RotatedSecret)))]
+pub(crate) async fn rotate_secret(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<RotatedSecret>, ApiError> {
+    let endpoint = parse_id(&id)?;
+    let secret = new_secret();
+    let rotated = db::rotate_secret(&state.pool, owner, endpoint, &secret)
+        .await
+        .map_err(|error| ApiError::from_db("rotating a webhook secret", error))?;
+    if !rotated {
+        return Err(not_found(&id));
+    }
+    tracing::info!(%endpoint, %owner, "webhook secret rotated");
+    Ok(Json(RotatedSecret {
+        id: endpoint,
+        secret,
+    }))
+}
+
+/// The endpoint's deliveries, newest first: each event sent to it, its
+/// status, attempts, the last answer or error, and the body sent.
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The endpoint id (a UUID)"), ListParams),
+    responses((status = 200, description = "A page of deliveries", body = WebhookDeliveryPage)))]
+pub(crate) async fn list_deliveries(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    Path(id): Path<String>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<WebhookDeliveryPage>, ApiError> {
+    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let (limit, after) = params.validate()?;
+    let endpoint = owned_endpoint(&state, owner, &id).await?;
+    let rows = db::list_deliveries(&state.pool, endpoint.id, after, i64::from(limit) + 1)
+        .await
+        .map_err(|error| ApiError::from_db("listing webhook deliveries", error))?;
+    let (rows, next_cursor) = page(rows, limit, |row| Cursor {
+        created_at: row.created_at,
+        id: row.id,
+    });
+    Ok(Json(WebhookDeliveryPage {
+        items: rows.into_iter().map(WebhookDelivery::from).collect(),
+        next_cursor,
+    }))
+}
+
+async fn owned_endpoint(
+    state: &AppState,
+    owner: Uuid,
+    id: &str,
+) -> Result<db::EndpointRow, ApiError> {
+    db::find_endpoint(&state.pool, owner, parse_id(id)?)
+        .await
+        .map_err(|error| ApiError::from_db("loading a webhook endpoint", error))?
+        .ok_or_else(|| not_found(id))
+}
+
+/// Not a UUID, not yours, or not there: the same 404, so ids do not leak.
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| not_found(id))
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no webhook endpoint {id:?} among yours"))
+}
+
+/// Cuts the one extra row fetched off the page; its presence means another
+/// page follows, which starts after the page's last row.
+fn page<T>(
+    mut rows: Vec<T>,
+    limit: u32,
+    cursor: impl Fn(&T) -> Cursor,
+) -> (Vec<T>, Option<String>) {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next = more
+        .then(|| rows.last().map(|row| cursor(row).encode()))
+        .flatten();
+    (rows, next)
+}

@@ -1,0 +1,238 @@
+//! What clients may send to the webhook routes, checked before SQL (the
+//! schema repeats the URL and event-type rules as a backstop).
+
+use std::net::IpAddr;
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::outbox::WebhookEvent;
+use crate::error::{ApiError, FieldError};
+use crate::streams::Cursor;
+
+pub(crate) const URL_MAX_CHARS: usize = 2000;
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+/// `POST /api/v1/webhooks`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateWebhookBody {
+    /// Where deliveries are POSTed: `https://…`. Plain `http://` is accepted
+    /// for loopback hosts only (`localhost`, `127.0.0.0/8`, `[::1]`), for a
+    /// receiver on the same machine during development.
+    #[schema(example = "https://example.com/hooks/nova")]
+    pub url: String,
+    /// At least one of `stream.started`, `stream.ended`, `recording.ready`,
+    /// `super_chat.created`.
+    pub event_types: Vec<String>,
+}
+
+/// A create request that passed validation.
+#[derive(Debug)]
+pub(crate) struct NewEndpoint {
+    /// As the URL parser writes it back (lower-case scheme and host, …),
+    /// which is what deliveries use.
+    pub url: String,
+    pub event_types: Vec<String>,
+}
+
+impl CreateWebhookBody {
+    pub fn validate(self) -> Result<NewEndpoint, ApiError> {
+        let mut errors = Vec::new();
+        let url = match check_url(&self.url) {
+            Ok(url) => url,
+            Err(detail) => {
+                errors.push(FieldError::new(&["url"], detail));
+                String::new()
+            }
+        };
+        if self.event_types.is_empty() {
+            errors.push(FieldError::new(
+                &["event_types"],
+                format!("must name at least one of {}", event_list()),
+            ));
+        }
+        let mut event_types: Vec<String> = Vec::new();
+        for (index, name) in self.event_types.iter().enumerate() {
+            match WebhookEvent::parse(name) {
+                Some(event) => {
+                    // A repeated name is the same subscription.
+                    if !event_types.iter().any(|seen| seen == event.as_str()) {
+                        event_types.push(event.as_str().to_owned());
+                    }
+                }
+                None => errors.push(FieldError::new(
+                    &["event_types", &index.to_string()],
+                    format!("{name:?} is not an event type: use one of {}", event_list()),
+                )),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(NewEndpoint { url, event_types })
+    }
+}
+
+fn event_list() -> String {
+    WebhookEvent::ALL.map(WebhookEvent::as_str).join(", ")
+}
+
+fn check_url(text: &str) -> Result<String, String> {
+    let url = Url::parse(text.trim())
+        .map_err(|_| "must be an absolute URL such as https://example.com/hooks/nova".to_owned())?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(
+                "must use https:// (http:// is accepted for loopback hosts only, for development)"
+                    .to_owned(),
+            );
+        }
+        _ => return Err("must be an https:// URL".to_owned()),
+    }
+    if url.host().is_none() {
+        return Err("must name a host".to_owned());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "must not carry credentials: check each delivery's signature instead".to_owned(),
+        );
+    }
+    if url.fragment().is_some() {
+        return Err("must not have a #fragment: it is never sent to the server".to_owned());
+    }
+    let normalized = String::from(url);
+    let chars = normalized.chars().count();
+    if chars > URL_MAX_CHARS {
+        return Err(format!(
+            "must be at most {URL_MAX_CHARS} characters (it has {chars})"
+        ));
+    }
+    Ok(normalized)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    // IPv6 literals come bracketed, as in the URL.
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `?limit=&cursor=` of the webhook lists.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListParams {
+    /// Page size, 1 to 100 (default 20).
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+impl ListParams {
+    /// The page size and where the page starts.
+    pub fn validate(&self) -> Result<(u32, Option<Cursor>), ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ApiError::BadRequest(format!(
+                "limit must be between 1 and {MAX_PAGE} (it was {limit})"
+            )));
+        }
+        let after = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+                ApiError::BadRequest(
+                    "cursor is not one this API issued: pass `next_cursor` from the previous \
+                     page unchanged"
+                        .to_owned(),
+                )
+            })?),
+        };
+        Ok((limit, after))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(url: &str, events: &[&str]) -> CreateWebhookBody {
+        CreateWebhookBody {
+            url: url.to_owned(),
+            event_types: events.iter().map(|e| (*e).to_owned()).collect(),
+        }
+    }
+
+    fn pointers(result: Result<NewEndpoint, ApiError>) -> Vec<String> {
+        match result {
+            Err(ApiError::Validation(errors)) => errors.into_iter().map(|e| e.pointer).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_https_anywhere_and_http_on_loopback() {
+        for url in [
+            "https://example.com/hooks",
+            "HTTPS://Example.COM",
+            "http://localhost:3000/hook",
+            "http://127.0.0.1:9/x",
+            "http://127.8.9.10/x",
+            "http://[::1]:8080/",
+        ] {
+            let endpoint = body(url, &["stream.started"]).validate().unwrap();
+            assert!(endpoint.url.starts_with("http"), "{url}");
+        }
+        assert_eq!(
+            body("HTTPS://Example.COM", &["stream.ended"])
+                .validate()
+                .unwrap()
+                .url,
+            "https://example.com/"
+        );
+    }
+
+    #[test]
+    fn refuses_other_urls() {
+        for url in [
+            "http://example.com/hook",
+            "http://10.0.0.1/hook",
+            "ftp://example.com",
+            "example.com/hook",
+            "",
+            "https://user:pass@example.com/",
+            "https://example.com/#frag",
+            &format!("https://example.com/{}", "a".repeat(2000)),
+        ] {
+            assert_eq!(
+                pointers(body(url, &["stream.started"]).validate()),
+                ["#/url"],
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn event_types_come_from_the_list_once_each() {
+        let endpoint = body(
+            "https://example.com",
+            &["stream.ended", "recording.ready", "stream.ended"],
+        )
+        .validate()
+        .unwrap();
+        assert_eq!(endpoint.event_types, ["stream.ended", "recording.ready"]);
+        assert_eq!(
+            pointers(body("https://example.com", &[]).validate()),
+            ["#/event_types"]
+        );
+        assert_eq!(
+            pointers(body("ftp://x", &["stream.started", "stream.paused"]).validate()),
+            ["#/url", "#/event_types/1"]
+        );
+    }
+}
