@@ -183,6 +183,15 @@ fn constraint_error(name: &str) -> Option<ApiError> {
         "live_streams_stream_key_id_key" => {
             ApiError::Conflict("a stream key collided with another one: retry".to_owned())
         }
+        // Deleting a stream that money or recordings hang off (both RESTRICT).
+        "super_chats_stream_id_fkey" => ApiError::Conflict(
+            "the stream has super chats, which are payments and must be kept for accounting,              so it cannot be deleted: disable it instead (POST /api/v1/streams/{id}/disable)"
+                .to_owned(),
+        ),
+        "stream_recordings_stream_id_fkey" => ApiError::Conflict(
+            "the stream has recordings, which must be deleted through the recordings API first,              so it cannot be deleted: disable it instead (POST /api/v1/streams/{id}/disable)"
+                .to_owned(),
+        ),
         _ => return None,
     })
 }
@@ -296,6 +305,15 @@ mod tests {
             constraint_error("live_streams_stream_key_id_key"),
             Some(ApiError::Conflict(_))
         ));
+        for restricting in [
+            "super_chats_stream_id_fkey",
+            "stream_recordings_stream_id_fkey",
+        ] {
+            match constraint_error(restricting) {
+                Some(ApiError::Conflict(detail)) => assert!(detail.contains("disable"), "{detail}"),
+                other => panic!("{restricting}: {other:?}"),
+            }
+        }
         assert!(constraint_error("live_streams_pkey").is_none());
     }
 
