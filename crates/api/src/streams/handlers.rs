@@ -99,10 +99,11 @@ pub(crate) async fn update_stream(
     ApiJson(Object(body)): ApiJson<Object<UpdateStreamBody>>,
 ) -> Result<Json<StreamView>, ApiError> {
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
-    access.require(Permission::EditStreamDetails)?;
+    // The narrower permission first, so a refusal names what was refused.
     if body.changes_settings() {
         access.require(Permission::EditStreamSettings)?;
     }
+    access.require(Permission::EditStreamDetails)?;
     let changes = body.validate()?;
     let row = db::update_stream(&state.pool, access.stream_id, &changes)
         .await
