@@ -650,7 +650,14 @@ async fn disconnect_without_end_now_opens_the_reconnect_window() {
     assert!(f.no_notes(), "the first window's timer must not end it");
     assert_eq!(
         drain(&mut feed),
-        ["start 1", "video config", "K0", "stop 1", "start 2", "K5000"]
+        [
+            "start 1",
+            "video config",
+            "K0",
+            "stop 1",
+            "start 2",
+            "K5000"
+        ]
     );
 
     // Disconnected again and nobody comes back: it ends after the window.

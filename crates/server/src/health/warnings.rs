@@ -165,7 +165,8 @@ mod tests {
 
     #[test]
     fn each_rule_has_its_threshold() {
-        let cases: [(fn(&mut Measures), Option<WarningKind>); 8] = [
+        type Case = (fn(&mut Measures), Option<WarningKind>);
+        let cases: [Case; 8] = [
             (|m| m.silent_for = Duration::from_millis(2999), None),
             (
                 |m| m.silent_for = Duration::from_secs(3),
