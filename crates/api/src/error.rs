@@ -220,6 +220,12 @@ fn constraint_error(name: &str) -> Option<ApiError> {
         "live_stream_viewers_stream_id_fkey" => {
             ApiError::NotFound("the stream was just deleted: there is nothing to watch".to_owned())
         }
+        // ON DELETE RESTRICT: recordings are deleted through the DVR first.
+        "stream_recordings_stream_id_fkey" => ApiError::Conflict(
+            "the stream has recordings, which must be deleted through the recordings API \
+             first, so it cannot be deleted: disable it instead"
+                .to_owned(),
+        ),
         _ => return None,
     })
 }
@@ -333,6 +339,15 @@ mod tests {
             constraint_error("live_streams_stream_key_id_key"),
             Some(ApiError::Conflict(_))
         ));
+        for restricting in [
+            "super_chats_stream_id_fkey",
+            "stream_recordings_stream_id_fkey",
+        ] {
+            match constraint_error(restricting) {
+                Some(ApiError::Conflict(detail)) => assert!(detail.contains("disable"), "{detail}"),
+                other => panic!("{restricting}: {other:?}"),
+            }
+        }
         assert!(constraint_error("live_streams_pkey").is_none());
     }
 

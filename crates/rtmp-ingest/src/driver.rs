@@ -147,6 +147,7 @@ impl Driver {
     fn kick_reason(&self) -> CloseReason {
         match &self.publisher {
             Some(publisher) if publisher.taken_over() => CloseReason::TakenOver,
+            Some(publisher) if !publisher.hub_shut_down() => CloseReason::Disconnected,
             _ => CloseReason::Shutdown,
         }
     }

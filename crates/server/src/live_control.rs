@@ -1,27 +1,31 @@
-//! The API's handle on the running ingest.
+//! The API's handle on the running ingest: the hub for disconnects, the
+//! health board for measurements.
+
+use std::sync::Arc;
 
 use nova_api::{IngestHealth, LiveControl};
 use nova_media::StreamId;
 use nova_rtmp_ingest::Hub;
 
+use crate::health::HealthBoard;
+
 pub struct HubControl {
-    // Read by the disconnect implementation that the streams work adds.
-    #[allow(dead_code)]
     hub: Hub,
+    health: Arc<HealthBoard>,
 }
 
 impl HubControl {
-    pub fn new(hub: Hub) -> Self {
-        Self { hub }
+    pub fn new(hub: Hub, health: Arc<HealthBoard>) -> Self {
+        Self { hub, health }
     }
 }
 
 impl LiveControl for HubControl {
-    fn disconnect_publisher(&self, _stream: StreamId, _end_now: bool) -> bool {
-        false
+    fn disconnect_publisher(&self, stream: StreamId, end_now: bool) -> bool {
+        self.hub.disconnect(stream, end_now)
     }
 
-    fn health(&self, _stream: StreamId) -> Option<IngestHealth> {
-        None
+    fn health(&self, stream: StreamId) -> Option<IngestHealth> {
+        self.health.health(stream)
     }
 }

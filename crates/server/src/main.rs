@@ -2,6 +2,7 @@
 
 mod cli;
 mod embedded_pg;
+mod health;
 mod live_control;
 mod logging;
 mod observer;

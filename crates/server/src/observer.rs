@@ -1,26 +1,31 @@
 //! What happens when a stream goes live or ends: a packager thread per live
-//! stream, and the status in Postgres.
+//! stream (which also measures the stream's ingest health), and the status
+//! in Postgres.
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use nova_media::{SegmentSink, StreamId};
 use nova_packager::Packager;
 use nova_rtmp_ingest::{HubObserver, Subscription};
 
+use crate::health::{HealthBoard, Input};
 use crate::status_writer::{StatusChange, StatusWriter};
 
 pub struct StreamObserver {
     status: StatusWriter,
     sink: Arc<dyn SegmentSink>,
+    health: Arc<HealthBoard>,
     packagers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl StreamObserver {
-    pub fn new(status: StatusWriter, sink: Arc<dyn SegmentSink>) -> Self {
+    pub fn new(status: StatusWriter, sink: Arc<dyn SegmentSink>, health: Arc<HealthBoard>) -> Self {
         Self {
             status,
             sink,
+            health,
             packagers: Mutex::new(Vec::new()),
         }
     }
@@ -47,14 +52,25 @@ impl HubObserver for StreamObserver {
     fn stream_started(&self, stream: StreamId, mut feed: Subscription) {
         self.status.record(stream, StatusChange::Live);
         let sink = self.sink.clone();
+        let board = self.health.clone();
+        let tracker = board.track(stream);
         // Muxing is CPU work: it runs on its own thread, never on the runtime.
         let spawned = std::thread::Builder::new()
             .name(format!("pkg-{}", &stream.to_string()[..8]))
             .spawn(move || {
                 let mut packager = Packager::new(stream, sink);
                 while let Some(event) = feed.blocking_recv() {
+                    // Seen before the packager takes the event; the lock is
+                    // taken once per event, after the muxing is done.
+                    let (input, arrived) = (Input::of(&event), Instant::now());
                     packager.handle(event);
+                    let mut health = tracker.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(input) = input {
+                        health.observe(input, arrived);
+                    }
+                    health.counters(&packager.counters(), arrived);
                 }
+                board.forget(stream, &tracker);
             });
         match spawned {
             Ok(handle) => {

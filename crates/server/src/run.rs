@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{ServeArgs, TokenArgs};
 use crate::embedded_pg::EmbeddedPostgres;
+use crate::health::{self, HealthBoard};
 use crate::live_control::HubControl;
 use crate::observer::StreamObserver;
 use crate::secrets;
@@ -124,10 +125,12 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         .unwrap_or_else(|| format!("rtmp://{}:{}/live", host_of(&public_url), rtmp_addr.port()));
 
     let windows = Arc::new(LiveWindows::new());
-    let (status, status_task) = StatusWriter::spawn(pool.clone());
+    let health = Arc::new(HealthBoard::default());
+    let (status, status_queue) = StatusWriter::new();
     let observer = Arc::new(StreamObserver::new(
         status,
         windows.clone() as Arc<dyn SegmentSink>,
+        health.clone(),
     ));
     let hub = Hub::new(
         HubConfig {
@@ -147,8 +150,13 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         },
         windows.clone(),
         readiness.clone(),
-        Arc::new(HubControl::new(hub.clone())),
+        Arc::new(HubControl::new(hub.clone(), health.clone())),
     );
+    // The API's live event bus: status changes and health warnings from the
+    // ingest side are announced there too.
+    let events = state.events.clone();
+    let status_task = status_queue.spawn(pool.clone(), events.clone());
+    let health_monitor = health::spawn_monitor(health, events);
 
     let stop_accepting = CancellationToken::new();
     let rtmp_task = tokio::spawn(nova_rtmp_ingest::serve(
@@ -203,6 +211,7 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     readiness.set_listeners_bound(false);
     stop_accepting.cancel();
     hub.shutdown();
+    health_monitor.abort();
     let observer_for_join = observer.clone();
     tokio::task::spawn_blocking(move || observer_for_join.join_packagers()).await?;
     // Players get a last look at the ended playlists while the API drains.

@@ -1,18 +1,31 @@
 //! Writes stream status changes (live, ended) to Postgres in the order they
 //! happened, off the ingest path: the hub reports synchronously and never
-//! waits for the database.
+//! waits for the database. Each change is then announced on the live event
+//! bus as `status_changed`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use nova_api::{EventBus, EventType};
 use nova_media::StreamId;
+use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusChange {
     Live,
     Ended,
+}
+
+impl StatusChange {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Ended => "ended",
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -20,22 +33,42 @@ pub struct StatusWriter {
     sender: mpsc::UnboundedSender<(StreamId, StatusChange)>,
 }
 
+/// The writer's queue, until [`StatusQueue::spawn`] starts writing it.
+pub struct StatusQueue(mpsc::UnboundedReceiver<(StreamId, StatusChange)>);
+
 impl StatusWriter {
-    /// The task ends once every `StatusWriter` clone is dropped and the queue is written.
-    pub fn spawn(pool: PgPool) -> (Self, JoinHandle<()>) {
-        let (sender, mut receiver) = mpsc::unbounded_channel::<(StreamId, StatusChange)>();
-        let task = tokio::spawn(async move {
-            while let Some((stream, change)) = receiver.recv().await {
-                write_with_retries(&pool, stream, change).await;
-            }
-        });
-        (Self { sender }, task)
+    /// The writer and its queue. They are made apart because the hub needs
+    /// its observer (which records changes) before the API state and its
+    /// event bus exist; nothing is recorded before the ingest listens.
+    pub fn new() -> (Self, StatusQueue) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (Self { sender }, StatusQueue(receiver))
     }
 
     pub fn record(&self, stream: StreamId, change: StatusChange) {
         if self.sender.send((stream, change)).is_err() {
             tracing::error!(%stream, ?change, "status writer is gone; status not recorded");
         }
+    }
+}
+
+impl StatusQueue {
+    /// The task ends once every `StatusWriter` clone is dropped and the queue is written.
+    pub fn spawn(self, pool: PgPool, events: Arc<EventBus>) -> JoinHandle<()> {
+        let StatusQueue(mut receiver) = self;
+        tokio::spawn(async move {
+            while let Some((stream, change)) = receiver.recv().await {
+                write_with_retries(&pool, stream, change).await;
+                // After the write, so a client that reacts by reading the
+                // stream sees the new status; announced even if the write
+                // was given up, because it did happen on the ingest.
+                events.publish(
+                    stream.0,
+                    EventType::StatusChanged,
+                    json!({ "status": change.as_str() }),
+                );
+            }
+        })
     }
 }
 
@@ -61,4 +94,58 @@ async fn write_with_retries(pool: &PgPool, stream: StreamId, change: StatusChang
         }
     }
     tracing::error!(%stream, ?change, "gave up recording stream status");
+}
+
+#[cfg(test)]
+mod tests {
+    use nova_api::EventBus;
+    use uuid::Uuid;
+
+    use super::*;
+
+    async fn status(pool: &PgPool, stream: StreamId) -> String {
+        sqlx::query_scalar("SELECT status FROM live_streams WHERE id = $1")
+            .bind(stream.0)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    #[sqlx::test(migrator = "nova_api::MIGRATOR")]
+    async fn changes_are_written_in_order_then_announced(pool: PgPool) {
+        let stream = StreamId::new_random();
+        sqlx::query(
+            "INSERT INTO live_streams (id, owner_id, title, stream_key_id, stream_key_hash) \
+             VALUES ($1, $2, 'Status', 'keyidkeyid01', decode(repeat('00', 32), 'hex'))",
+        )
+        .bind(stream.0)
+        .bind(Uuid::new_v4())
+        .execute(&pool)
+        .await
+        .unwrap();
+        let events = Arc::new(EventBus::default());
+        let mut feed = events.subscribe(stream.0, None).receiver;
+        let (writer, queue) = StatusWriter::new();
+        // Recorded before the queue is written: kept, not lost.
+        writer.record(stream, StatusChange::Live);
+        let task = queue.spawn(pool.clone(), events.clone());
+
+        let live = feed.recv().await.unwrap();
+        assert_eq!(live.kind, EventType::StatusChanged);
+        assert_eq!(live.data, json!({ "status": "live" }));
+        assert_eq!(
+            status(&pool, stream).await,
+            "live",
+            "written before it is announced"
+        );
+
+        writer.record(stream, StatusChange::Ended);
+        let ended = feed.recv().await.unwrap();
+        assert_eq!(ended.data, json!({ "status": "ended" }));
+        assert!(ended.id > live.id);
+        assert_eq!(status(&pool, stream).await, "ended");
+
+        drop(writer);
+        task.await.unwrap();
+    }
 }

@@ -1,16 +1,16 @@
+//! Creating, reading and editing a stream.
+
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use serde::Deserialize;
-use uuid::Uuid;
 
-use super::cursor::Cursor;
+use super::body::Object;
 use super::db;
-use super::input::CreateStreamBody;
-use super::view::{CreatedStream, StreamPage, StreamView};
-use crate::auth::AuthUser;
+use super::input::{CreateStreamBody, UpdateStreamBody};
+use super::view::{Audience, StreamView, StreamWithKey};
+use crate::access::{Permission, StreamAccess};
+use crate::auth::{AuthUser, MaybeUser};
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::state::AppState;
@@ -18,17 +18,15 @@ use crate::stream_key::NewStreamKey;
 
 /// Key ids are 71 random bits, so a collision is astronomically rare; it
 /// still must not surface as an error, hence a few fresh keys before giving up.
-const KEY_ATTEMPTS: usize = 3;
-const DEFAULT_PAGE: u32 = 20;
-const MAX_PAGE: u32 = 100;
+pub(super) const KEY_ATTEMPTS: usize = 3;
 
-/// Creates a stream owned by the caller. The response is the only one that
-/// carries the whole stream key.
+/// Creates a stream owned by the caller. The response is one of the two
+/// (with resetting the key) that carry the whole stream key.
 #[utoipa::path(post, path = "/api/v1/streams", tag = "streams",
     security(("bearer" = [])),
     request_body = CreateStreamBody,
     responses(
-        (status = 201, description = "Created; `Location` names it", body = CreatedStream,
+        (status = 201, description = "Created; `Location` names it", body = StreamWithKey,
             headers(("Location" = String, description = "The stream's URL"))),
         (status = 409, description = "A key collision; retry", body = crate::error::ProblemDocument,
             content_type = "application/problem+json"),
@@ -36,7 +34,7 @@ const MAX_PAGE: u32 = 100;
 pub(crate) async fn create_stream(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    ApiJson(body): ApiJson<CreateStreamBody>,
+    ApiJson(Object(body)): ApiJson<Object<CreateStreamBody>>,
 ) -> Result<impl IntoResponse, ApiError> {
     let new = body.validate()?;
     let mut attempt = 1;
@@ -53,8 +51,8 @@ pub(crate) async fn create_stream(
     };
     tracing::info!(stream = %row.id, %owner, key = ?key, "stream created");
     let location = format!("/api/v1/streams/{}", row.id);
-    let created = CreatedStream {
-        stream: StreamView::new(row, &state.config),
+    let created = StreamWithKey {
+        stream: StreamView::new(row, &state, Audience::Owner),
         stream_key: key.reveal(),
     };
     Ok((
@@ -64,80 +62,70 @@ pub(crate) async fn create_stream(
     ))
 }
 
-fn is_key_id_collision(error: &sqlx::Error) -> bool {
+pub(super) fn is_key_id_collision(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .and_then(|db| db.constraint())
         .is_some_and(|name| name == "live_streams_stream_key_id_key")
 }
 
-/// One of your streams.
+/// A stream: status, playback URL, viewer count and ingest health for
+/// anyone who can see it; its owner also gets `ingest` and `settings`.
 #[utoipa::path(get, path = "/api/v1/streams/{id}", tag = "streams",
-    security(("bearer" = [])),
+    security((), ("bearer" = [])),
     params(("id" = String, Path, description = "The stream id (a UUID)")),
     responses((status = 200, description = "The stream", body = StreamView)))]
 pub(crate) async fn get_stream(
     State(state): State<AppState>,
-    AuthUser(owner): AuthUser,
+    MaybeUser(caller): MaybeUser,
     Path(id): Path<String>,
 ) -> Result<Json<StreamView>, ApiError> {
-    // Not a UUID, not yours, or not there: the same 404, so ids do not leak.
-    let not_found = || ApiError::NotFound(format!("no stream {id:?} among your streams"));
-    let stream_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let row = db::find_stream(&state.pool, owner, stream_id)
+    let access = StreamAccess::load(&state.pool, &id, caller).await?;
+    access.require(Permission::ReadStream)?;
+    load_view(&state, &access).await.map(Json)
+}
+
+/// Changes what the body names. The owner and co-hosts may change `title`
+/// and `description`; only the owner `visibility` and `settings`.
+#[utoipa::path(patch, path = "/api/v1/streams/{id}", tag = "streams",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The stream id (a UUID)")),
+    request_body = UpdateStreamBody,
+    responses((status = 200, description = "The stream as changed", body = StreamView)))]
+pub(crate) async fn update_stream(
+    State(state): State<AppState>,
+    MaybeUser(caller): MaybeUser,
+    Path(id): Path<String>,
+    ApiJson(Object(body)): ApiJson<Object<UpdateStreamBody>>,
+) -> Result<Json<StreamView>, ApiError> {
+    let access = StreamAccess::load(&state.pool, &id, caller).await?;
+    // The narrower permission first, so a refusal names what was refused.
+    if body.changes_settings() {
+        access.require(Permission::EditStreamSettings)?;
+    }
+    access.require(Permission::EditStreamDetails)?;
+    let changes = body.validate()?;
+    let row = db::update_stream(&state.pool, access.stream_id, &changes)
+        .await
+        .map_err(|error| ApiError::from_db("updating a stream", error))?
+        .ok_or_else(|| gone(access.stream_id))?;
+    tracing::info!(stream = %row.id, caller = ?caller, "stream updated");
+    Ok(Json(StreamView::new(row, &state, Audience::of(&access))))
+}
+
+/// The stream as `access` may see it, read again (after a change).
+pub(super) async fn load_view(
+    state: &AppState,
+    access: &StreamAccess,
+) -> Result<StreamView, ApiError> {
+    let row = db::find_stream(&state.pool, access.stream_id)
         .await
         .map_err(|error| ApiError::from_db("loading a stream", error))?
-        .ok_or_else(not_found)?;
-    Ok(Json(StreamView::new(row, &state.config)))
+        .ok_or_else(|| gone(access.stream_id))?;
+    Ok(StreamView::new(row, state, Audience::of(access)))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ListParams {
-    /// Page size, 1 to 100 (default 20).
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
-/// Your streams, newest first.
-#[utoipa::path(get, path = "/api/v1/streams", tag = "streams",
-    security(("bearer" = [])),
-    params(ListParams),
-    responses((status = 200, description = "A page of streams", body = StreamPage)))]
-pub(crate) async fn list_streams(
-    State(state): State<AppState>,
-    AuthUser(owner): AuthUser,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<StreamPage>, ApiError> {
-    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
-    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_PAGE} (it was {limit})"
-        )));
-    }
-    let after = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
-            ApiError::BadRequest(
-                "cursor is not one this API issued: pass `next_cursor` from the previous page unchanged"
-                    .to_owned(),
-            )
-        })?),
-    };
-    // One row more than the page tells whether another page follows.
-    let mut rows = db::list_streams(&state.pool, owner, after, i64::from(limit) + 1)
-        .await
-        .map_err(|error| ApiError::from_db("listing streams", error))?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| rows.last().map(|row| row.cursor().encode()))
-        .flatten();
-    let items = rows
-        .into_iter()
-        .map(|row| StreamView::new(row, &state.config))
-        .collect();
-    Ok(Json(StreamPage { items, next_cursor }))
+/// Deleted between the access check and the statement that needed it.
+pub(super) fn gone(id: uuid::Uuid) -> ApiError {
+    ApiError::NotFound(format!("no stream \"{id}\": it was just deleted"))
 }

@@ -1,4 +1,5 @@
-//! What the API shows of a stream.
+//! What the API shows of a stream: the same object for everyone who can see
+//! it, plus the ingest details and settings for its owner.
 
 use chrono::{DateTime, Utc};
 use nova_media::StreamId;
@@ -6,7 +7,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::db::{StreamRow, StreamStatus};
-use crate::config::ApiConfig;
+use crate::access::{Permission, Role, StreamAccess, Visibility};
+use crate::live_control::IngestHealth;
+use crate::state::AppState;
 use crate::stream_key;
 use crate::stream_settings::StreamOverrides;
 
@@ -16,22 +19,35 @@ pub(crate) struct StreamView {
     pub title: String,
     pub description: String,
     pub status: StreamStatus,
-    pub ingest: Ingest,
+    pub visibility: Visibility,
+    /// Never contains the stream key.
     pub playback: Playback,
-    /// The stream's own settings only; absent keys follow the server defaults.
-    pub settings: StreamOverrides,
+    /// Viewers watching now (sessions with a recent heartbeat).
+    pub viewer_count: u32,
+    /// The ingest's health over the last few seconds, while an encoder is
+    /// publishing to this server; `null` otherwise.
+    pub health: Option<IngestHealth>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Of the last broadcast.
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// A disabled stream refuses publishers until it is enabled again.
     pub disabled: bool,
+    /// Owner only: where the encoder publishes to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingest: Option<Ingest>,
+    /// Owner only: the stream's own settings; absent keys follow the
+    /// server's defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<StreamOverrides>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Ingest {
     pub rtmp_url: String,
     /// The start of the stream key, to tell keys apart; the key itself is
-    /// shown once, when the stream is created.
+    /// shown once, when it is issued.
     pub stream_key_hint: String,
 }
 
@@ -40,11 +56,13 @@ pub(crate) struct Playback {
     pub hls_url: String,
 }
 
-/// The create response: the only one that carries the whole stream key.
+/// The stream with its whole key: the answer to creating a stream and to
+/// resetting its key, and the only place the key is ever shown.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct CreatedStream {
+pub(crate) struct StreamWithKey {
     #[serde(flatten)]
     pub stream: StreamView,
+    /// Publish to `ingest.rtmp_url` + `/` + this key. Keep it secret.
     pub stream_key: String,
 }
 
@@ -54,29 +72,64 @@ pub(crate) struct StreamPage {
     pub next_cursor: Option<String>,
 }
 
+/// Which fields a caller gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Audience {
+    /// Ingest details and settings included.
+    Owner,
+    Public,
+}
+
 impl StreamView {
-    pub fn new(row: StreamRow, config: &ApiConfig) -> Self {
-        // Anything the authorizer would warn about at publish time is shown
-        // as the default here, which is what publishing will use.
-        let (settings, _) = StreamOverrides::from_stored(&row.settings);
+    pub fn new(row: StreamRow, state: &AppState, audience: Audience) -> Self {
+        let stream = StreamId(row.id);
+        let config = &state.config;
+        let owner = audience == Audience::Owner;
         Self {
             id: row.id,
-            ingest: Ingest {
+            playback: Playback {
+                hls_url: config.hls_url(stream),
+            },
+            viewer_count: u32::try_from(row.viewer_count).unwrap_or(0),
+            health: state.live.health(stream),
+            ingest: owner.then(|| Ingest {
                 rtmp_url: config.rtmp_url.clone(),
                 stream_key_hint: stream_key::hint(&row.stream_key_id),
-            },
-            playback: Playback {
-                hls_url: config.hls_url(StreamId(row.id)),
-            },
+            }),
+            // Anything the authorizer would warn about at publish time is
+            // shown as the default here, which is what publishing will use.
+            settings: owner.then(|| StreamOverrides::from_stored(&row.settings).0),
             title: row.title,
             description: row.description,
             status: row.status,
-            settings,
+            visibility: row.visibility,
             created_at: row.created_at,
             updated_at: row.updated_at,
             started_at: row.started_at,
             ended_at: row.ended_at,
             disabled: row.disabled_at.is_some(),
+        }
+    }
+}
+
+impl Audience {
+    /// The caller's view of a stream they were checked against.
+    pub fn of(access: &StreamAccess) -> Self {
+        Self::for_role(access.role)
+    }
+
+    /// The caller's view of a listed stream. Lists do not load host rows,
+    /// so a co-host counts as a viewer here: only the owner may read the
+    /// ingest details, and the owner is known from the row.
+    pub fn in_list(caller: Option<Uuid>, owner: Uuid) -> Self {
+        Self::for_role(Role::of(caller, owner, None))
+    }
+
+    fn for_role(role: Role) -> Self {
+        if Permission::ReadStreamIngest.allows(role) {
+            Self::Owner
+        } else {
+            Self::Public
         }
     }
 }

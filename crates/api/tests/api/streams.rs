@@ -1,14 +1,109 @@
-//! `/api/v1/streams`: create, read, list.
+//! `/api/v1/streams`: create, read, list, and (in the modules below) the
+//! permission matrix, filters, updates and the owner's controls.
+
+mod list;
+mod manage;
+mod matrix;
+mod update;
 
 use std::collections::HashSet;
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use chrono::Utc;
+use nova_api::IngestHealth;
+use nova_media::StreamId;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::support::{PUBLIC_URL, RTMP_URL, TestApp, get, post_json, post_raw};
+use crate::support::{PUBLIC_URL, RTMP_URL, TestApp, get, post_json, post_raw, stream_id};
+
+/// A request with a JSON body and any method (PATCH, POST).
+pub fn json_request(method: Method, uri: &str, token: Option<&str>, body: &Value) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    builder.body(Body::from(body.to_string())).unwrap()
+}
+
+pub fn uuid_of(stream: &Value) -> Uuid {
+    stream["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// Makes `user` a host of the stream, as the hosts routes would: accepted
+/// with `role`, or invited and not answered yet when `role` is `None`.
+pub async fn add_host(pool: &PgPool, stream: Uuid, owner: Uuid, user: Uuid, role: Option<&str>) {
+    sqlx::query(
+        "INSERT INTO stream_hosts (stream_id, user_id, role, invited_by, accepted_at) \
+         VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)",
+    )
+    .bind(stream)
+    .bind(user)
+    .bind(role.unwrap_or("co_host"))
+    .bind(owner)
+    .bind(role.is_some())
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// Health as the ingest would report it.
+pub fn sample_health() -> IngestHealth {
+    IngestHealth {
+        video_bitrate_kbps: 2500,
+        audio_bitrate_kbps: 128,
+        frame_rate: 30.0,
+        keyframe_interval_ms: Some(2000),
+        frames_dropped: 0,
+        timestamp_repairs: 1,
+        warnings: vec!["a warning".to_owned()],
+        measured_at: Utc::now(),
+    }
+}
+
+/// The stream is live: a publisher on the (fake) ingest, and the status the
+/// server's status writer would have recorded.
+pub async fn go_live(app: &TestApp, stream: &Value) -> StreamId {
+    let id = stream_id(stream);
+    app.ingest
+        .publishing
+        .lock()
+        .unwrap()
+        .insert(id, sample_health());
+    nova_api::mark_stream_live(&app.state.pool, id)
+        .await
+        .unwrap();
+    id
+}
+
+pub async fn status_of(pool: &PgPool, stream: &Value) -> String {
+    sqlx::query_scalar("SELECT status FROM live_streams WHERE id = $1")
+        .bind(uuid_of(stream))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// The `errors` of a 422 problem, as (pointer, detail) pairs.
+pub fn field_errors(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {problem}"))
+        .iter()
+        .map(|e| {
+            (
+                e["pointer"].as_str().unwrap().to_owned(),
+                e["detail"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
 
 #[sqlx::test(migrator = "nova_api::MIGRATOR")]
 async fn create_returns_the_stream_its_key_and_where_it_lives(pool: PgPool) {
@@ -33,6 +128,9 @@ async fn create_returns_the_stream_its_key_and_where_it_lives(pool: PgPool) {
     );
     assert_eq!(stream["description"], "We ship.");
     assert_eq!(stream["status"], "idle");
+    assert_eq!(stream["visibility"], "public", "the default");
+    assert_eq!(stream["viewer_count"], 0);
+    assert_eq!(stream["health"], Value::Null, "not live");
     assert_eq!(stream["settings"], json!({}));
     assert_eq!(stream["disabled"], false);
     assert_eq!(stream["started_at"], Value::Null);
@@ -235,6 +333,11 @@ async fn bad_list_parameters_are_400_problems(pool: PgPool) {
         "limit=many",
         "cursor=not-a-cursor",
         "cursor=AQID",
+        "status=on_air",
+        "status=",
+        "owner=someone",
+        "owner=",
+        "owner=00000000-0000-0000-0000",
     ] {
         let response = app
             .send(get(&format!("/api/v1/streams?{query}"), Some(&token)))
@@ -242,21 +345,6 @@ async fn bad_list_parameters_are_400_problems(pool: PgPool) {
         let problem = response.problem(StatusCode::BAD_REQUEST);
         assert!(problem.get("errors").is_none(), "{query}: {problem}");
     }
-}
-
-/// The `errors` of a 422 problem, as (pointer, detail) pairs.
-fn field_errors(problem: &Value) -> Vec<(String, String)> {
-    problem["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors in {problem}"))
-        .iter()
-        .map(|e| {
-            (
-                e["pointer"].as_str().unwrap().to_owned(),
-                e["detail"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[sqlx::test(migrator = "nova_api::MIGRATOR")]
@@ -290,8 +378,25 @@ async fn invalid_fields_are_422_problems_that_point_at_them(pool: PgPool) {
             vec!["#/settings"],
         ),
         (json!({ "title": "ok", "tittle": "typo" }), vec!["#/tittle"]),
+        (
+            json!({ "title": "ok", "visibility": "secret" }),
+            vec!["#/visibility"],
+        ),
+        (
+            json!({ "title": "", "settings": { "profile": "Main Ladder", "latency_mode": "fast" } }),
+            vec!["#/title", "#/settings/profile", "#/settings/latency_mode"],
+        ),
+        (
+            json!({ "title": "ok", "settings": { "dvr_window_seconds": 86401 } }),
+            vec!["#/settings/dvr_window_seconds"],
+        ),
         (json!({ "description": "no title" }), vec!["#"]),
         (json!("a bare string"), vec!["#"]),
+        (json!(["ok"]), vec!["#"]),
+        (
+            json!({ "title": "ok", "settings": ["ts"] }),
+            vec!["#/settings"],
+        ),
     ];
     for (body, pointers) in cases {
         let response = app
@@ -363,4 +468,168 @@ async fn bodies_that_are_not_json_are_400_or_415_problems(pool: PgPool) {
         ))
         .await;
     assert_eq!(response.status, StatusCode::CREATED);
+}
+
+#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+async fn create_takes_visibility_and_every_setting(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let settings = json!({
+        "container": "ts", "profile": "abr", "dvr_window_seconds": 3600, "latency_mode": "low"
+    });
+    let stream = app
+        .create_stream(
+            Uuid::new_v4(),
+            json!({ "title": "Configured", "visibility": "unlisted", "settings": settings }),
+        )
+        .await;
+    assert_eq!(stream["visibility"], "unlisted");
+    assert_eq!(stream["settings"], settings);
+    // `null` settings keys in a create are the same as leaving them out.
+    let plain = app
+        .create_stream(
+            Uuid::new_v4(),
+            json!({ "title": "Plain", "settings": { "profile": null } }),
+        )
+        .await;
+    assert_eq!(plain["settings"], json!({}));
+}
+
+#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+async fn only_the_owner_sees_ingest_and_settings(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let owner = Uuid::new_v4();
+    let co_host = Uuid::new_v4();
+    let created = app
+        .create_stream(
+            owner,
+            json!({ "title": "Show", "settings": { "latency_mode": "low" } }),
+        )
+        .await;
+    let id = uuid_of(&created);
+    add_host(&pool, id, owner, co_host, Some("co_host")).await;
+    let uri = format!("/api/v1/streams/{id}");
+    let key = created["stream_key"].as_str().unwrap();
+
+    let owners = app.send(get(&uri, Some(&app.token(owner)))).await.json();
+    assert_eq!(owners["ingest"]["rtmp_url"], RTMP_URL);
+    assert_eq!(owners["settings"], json!({ "latency_mode": "low" }));
+    for token in [
+        Some(app.token(co_host)),
+        Some(app.token(Uuid::new_v4())),
+        None,
+    ] {
+        let response = app.send(get(&uri, token.as_deref())).await;
+        assert_eq!(response.status, StatusCode::OK);
+        let public = response.json();
+        assert!(public.get("ingest").is_none(), "{public}");
+        assert!(public.get("settings").is_none(), "{public}");
+        assert!(!String::from_utf8_lossy(&response.body).contains(&key[3..15]));
+        let mut expected = owners.clone();
+        let object = expected.as_object_mut().unwrap();
+        object.remove("ingest");
+        object.remove("settings");
+        assert_eq!(public, expected, "the rest is the same for everyone");
+        assert!(
+            !public["playback"]["hls_url"]
+                .as_str()
+                .unwrap()
+                .contains(&key[3..15]),
+            "playback URLs never carry the key"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+async fn get_shows_the_viewer_count_and_the_ingest_health(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let owner = Uuid::new_v4();
+    let created = app.create_stream(owner, json!({ "title": "Busy" })).await;
+    let uri = format!("/api/v1/streams/{}", uuid_of(&created));
+
+    sqlx::query(
+        "INSERT INTO stream_viewer_stats (stream_id, current_viewers, peak_viewers) \
+         VALUES ($1, 7, 9)",
+    )
+    .bind(uuid_of(&created))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let stream = go_live(&app, &created).await;
+    let live = app.send(get(&uri, None)).await.json();
+    assert_eq!(live["status"], "live");
+    assert_eq!(live["viewer_count"], 7);
+    let health = &live["health"];
+    assert_eq!(health["video_bitrate_kbps"], 2500);
+    assert_eq!(health["audio_bitrate_kbps"], 128);
+    assert_eq!(health["frame_rate"], 30.0);
+    assert_eq!(health["keyframe_interval_ms"], 2000);
+    assert_eq!(health["warnings"], json!(["a warning"]));
+    assert!(health["measured_at"].is_string());
+
+    // The encoder went away: no health, whatever the status says.
+    app.ingest.publishing.lock().unwrap().remove(&stream);
+    let quiet = app.send(get(&uri, None)).await.json();
+    assert_eq!(quiet["health"], Value::Null);
+
+    let listed = app
+        .send(get("/api/v1/streams?owner=any", None))
+        .await
+        .json();
+    assert_eq!(listed["items"][0]["viewer_count"], 7);
+}
+
+#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+async fn the_stream_routes_are_documented_as_they_behave(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let doc = app.send(get("/api/v1/openapi.json", None)).await.json();
+    let operation = |path: &str, method: &str| -> Value {
+        let found = doc["paths"][path][method].clone();
+        assert!(found.is_object(), "{method} {path} is not documented");
+        assert_eq!(found["tags"], json!(["streams"]), "{method} {path}");
+        found
+    };
+    let anonymous_ok = json!([{}, { "bearer": [] }]);
+    let token_needed = json!([{ "bearer": [] }]);
+    for (path, method, success, security) in [
+        ("/api/v1/streams", "get", "200", &anonymous_ok),
+        ("/api/v1/streams", "post", "201", &token_needed),
+        ("/api/v1/streams/{id}", "get", "200", &anonymous_ok),
+        ("/api/v1/streams/{id}", "patch", "200", &token_needed),
+        ("/api/v1/streams/{id}", "delete", "204", &token_needed),
+        (
+            "/api/v1/streams/{id}/reset-stream-key",
+            "post",
+            "200",
+            &token_needed,
+        ),
+        ("/api/v1/streams/{id}/disable", "post", "200", &token_needed),
+        ("/api/v1/streams/{id}/enable", "post", "200", &token_needed),
+        ("/api/v1/streams/{id}/end", "post", "200", &token_needed),
+    ] {
+        let op = operation(path, method);
+        assert!(op["responses"][success].is_object(), "{method} {path}");
+        assert_eq!(&op["security"], security, "{method} {path}");
+    }
+    let deleted = &operation("/api/v1/streams/{id}", "delete")["responses"];
+    assert!(deleted["204"].get("content").is_none(), "a 204 has no body");
+    for conflict in [
+        ("/api/v1/streams/{id}", "delete"),
+        ("/api/v1/streams/{id}/end", "post"),
+    ] {
+        assert!(operation(conflict.0, conflict.1)["responses"]["409"].is_object());
+    }
+    let reset = operation("/api/v1/streams/{id}/reset-stream-key", "post");
+    assert_ne!(
+        reset["requestBody"]["required"], true,
+        "the reset body may be left out"
+    );
+    let view = &doc["components"]["schemas"]["StreamView"];
+    let required = view["required"].as_array().unwrap();
+    for owner_only in ["ingest", "settings"] {
+        assert!(view["properties"][owner_only].is_object());
+        assert!(!required.contains(&json!(owner_only)), "{owner_only}");
+    }
+    for always in ["visibility", "viewer_count", "status", "playback"] {
+        assert!(required.contains(&json!(always)), "{always}");
+    }
 }

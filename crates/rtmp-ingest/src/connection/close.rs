@@ -22,6 +22,10 @@ pub enum CloseReason {
     TakenOver,
     #[error("the server is shutting down")]
     Shutdown,
+    /// The server disconnected the publisher on the stream owner's request
+    /// (the broadcast was ended, the stream disabled, or its key reset).
+    #[error("disconnected on the stream owner's request")]
+    Disconnected,
     #[error("handshake not completed in time")]
     HandshakeTimeout,
     #[error("no data from the peer in time")]
@@ -42,6 +46,10 @@ impl CloseReason {
                 "another connection is now publishing this stream with the same key".to_owned(),
             ),
             Self::Shutdown => Some("the server is shutting down: reconnect in a few seconds".to_owned()),
+            Self::Disconnected => Some(
+                "the stream's owner disconnected this encoder: the broadcast was ended, the stream disabled, or its key reset"
+                    .to_owned(),
+            ),
             Self::IdleTimeout => Some("no media received for too long".to_owned()),
             Self::Handshake(_)
             | Self::Session(_)

@@ -171,6 +171,49 @@ impl Hub {
         self.inner.notifier.dispatch();
     }
 
+    /// Disconnects the stream's publisher, if it has one, and returns
+    /// whether it had. The publisher's [`Publisher::disconnect_requested`]
+    /// resolves and its media is discarded from now on.
+    ///
+    /// With `end_now` the stream ends at once, as after a clean unpublish
+    /// (also when it was waiting in its reconnect window): subscribers get
+    /// `StreamEnded` and the observer `stream_ended`. Without it the stream
+    /// waits for a publisher to come back within the reconnect window, as
+    /// after an unclean disconnect.
+    pub fn disconnect(&self, stream: StreamId, end_now: bool) -> bool {
+        let Some(state) = lock(&self.inner.registry).streams.get(&stream).cloned() else {
+            return false;
+        };
+        if end_now {
+            let mut had_publisher = false;
+            self.end_if(&state, |state| {
+                had_publisher = state.has_publisher();
+                true
+            });
+            if had_publisher {
+                tracing::info!(%stream, "publisher disconnected and stream ended on request");
+            }
+            return had_publisher;
+        }
+        let session = {
+            let mut state = lock(&state);
+            if state.ended || !state.disconnect_publisher() {
+                return false;
+            }
+            state.session
+        };
+        tracing::info!(%stream, session, "publisher disconnected on request; the stream waits for it to come back");
+        // The publisher's drop finds itself detached and leaves the window to us.
+        self.expire_later(&state, session);
+        true
+    }
+
+    /// Whether [`Hub::shutdown`] ran: publishers asked to disconnect then
+    /// are told the server is going away.
+    fn is_shut_down(&self) -> bool {
+        lock(&self.inner.registry).closed
+    }
+
     /// Ends `stream` if it is still in the state `condition` expects.
     fn end_if(
         &self,

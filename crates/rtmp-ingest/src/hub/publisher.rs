@@ -63,7 +63,8 @@ impl Publisher {
     }
 
     /// Resolves when the hub wants this publisher disconnected: another
-    /// publisher took the stream over, or the hub shut down.
+    /// publisher took the stream over, [`Hub::disconnect`] was called, or
+    /// the hub shut down.
     pub fn disconnect_requested(&self) -> WaitForCancellationFuture<'_> {
         self.token.cancelled()
     }
@@ -73,6 +74,12 @@ impl Publisher {
     pub fn taken_over(&self) -> bool {
         let stream = lock(&self.stream);
         !stream.ended && stream.session != self.session
+    }
+
+    /// Whether the hub shut down (as opposed to the stream having been
+    /// ended or this publisher disconnected through [`Hub::disconnect`]).
+    pub fn hub_shut_down(&self) -> bool {
+        self.hub.is_shut_down()
     }
 
     /// A clean unpublish: the stream ends now, with no reconnect window.

@@ -94,12 +94,29 @@ impl StreamState {
 
     /// The publisher went away without unpublishing.
     pub fn detach(&mut self) {
-        if self.publisher.take().is_some() {
-            self.gop.clear();
-            self.broadcast(StreamEvent::PublishStopped {
-                session: self.session,
-            });
+        self.release_publisher();
+    }
+
+    /// The hub lets go of the publisher and asks it to disconnect; the
+    /// stream then waits for one as after an unclean disconnect. Returns
+    /// whether there was a publisher.
+    pub fn disconnect_publisher(&mut self) -> bool {
+        match self.release_publisher() {
+            Some(publisher) => {
+                publisher.cancel();
+                true
+            }
+            None => false,
         }
+    }
+
+    fn release_publisher(&mut self) -> Option<CancellationToken> {
+        let publisher = self.publisher.take()?;
+        self.gop.clear();
+        self.broadcast(StreamEvent::PublishStopped {
+            session: self.session,
+        });
+        Some(publisher)
     }
 
     /// The stream is over: subscribers get the last events and their queues

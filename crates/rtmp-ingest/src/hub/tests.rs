@@ -553,3 +553,137 @@ async fn the_feed_is_woken_per_batch_and_at_every_keyframe() {
     publisher.send(Media::Frame(video(101, true)));
     assert_eq!(drain(&mut feed), ["P100", "K101"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn disconnect_with_end_now_ends_the_stream_at_once() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, mut feed) = f.started().await;
+    publisher.send(Media::VideoConfig(video_config()));
+    publisher.send(Media::Frame(video(0, true)));
+
+    let before = Instant::now();
+    assert!(f.hub.disconnect(id, true), "it had a publisher");
+    assert_eq!(f.ended().await, id);
+    assert_eq!(Instant::now(), before, "no reconnect window");
+    assert_eq!(
+        drain(&mut feed),
+        ["start 1", "video config", "K0", "stop 1", "ended"]
+    );
+    assert!(
+        tokio::time::timeout(Duration::ZERO, publisher.disconnect_requested())
+            .await
+            .is_ok(),
+        "the publisher is asked to disconnect"
+    );
+    assert!(!publisher.taken_over());
+    assert!(!publisher.hub_shut_down());
+    assert!(!publisher.send(Media::Frame(video(33, false))));
+    assert!(f.hub.live_streams().is_empty());
+
+    // Its connection closing afterwards changes nothing.
+    drop(publisher);
+    tokio::time::advance(WINDOW * 2).await;
+    settle().await;
+    assert!(f.no_notes());
+    assert!(!f.hub.disconnect(id, true), "nothing left to disconnect");
+
+    // The same key may go live again: a new stream life.
+    let again = f.hub.publish(&grant(id)).unwrap();
+    assert_eq!(again.session(), 1);
+    assert_eq!(f.started().await.0, id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn disconnect_with_end_now_ends_a_stream_waiting_in_its_reconnect_window() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, mut feed) = f.started().await;
+    drop(publisher);
+    tokio::time::advance(WINDOW / 2).await;
+    settle().await;
+    assert!(f.no_notes());
+
+    assert!(!f.hub.disconnect(id, true), "no publisher was attached");
+    assert_eq!(f.ended().await, id);
+    assert_eq!(drain(&mut feed), ["start 1", "stop 1", "ended"]);
+    // The window's timer finds the stream already over.
+    tokio::time::advance(WINDOW).await;
+    settle().await;
+    assert!(f.no_notes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn disconnect_without_end_now_opens_the_reconnect_window() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, mut feed) = f.started().await;
+    publisher.send(Media::VideoConfig(video_config()));
+    publisher.send(Media::Frame(video(0, true)));
+
+    assert!(f.hub.disconnect(id, false));
+    assert!(
+        tokio::time::timeout(Duration::ZERO, publisher.disconnect_requested())
+            .await
+            .is_ok()
+    );
+    assert!(!publisher.taken_over() && !publisher.hub_shut_down());
+    assert!(!publisher.send(Media::Frame(video(33, false))));
+    assert!(
+        !f.hub.disconnect(id, false),
+        "the publisher is already gone"
+    );
+    drop(publisher);
+    assert_eq!(f.hub.live_streams(), vec![id], "live within the window");
+    assert!(f.no_notes());
+
+    // A publisher that comes back (with a new key, say) continues the stream.
+    tokio::time::advance(WINDOW / 2).await;
+    let back = f.hub.publish(&grant(id)).unwrap();
+    assert_eq!(back.session(), 2);
+    back.send(Media::Frame(video(5_000, true)));
+    tokio::time::advance(WINDOW).await;
+    settle().await;
+    assert!(f.no_notes(), "the first window's timer must not end it");
+    assert_eq!(
+        drain(&mut feed),
+        [
+            "start 1",
+            "video config",
+            "K0",
+            "stop 1",
+            "start 2",
+            "K5000"
+        ]
+    );
+
+    // Disconnected again and nobody comes back: it ends after the window.
+    assert!(f.hub.disconnect(id, false));
+    drop(back);
+    let disconnected = Instant::now();
+    assert_eq!(f.ended().await, id);
+    assert!(Instant::now() - disconnected >= WINDOW);
+    assert_eq!(drain(&mut feed), ["stop 2", "ended"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn disconnecting_an_unknown_stream_does_nothing() {
+    let mut f = fixture(config());
+    assert!(!f.hub.disconnect(StreamId::new_random(), true));
+    assert!(!f.hub.disconnect(StreamId::new_random(), false));
+    assert!(f.no_notes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_publisher_disconnected_by_shutdown_knows_it() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let _ = f.started().await;
+    f.hub.shutdown();
+    assert!(publisher.hub_shut_down());
+    assert!(!f.hub.disconnect(id, true), "shutdown already ended it");
+}

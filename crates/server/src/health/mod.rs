@@ -1,0 +1,235 @@
+//! Ingest health of live streams: each packager thread feeds its stream's
+//! [`HealthTracker`] on the [`HealthBoard`]; the API reads snapshots from the
+//! board (through `HubControl`), and the monitor announces new warnings on
+//! the live event bus.
+
+mod tracker;
+mod warnings;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use nova_api::{EventBus, EventType, IngestHealth};
+use nova_media::StreamId;
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+pub use self::tracker::{HealthTracker, Input, Snapshot};
+use self::warnings::WarningKind;
+
+/// The trackers of the streams being packaged on this server.
+#[derive(Default)]
+pub struct HealthBoard {
+    streams: Mutex<HashMap<StreamId, Arc<Mutex<HealthTracker>>>>,
+}
+
+impl HealthBoard {
+    /// A fresh tracker for a stream that just went live.
+    pub fn track(&self, stream: StreamId) -> Arc<Mutex<HealthTracker>> {
+        let tracker = Arc::new(Mutex::new(HealthTracker::default()));
+        lock(&self.streams).insert(stream, tracker.clone());
+        tracker
+    }
+
+    /// The stream ended. Only its own tracker is removed: the stream may
+    /// already be live again, with a new tracker from a new packager.
+    pub fn forget(&self, stream: StreamId, tracker: &Arc<Mutex<HealthTracker>>) {
+        let mut streams = lock(&self.streams);
+        if streams
+            .get(&stream)
+            .is_some_and(|current| Arc::ptr_eq(current, tracker))
+        {
+            streams.remove(&stream);
+        }
+    }
+
+    /// The stream's health now; `None` unless a publisher is attached.
+    pub fn health(&self, stream: StreamId) -> Option<IngestHealth> {
+        let tracker = lock(&self.streams).get(&stream)?.clone();
+        let snapshot = lock(&tracker).snapshot(Instant::now())?;
+        Some(to_api(snapshot))
+    }
+
+    fn snapshots(&self) -> Vec<(StreamId, Snapshot)> {
+        let trackers: Vec<_> = lock(&self.streams)
+            .iter()
+            .map(|(stream, tracker)| (*stream, tracker.clone()))
+            .collect();
+        let now = Instant::now();
+        trackers
+            .into_iter()
+            .filter_map(|(stream, tracker)| Some((stream, lock(&tracker).snapshot(now)?)))
+            .collect()
+    }
+}
+
+fn to_api(snapshot: Snapshot) -> IngestHealth {
+    IngestHealth {
+        video_bitrate_kbps: snapshot.video_bitrate_kbps,
+        audio_bitrate_kbps: snapshot.audio_bitrate_kbps,
+        frame_rate: snapshot.frame_rate,
+        keyframe_interval_ms: snapshot.keyframe_interval_ms,
+        frames_dropped: snapshot.frames_dropped,
+        timestamp_repairs: snapshot.timestamp_repairs,
+        warnings: snapshot.warnings.into_iter().map(|w| w.message).collect(),
+        measured_at: Utc::now(),
+    }
+}
+
+/// How often the monitor looks for new warnings.
+const MONITOR_PERIOD: Duration = Duration::from_secs(1);
+
+/// Publishes a `health_warning` event when a kind of warning appears on a
+/// stream that did not have it at the last look (a warning that persists
+/// is announced once; one that clears and comes back, again). Abort the
+/// task to stop it.
+pub fn spawn_monitor(board: Arc<HealthBoard>, events: Arc<EventBus>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut announced = Announced::default();
+        let mut tick = tokio::time::interval(MONITOR_PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            for (stream, health, kind, message) in announced.news(board.snapshots()) {
+                tracing::info!(%stream, warning = kind.code(), "{message}");
+                events.publish(
+                    stream.0,
+                    EventType::HealthWarning,
+                    json!({ "code": kind.code(), "warning": message, "health": health }),
+                );
+            }
+        }
+    })
+}
+
+/// The warning kinds each stream had at the last look.
+#[derive(Default)]
+struct Announced {
+    streams: HashMap<StreamId, HashSet<WarningKind>>,
+}
+
+impl Announced {
+    /// The warnings that are new since the last look, with the health they
+    /// came with. Streams no longer on the board are forgotten.
+    fn news(
+        &mut self,
+        snapshots: Vec<(StreamId, Snapshot)>,
+    ) -> Vec<(StreamId, IngestHealth, WarningKind, String)> {
+        let mut news = Vec::new();
+        let mut now = HashMap::new();
+        for (stream, snapshot) in snapshots {
+            let before = self.streams.remove(&stream).unwrap_or_default();
+            let kinds: HashSet<WarningKind> = snapshot.warnings.iter().map(|w| w.kind).collect();
+            let fresh: Vec<_> = snapshot
+                .warnings
+                .iter()
+                .filter(|w| !before.contains(&w.kind))
+                .map(|w| (w.kind, w.message.clone()))
+                .collect();
+            if !fresh.is_empty() {
+                let health = to_api(snapshot);
+                for (kind, message) in fresh {
+                    news.push((stream, health.clone(), kind, message));
+                }
+            }
+            now.insert(stream, kinds);
+        }
+        self.streams = now;
+        news
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::warnings::Warning;
+    use super::*;
+
+    fn snapshot(kinds: &[WarningKind]) -> Snapshot {
+        Snapshot {
+            video_bitrate_kbps: 1000,
+            audio_bitrate_kbps: 128,
+            frame_rate: 30.0,
+            keyframe_interval_ms: Some(2000),
+            frames_dropped: 0,
+            timestamp_repairs: 0,
+            warnings: kinds
+                .iter()
+                .map(|&kind| Warning {
+                    kind,
+                    message: format!("{kind:?}"),
+                })
+                .collect(),
+        }
+    }
+
+    fn codes(
+        news: &[(StreamId, IngestHealth, WarningKind, String)],
+    ) -> Vec<(StreamId, WarningKind)> {
+        news.iter().map(|(s, _, k, _)| (*s, *k)).collect()
+    }
+
+    #[test]
+    fn each_warning_is_announced_when_it_appears() {
+        let (a, b) = (StreamId::new_random(), StreamId::new_random());
+        let mut announced = Announced::default();
+        use WarningKind::{KeyframeInterval, Stalled};
+        assert!(announced.news(vec![(a, snapshot(&[]))]).is_empty());
+        let first = announced.news(vec![
+            (a, snapshot(&[KeyframeInterval])),
+            (b, snapshot(&[Stalled])),
+        ]);
+        assert_eq!(codes(&first).len(), 2);
+        assert_eq!(first[0].1.warnings, ["KeyframeInterval"]);
+        // Still there: not news. A second kind on the same stream is.
+        let second = announced.news(vec![
+            (a, snapshot(&[KeyframeInterval, Stalled])),
+            (b, snapshot(&[Stalled])),
+        ]);
+        assert_eq!(codes(&second), [(a, Stalled)]);
+        // Cleared, then back: news again. So is a stream that went away
+        // and came back.
+        announced.news(vec![(a, snapshot(&[]))]);
+        let again = announced.news(vec![
+            (a, snapshot(&[KeyframeInterval])),
+            (b, snapshot(&[Stalled])),
+        ]);
+        assert_eq!(codes(&again), [(a, KeyframeInterval), (b, Stalled)]);
+    }
+
+    #[test]
+    fn the_board_forgets_only_its_own_tracker() {
+        let board = HealthBoard::default();
+        let stream = StreamId::new_random();
+        let old = board.track(stream);
+        lock(&old).observe(
+            Input::SessionStarted {
+                target_segment: Duration::from_secs(2),
+            },
+            Instant::now(),
+        );
+        assert!(board.health(stream).is_some());
+        // The stream restarted before the old packager thread finished.
+        let new = board.track(stream);
+        board.forget(stream, &old);
+        assert!(
+            board.health(stream).is_none(),
+            "the new one has no publisher yet"
+        );
+        lock(&new).observe(
+            Input::SessionStarted {
+                target_segment: Duration::from_secs(2),
+            },
+            Instant::now(),
+        );
+        assert!(board.health(stream).is_some());
+        board.forget(stream, &new);
+        assert!(board.health(stream).is_none());
+        assert!(board.snapshots().is_empty());
+    }
+}

@@ -1,0 +1,673 @@
+//! The ingest health of one live stream, measured from what reaches its
+//! packager over the last few seconds. Sans-IO: the caller passes the time,
+//! so the rules are tested without a clock, a socket or a packager.
+//!
+//! Arrival times are those on the packager thread, which the hub wakes per
+//! batch (at most about half a second of frames) and at every keyframe: the
+//! window is long enough that batching blurs none of the rules below.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use nova_media::{StreamEvent, Track};
+use nova_packager::PackagerCounters;
+
+use super::warnings::{self, Warning};
+
+/// How far back rates and recent problems are measured.
+pub const WINDOW: Duration = Duration::from_secs(5);
+
+/// One thing the packager thread saw, without the frame's payload.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Input {
+    /// A publisher was attached; its segments are cut after this long.
+    SessionStarted { target_segment: Duration },
+    Frame {
+        track: Track,
+        dts: i64,
+        keyframe: bool,
+        bytes: usize,
+    },
+    /// The publisher went away (it may come back within the reconnect window).
+    SessionStopped,
+}
+
+impl Input {
+    pub fn of(event: &StreamEvent) -> Option<Self> {
+        match event {
+            StreamEvent::PublishStarted { settings, .. } => Some(Self::SessionStarted {
+                target_segment: settings.target_segment_duration,
+            }),
+            StreamEvent::Frame(frame) => Some(Self::Frame {
+                track: frame.track,
+                dts: frame.dts,
+                keyframe: frame.keyframe,
+                bytes: frame.data.len(),
+            }),
+            StreamEvent::PublishStopped { .. } | StreamEvent::StreamEnded => {
+                Some(Self::SessionStopped)
+            }
+            StreamEvent::VideoConfig(_)
+            | StreamEvent::AudioConfig(_)
+            | StreamEvent::FramesDropped { .. } => None,
+        }
+    }
+}
+
+/// The health of the stream now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub video_bitrate_kbps: u32,
+    pub audio_bitrate_kbps: u32,
+    /// Video frames per second, to a tenth.
+    pub frame_rate: f64,
+    pub keyframe_interval_ms: Option<u32>,
+    /// Since the stream went live.
+    pub frames_dropped: u64,
+    /// Since the stream went live.
+    pub timestamp_repairs: u64,
+    pub warnings: Vec<Warning>,
+}
+
+/// What [`warnings::judge`] looks at.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measures {
+    pub target_segment: Duration,
+    /// How long the publisher has been attached.
+    pub session_age: Duration,
+    /// Since the last frame arrived (or the session started, before one did).
+    pub silent_for: Duration,
+    pub video_frames: u64,
+    pub audio_frames: u64,
+    /// The longest wait for a keyframe seen lately: the last interval, or
+    /// the media time since the last keyframe if that is longer already.
+    pub keyframe_wait_ms: Option<u64>,
+    /// Wall time and media time between the oldest and newest frame of the
+    /// window: media lagging wall time means the encoder cannot keep up.
+    pub wall_ms: i64,
+    pub media_ms: i64,
+    /// Within the window.
+    pub frames_dropped: u64,
+    pub timestamps_repaired: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    at: Instant,
+    track: Track,
+    bytes: u64,
+    dts: i64,
+}
+
+/// The packager's counters that health reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Tally {
+    dropped: u64,
+    repaired: u64,
+}
+
+impl Tally {
+    fn of(counters: &PackagerCounters) -> Self {
+        Self {
+            dropped: counters.frames_dropped_upstream,
+            // Nudged forward or, too far back to nudge, dropped: either way
+            // the encoder sent a timestamp that went backwards.
+            repaired: counters.timestamps_nudged + counters.frames_out_of_order,
+        }
+    }
+}
+
+/// The counters over the window: the latest totals, and their values as of
+/// the window's start (the last change before it).
+#[derive(Debug, Default)]
+struct CounterWindow {
+    latest: Tally,
+    baseline: Tally,
+    changes: VecDeque<(Instant, Tally)>,
+}
+
+impl CounterWindow {
+    fn record(&mut self, tally: Tally, now: Instant) {
+        if tally != self.latest {
+            self.latest = tally;
+            self.changes.push_back((now, tally));
+        }
+    }
+
+    fn evict(&mut self, since: Instant) {
+        while let Some(&(at, tally)) = self.changes.front() {
+            if at >= since {
+                break;
+            }
+            self.baseline = tally;
+            self.changes.pop_front();
+        }
+    }
+
+    fn recent(&self) -> Tally {
+        Tally {
+            dropped: self.latest.dropped - self.baseline.dropped,
+            repaired: self.latest.repaired - self.baseline.repaired,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Session {
+    started: Instant,
+    target_segment: Duration,
+    samples: VecDeque<Sample>,
+    /// Sums over `samples`.
+    video_bytes: u64,
+    audio_bytes: u64,
+    video_frames: u64,
+    audio_frames: u64,
+    last_arrival: Option<Instant>,
+    first_video_dts: Option<i64>,
+    latest_video_dts: Option<i64>,
+    last_keyframe_dts: Option<i64>,
+    keyframe_interval_ms: Option<u64>,
+}
+
+impl Session {
+    fn new(started: Instant, target_segment: Duration) -> Self {
+        Self {
+            started,
+            target_segment,
+            samples: VecDeque::new(),
+            video_bytes: 0,
+            audio_bytes: 0,
+            video_frames: 0,
+            audio_frames: 0,
+            last_arrival: None,
+            first_video_dts: None,
+            latest_video_dts: None,
+            last_keyframe_dts: None,
+            keyframe_interval_ms: None,
+        }
+    }
+
+    fn frame(&mut self, track: Track, dts: i64, keyframe: bool, bytes: usize, now: Instant) {
+        let bytes = bytes as u64;
+        self.samples.push_back(Sample {
+            at: now,
+            track,
+            bytes,
+            dts,
+        });
+        match track {
+            Track::Video => {
+                self.video_bytes += bytes;
+                self.video_frames += 1;
+                self.first_video_dts.get_or_insert(dts);
+                self.latest_video_dts = Some(self.latest_video_dts.map_or(dts, |l| l.max(dts)));
+                if keyframe {
+                    if let Some(previous) = self.last_keyframe_dts
+                        && dts > previous
+                    {
+                        self.keyframe_interval_ms = u64::try_from(dts - previous).ok();
+                    }
+                    self.last_keyframe_dts = Some(dts);
+                }
+            }
+            Track::Audio => {
+                self.audio_bytes += bytes;
+                self.audio_frames += 1;
+            }
+        }
+        self.last_arrival = Some(now);
+    }
+
+    fn evict(&mut self, since: Instant) {
+        while let Some(sample) = self.samples.front() {
+            if sample.at >= since {
+                break;
+            }
+            match sample.track {
+                Track::Video => {
+                    self.video_bytes -= sample.bytes;
+                    self.video_frames -= 1;
+                }
+                Track::Audio => {
+                    self.audio_bytes -= sample.bytes;
+                    self.audio_frames -= 1;
+                }
+            }
+            self.samples.pop_front();
+        }
+    }
+
+    /// Wall and media time spanned by the window's frames.
+    fn spans(&self) -> (i64, i64) {
+        match (self.samples.front(), self.samples.back()) {
+            (Some(first), Some(last)) => {
+                let wall = i64::try_from((last.at - first.at).as_millis()).unwrap_or(i64::MAX);
+                let (low, high) = self
+                    .samples
+                    .iter()
+                    .fold((i64::MAX, i64::MIN), |(low, high), s| {
+                        (low.min(s.dts), high.max(s.dts))
+                    });
+                (wall, high - low)
+            }
+            _ => (0, 0),
+        }
+    }
+
+    fn keyframe_wait_ms(&self) -> Option<u64> {
+        let latest = self.latest_video_dts?;
+        let since = self.last_keyframe_dts.or(self.first_video_dts)?;
+        let waiting = u64::try_from(latest - since).unwrap_or(0);
+        Some(
+            self.keyframe_interval_ms
+                .map_or(waiting, |i| i.max(waiting)),
+        )
+    }
+}
+
+/// Health of one stream. Fed by the packager thread, read by the API and
+/// the health monitor.
+#[derive(Debug, Default)]
+pub struct HealthTracker {
+    /// `None` while no publisher is attached.
+    session: Option<Session>,
+    counters: CounterWindow,
+}
+
+impl HealthTracker {
+    pub fn observe(&mut self, input: Input, now: Instant) {
+        match input {
+            Input::SessionStarted { target_segment } => {
+                self.session = Some(Session::new(now, target_segment));
+            }
+            Input::Frame {
+                track,
+                dts,
+                keyframe,
+                bytes,
+            } => {
+                if let Some(session) = &mut self.session {
+                    session.frame(track, dts, keyframe, bytes, now);
+                }
+            }
+            Input::SessionStopped => self.session = None,
+        }
+        self.evict(now);
+    }
+
+    /// The packager's running totals after it handled an event.
+    pub fn counters(&mut self, counters: &PackagerCounters, now: Instant) {
+        self.counters.record(Tally::of(counters), now);
+    }
+
+    /// `None` while no publisher is attached.
+    pub fn snapshot(&mut self, now: Instant) -> Option<Snapshot> {
+        self.evict(now);
+        let recent = self.counters.recent();
+        let totals = self.counters.latest;
+        let session = self.session.as_ref()?;
+        let age = now.saturating_duration_since(session.started);
+        let (wall_ms, media_ms) = session.spans();
+        // Rates over the time the window's frames cover. Frames arrive in
+        // batches, so a window of wall time holds a batch more or less of
+        // media; their timestamps say exactly how much. When frames stop
+        // coming, the window's wall time (or the session's age, early on)
+        // is longer, and the rates fall as they should. At least a second,
+        // so a first burst is not a spike.
+        let wall = age.min(WINDOW).as_secs_f64();
+        let span = (media_ms as f64 / 1000.0).max(wall).max(1.0);
+        let kbps = |bytes: u64| (bytes as f64 * 8.0 / 1000.0 / span).round() as u32;
+        let measures = Measures {
+            target_segment: session.target_segment,
+            session_age: age,
+            silent_for: now
+                .saturating_duration_since(session.last_arrival.unwrap_or(session.started)),
+            video_frames: session.video_frames,
+            audio_frames: session.audio_frames,
+            keyframe_wait_ms: session.keyframe_wait_ms(),
+            wall_ms,
+            media_ms,
+            frames_dropped: recent.dropped,
+            timestamps_repaired: recent.repaired,
+        };
+        Some(Snapshot {
+            video_bitrate_kbps: kbps(session.video_bytes),
+            audio_bitrate_kbps: kbps(session.audio_bytes),
+            frame_rate: (session.video_frames as f64 / span * 10.0).round() / 10.0,
+            keyframe_interval_ms: session
+                .keyframe_interval_ms
+                .and_then(|ms| u32::try_from(ms).ok()),
+            frames_dropped: totals.dropped,
+            timestamp_repairs: totals.repaired,
+            warnings: warnings::judge(&measures),
+        })
+    }
+
+    fn evict(&mut self, now: Instant) {
+        if let Some(since) = now.checked_sub(WINDOW) {
+            if let Some(session) = &mut self.session {
+                session.evict(since);
+            }
+            self.counters.evict(since);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::warnings::WarningKind;
+
+    const TARGET: Duration = Duration::from_secs(2);
+
+    /// A synthetic encoder: 30 fps video and 43 audio frames a second
+    /// (AAC at 44.1 kHz), delivered in batches like the packager's feed.
+    struct Encoder {
+        tracker: HealthTracker,
+        start: Instant,
+        /// Media time sent so far, in ms.
+        media_ms: i64,
+        /// Wall time at which the next batch arrives, in ms from `start`.
+        wall_ms: i64,
+        /// Video frames from one keyframe to the next.
+        gop_frames: i64,
+        video_bytes: usize,
+        audio_bytes: usize,
+        audio: bool,
+        /// Media delivered per wakeup of the packager thread.
+        batch_ms: i64,
+    }
+
+    impl Encoder {
+        fn new() -> Self {
+            let start = Instant::now();
+            let mut tracker = HealthTracker::default();
+            tracker.observe(
+                Input::SessionStarted {
+                    target_segment: TARGET,
+                },
+                start,
+            );
+            Self {
+                tracker,
+                start,
+                media_ms: 0,
+                wall_ms: 0,
+                gop_frames: 60,
+                // 2500 kbps of video, 128 kbps of audio.
+                video_bytes: 2_500_000 / 8 / 30,
+                audio_bytes: 128_000 / 8 / 43,
+                audio: true,
+                batch_ms: 500,
+            }
+        }
+
+        fn at(&self, wall_ms: i64) -> Instant {
+            self.start + Duration::from_millis(wall_ms as u64)
+        }
+
+        /// Sends `media_ms` of media over `wall_ms` of wall time, in
+        /// batches of `batch_ms`.
+        fn send(&mut self, media_ms: i64, wall_ms: i64) {
+            let batches = (media_ms / self.batch_ms).max(1);
+            let (media_start, wall_start) = (self.media_ms, self.wall_ms);
+            for batch in 0..batches {
+                let until = media_start + media_ms * (batch + 1) / batches;
+                let arrival = self.at(wall_start + wall_ms * (batch + 1) / batches);
+                let mut frames = Vec::new();
+                let mut video = next_multiple(self.media_ms, 33);
+                while video < until {
+                    frames.push((Track::Video, video, (video / 33) % self.gop_frames == 0));
+                    video += 33;
+                }
+                if self.audio {
+                    let mut audio = next_multiple(self.media_ms, 23);
+                    while audio < until {
+                        frames.push((Track::Audio, audio, true));
+                        audio += 23;
+                    }
+                }
+                frames.sort_by_key(|f| f.1);
+                for (track, dts, keyframe) in frames {
+                    let bytes = match track {
+                        Track::Video => self.video_bytes,
+                        Track::Audio => self.audio_bytes,
+                    };
+                    self.tracker.observe(
+                        Input::Frame {
+                            track,
+                            dts,
+                            keyframe,
+                            bytes,
+                        },
+                        arrival,
+                    );
+                }
+                self.media_ms = until;
+            }
+            self.wall_ms += wall_ms;
+        }
+
+        fn real_time(&mut self, ms: i64) {
+            self.send(ms, ms);
+        }
+
+        fn snapshot_after(&mut self, idle_ms: i64) -> Snapshot {
+            let now = self.at(self.wall_ms + idle_ms);
+            self.tracker.snapshot(now).expect("a publisher is attached")
+        }
+
+        fn snapshot(&mut self) -> Snapshot {
+            self.snapshot_after(0)
+        }
+    }
+
+    /// The first multiple of `step` at or after `from` (both non-negative).
+    fn next_multiple(from: i64, step: i64) -> i64 {
+        (from + step - 1) / step * step
+    }
+
+    fn kinds(snapshot: &Snapshot) -> Vec<WarningKind> {
+        snapshot.warnings.iter().map(|w| w.kind).collect()
+    }
+
+    #[test]
+    fn a_steady_stream_measures_its_rates_and_has_no_warnings() {
+        let mut encoder = Encoder::new();
+        encoder.real_time(12_000);
+        let health = encoder.snapshot();
+        assert!(
+            (2400..=2600).contains(&health.video_bitrate_kbps),
+            "{health:?}"
+        );
+        assert!(
+            (120..=136).contains(&health.audio_bitrate_kbps),
+            "{health:?}"
+        );
+        assert!((29.0..=31.0).contains(&health.frame_rate), "{health:?}");
+        assert_eq!(health.keyframe_interval_ms, Some(1980), "{health:?}");
+        assert_eq!(health.frames_dropped, 0);
+        assert!(health.warnings.is_empty(), "{health:?}");
+    }
+
+    #[test]
+    fn the_first_seconds_are_not_a_spike() {
+        let mut encoder = Encoder::new();
+        encoder.real_time(500);
+        let health = encoder.snapshot();
+        assert!(health.video_bitrate_kbps < 2600, "{health:?}");
+        assert_eq!(health.keyframe_interval_ms, None, "one keyframe so far");
+    }
+
+    #[test]
+    fn long_keyframe_intervals_say_what_to_set() {
+        let mut encoder = Encoder::new();
+        encoder.gop_frames = 253; // 8.349 s
+        encoder.real_time(20_000);
+        let health = encoder.snapshot();
+        assert_eq!(kinds(&health), [WarningKind::KeyframeInterval]);
+        let message = &health.warnings[0].message;
+        assert!(
+            message.contains("8.3 s") && message.contains("to 2 s") && message.contains("OBS"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_keyframe_that_never_comes_is_noticed_before_the_second_one() {
+        let mut encoder = Encoder::new();
+        encoder.gop_frames = 1_000_000;
+        encoder.real_time(1_000);
+        assert!(encoder.snapshot().warnings.is_empty());
+        encoder.real_time(3_000);
+        let health = encoder.snapshot();
+        assert_eq!(health.keyframe_interval_ms, None);
+        assert_eq!(kinds(&health), [WarningKind::KeyframeInterval]);
+    }
+
+    #[test]
+    fn an_encoder_that_goes_quiet_is_stalled_and_its_rates_fall() {
+        let mut encoder = Encoder::new();
+        encoder.real_time(10_000);
+        assert!(encoder.snapshot_after(2_000).warnings.is_empty());
+        let quiet = encoder.snapshot_after(4_000);
+        assert!(kinds(&quiet).contains(&WarningKind::Stalled), "{quiet:?}");
+        assert!(quiet.video_bitrate_kbps < 1000, "{quiet:?}");
+        let gone = encoder.snapshot_after(6_000);
+        assert_eq!(gone.video_bitrate_kbps, 0);
+        assert_eq!(gone.frame_rate, 0.0);
+        assert!(gone.warnings[0].message.contains("6 s"), "{gone:?}");
+    }
+
+    #[test]
+    fn media_slower_than_real_time_is_falling_behind() {
+        let mut encoder = Encoder::new();
+        encoder.real_time(6_000);
+        // 6 s of media over 10 s of wall time.
+        encoder.send(6_000, 10_000);
+        let behind = encoder.snapshot();
+        assert_eq!(kinds(&behind), [WarningKind::FallingBehind], "{behind:?}");
+        assert!(
+            behind.warnings[0].message.contains("Video Bitrate"),
+            "{behind:?}"
+        );
+        // Back to real time: the warning clears once the window has passed.
+        encoder.real_time(6_000);
+        assert!(encoder.snapshot().warnings.is_empty());
+    }
+
+    #[test]
+    fn bursts_that_keep_up_on_average_are_not_falling_behind() {
+        let mut encoder = Encoder::new();
+        // Two seconds of media at once, after two seconds of nothing.
+        encoder.batch_ms = 2_000;
+        encoder.real_time(20_000);
+        assert!(encoder.snapshot().warnings.is_empty());
+    }
+
+    #[test]
+    fn repairs_and_drops_warn_while_recent_and_count_forever() {
+        let mut encoder = Encoder::new();
+        encoder.real_time(3_000);
+        let counters = PackagerCounters {
+            timestamps_nudged: 3,
+            frames_out_of_order: 1,
+            frames_dropped_upstream: 40,
+            ..PackagerCounters::default()
+        };
+        encoder
+            .tracker
+            .counters(&counters, encoder.at(encoder.wall_ms));
+        let recent = encoder.snapshot();
+        assert_eq!(
+            kinds(&recent),
+            [WarningKind::TimestampRepairs, WarningKind::FramesDropped]
+        );
+        assert!(
+            recent.warnings[0].message.contains("4 frames"),
+            "{recent:?}"
+        );
+        assert!(
+            recent.warnings[1].message.contains("40 frames"),
+            "{recent:?}"
+        );
+        assert_eq!((recent.timestamp_repairs, recent.frames_dropped), (4, 40));
+
+        // The same totals again are not news.
+        encoder.real_time(6_000);
+        encoder
+            .tracker
+            .counters(&counters, encoder.at(encoder.wall_ms));
+        let later = encoder.snapshot();
+        assert!(later.warnings.is_empty(), "{later:?}");
+        assert_eq!((later.timestamp_repairs, later.frames_dropped), (4, 40));
+    }
+
+    #[test]
+    fn video_without_audio_warns_but_audio_only_streams_do_not() {
+        let mut silent = Encoder::new();
+        silent.audio = false;
+        silent.real_time(3_000);
+        assert!(silent.snapshot().warnings.is_empty(), "too early to tell");
+        silent.real_time(4_000);
+        assert_eq!(kinds(&silent.snapshot()), [WarningKind::NoAudio]);
+
+        let start = Instant::now();
+        let mut tracker = HealthTracker::default();
+        tracker.observe(
+            Input::SessionStarted {
+                target_segment: TARGET,
+            },
+            start,
+        );
+        for n in 0..400 {
+            let dts = n * 23;
+            tracker.observe(
+                Input::Frame {
+                    track: Track::Audio,
+                    dts,
+                    keyframe: true,
+                    bytes: 370,
+                },
+                start + Duration::from_millis(dts as u64),
+            );
+        }
+        let health = tracker
+            .snapshot(start + Duration::from_millis(400 * 23))
+            .unwrap();
+        assert!(health.warnings.is_empty(), "{health:?}");
+        assert_eq!(health.video_bitrate_kbps, 0);
+        assert!(
+            (120..=136).contains(&health.audio_bitrate_kbps),
+            "{health:?}"
+        );
+    }
+
+    #[test]
+    fn no_publisher_no_health_and_a_new_one_starts_afresh() {
+        let mut encoder = Encoder::new();
+        encoder.gop_frames = 240;
+        encoder.real_time(10_000);
+        let stop = encoder.at(encoder.wall_ms);
+        encoder.tracker.observe(Input::SessionStopped, stop);
+        assert_eq!(encoder.tracker.snapshot(stop), None);
+        encoder.tracker.observe(
+            Input::SessionStarted {
+                target_segment: TARGET,
+            },
+            stop,
+        );
+        let fresh = encoder.tracker.snapshot(stop).unwrap();
+        assert_eq!(fresh.keyframe_interval_ms, None);
+        assert_eq!(fresh.video_bitrate_kbps, 0);
+    }
+
+    #[test]
+    fn memory_is_bounded_by_the_window_even_if_nobody_reads() {
+        let mut encoder = Encoder::new();
+        encoder.real_time(60_000);
+        let session = encoder.tracker.session.as_ref().unwrap();
+        // 5 s of 30 + 43 frames a second, plus a batch.
+        assert!(session.samples.len() < 6 * 73, "{}", session.samples.len());
+    }
+}

@@ -1,0 +1,115 @@
+//! The owner's controls over a live broadcast, with the real ingest: ffmpeg
+//! publishes, the API reports its health, `POST .../end` cuts it off and
+//! ends the playlist at once (no reconnect window), and a disabled stream's
+//! key is refused.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::fixture::{Fixture, LIMIT};
+use support::server::stream_key_url;
+use support::{publish, wait_for};
+
+async fn post(fixture: &Fixture, uri: &str) -> (u16, Value) {
+    let response = fixture
+        .server
+        .client
+        .post(format!("{}{uri}", fixture.server.http))
+        .bearer_auth(&fixture.token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn end_cuts_off_the_encoder_and_a_disabled_key_is_refused() {
+    // The default 10 s reconnect window: ending must not wait for it.
+    let fixture = Fixture::start(&[]).await;
+    let server = &fixture.server;
+    let token = fixture.token.as_str();
+    let stream = server
+        .create_stream(token, json!({ "title": "Cut short" }))
+        .await;
+    let id = stream["id"].as_str().unwrap();
+    let playlist_url = fixture.playlist_url(&stream);
+    let key = stream["stream_key"].as_str().unwrap();
+    assert!(
+        !playlist_url.contains(key),
+        "playback URLs never carry the key"
+    );
+
+    // Far longer than the test: only the server can stop it.
+    let mut encoder = publish(
+        &stream_key_url(server, &stream),
+        &["-stream_loop", "-1"],
+        300.0,
+    );
+    server.wait_for_status(token, id, "live", LIMIT).await;
+    fixture.wait_for_segments(&playlist_url, 1).await;
+
+    // The sample is 30 fps H.264 at about 950 kb/s with 128 kb/s AAC and a
+    // keyframe every 2 s; after a few seconds the window holds enough of it.
+    let health = wait_for("a full health window", LIMIT, || async {
+        let health = server.get_stream(token, id).await["health"].clone();
+        let settled = health["keyframe_interval_ms"].is_u64()
+            && health["frame_rate"].as_f64().is_some_and(|fps| fps > 25.0);
+        settled.then_some(health)
+    })
+    .await;
+    let video = health["video_bitrate_kbps"].as_u64().unwrap();
+    let audio = health["audio_bitrate_kbps"].as_u64().unwrap();
+    let fps = health["frame_rate"].as_f64().unwrap();
+    assert!((500..=2000).contains(&video), "{health}");
+    assert!((64..=256).contains(&audio), "{health}");
+    assert!((25.0..=35.0).contains(&fps), "{health}");
+    assert_eq!(health["keyframe_interval_ms"], 2000, "{health}");
+    assert_eq!(health["frames_dropped"], 0, "{health}");
+    assert!(health["warnings"].is_array(), "{health}");
+
+    let (status, ended) = post(&fixture, &format!("/api/v1/streams/{id}/end")).await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(ended["status"], "ended");
+    assert!(ended["ended_at"].is_string());
+
+    // The encoder is disconnected: ffmpeg gives up on its own at once.
+    let exit = tokio::time::timeout(Duration::from_secs(10), encoder.wait())
+        .await
+        .expect("ffmpeg is disconnected when the broadcast ends")
+        .unwrap();
+    assert!(!exit.success(), "ffmpeg did not finish its 300 s: {exit}");
+    // The playlist ends without waiting out the reconnect window.
+    let (text, playlist) = wait_for("#EXT-X-ENDLIST", Duration::from_secs(5), || async {
+        let (text, playlist) = fixture.playlist(&playlist_url).await?;
+        playlist.end_list.then_some((text, playlist))
+    })
+    .await;
+    assert!(!playlist.segments.is_empty(), "{text}");
+    let after = server.get_stream(token, id).await;
+    assert_eq!(after["status"], "ended");
+    assert_eq!(after["health"], Value::Null);
+    let (status, again) = post(&fixture, &format!("/api/v1/streams/{id}/end")).await;
+    assert_eq!(status, 409, "{again}");
+
+    // Disabled: the same key is refused, and the stream stays ended.
+    let (status, disabled) = post(&fixture, &format!("/api/v1/streams/{id}/disable")).await;
+    assert_eq!(status, 200, "{disabled}");
+    assert_eq!(disabled["disabled"], true);
+    let mut refused = publish(&stream_key_url(server, &stream), &[], 5.0);
+    let exit = tokio::time::timeout(Duration::from_secs(15), refused.wait())
+        .await
+        .expect("ffmpeg gives up when its publish is refused")
+        .unwrap();
+    assert!(!exit.success(), "a disabled stream's key published: {exit}");
+    let still = server.get_stream(token, id).await;
+    assert_eq!(still["status"], "ended");
+    assert_eq!(
+        still["ended_at"], after["ended_at"],
+        "it never went live again"
+    );
+
+    fixture.finish().await;
+}
