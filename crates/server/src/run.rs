@@ -155,6 +155,7 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     // The API's live event bus: status changes and health warnings from the
     // ingest side are announced there too.
     let events = state.events.clone();
+    let feeds = state.events.clone();
     let status_task = status_queue.spawn(pool.clone(), events.clone());
     let health_monitor = health::spawn_monitor(health, events);
 
@@ -214,7 +215,10 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     health_monitor.abort();
     let observer_for_join = observer.clone();
     tokio::task::spawn_blocking(move || observer_for_join.join_packagers()).await?;
-    // Players get a last look at the ended playlists while the API drains.
+    // Players get a last look at the ended playlists while the API drains;
+    // event feeds are closed first, or an open Server-Sent Events response
+    // would hold the graceful drain until its timeout.
+    feeds.close();
     stop_http.cancel();
     match tokio::time::timeout(Duration::from_secs(10), http_task).await {
         Ok(Ok(Err(error))) => tracing::error!("HTTP server: {error}"),

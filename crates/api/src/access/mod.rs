@@ -6,7 +6,7 @@
 mod matrix;
 mod role;
 
-pub(crate) use matrix::{Permission, ROUTE_PERMISSIONS, matrix_markdown};
+pub(crate) use matrix::{Permission, matrix_markdown};
 pub(crate) use role::{HostState, Role, Visibility};
 
 use sqlx::PgPool;

@@ -10,7 +10,7 @@ mod list;
 mod manage;
 mod view;
 
-pub(crate) use cursor::Cursor;
+pub(crate) use cursor::{Cursor, QueryTag};
 pub(crate) use db::StreamStatus;
 
 use utoipa_axum::router::OpenApiRouter;

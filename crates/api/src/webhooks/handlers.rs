@@ -16,7 +16,7 @@ use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::state::AppState;
-use crate::streams::Cursor;
+use crate::streams::{Cursor, QueryTag};
 
 /// Registers an endpoint for events of all your streams. The response is
 /// the only one that shows its signing secret. Deliveries are POSTs of
@@ -77,13 +77,15 @@ pub(crate) async fn list_endpoints(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<WebhookEndpointPage>, ApiError> {
     let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
-    let (limit, after) = params.validate()?;
+    let list = QueryTag::of("webhooks");
+    let (limit, after) = params.validate(list)?;
     let rows = db::list_endpoints(&state.pool, owner, after, i64::from(limit) + 1)
         .await
         .map_err(|error| ApiError::from_db("listing webhook endpoints", error))?;
     let (rows, next_cursor) = page(rows, limit, |row| Cursor {
         created_at: row.created_at,
         id: row.id,
+        query: list,
     });
     Ok(Json(WebhookEndpointPage {
         items: rows.into_iter().map(WebhookEndpoint::from).collect(),
@@ -166,14 +168,16 @@ pub(crate) async fn list_deliveries(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<WebhookDeliveryPage>, ApiError> {
     let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
-    let (limit, after) = params.validate()?;
     let endpoint = owned_endpoint(&state, owner, &id).await?;
+    let list = QueryTag::of(&format!("webhook-deliveries:{}", endpoint.id));
+    let (limit, after) = params.validate(list)?;
     let rows = db::list_deliveries(&state.pool, endpoint.id, after, i64::from(limit) + 1)
         .await
         .map_err(|error| ApiError::from_db("listing webhook deliveries", error))?;
     let (rows, next_cursor) = page(rows, limit, |row| Cursor {
         created_at: row.created_at,
         id: row.id,
+        query: list,
     });
     Ok(Json(WebhookDeliveryPage {
         items: rows.into_iter().map(WebhookDelivery::from).collect(),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::outbox::WebhookEvent;
 use crate::error::{ApiError, FieldError};
-use crate::streams::Cursor;
+use crate::streams::{Cursor, QueryTag};
 
 pub(crate) const URL_MAX_CHARS: usize = 2000;
 const DEFAULT_PAGE: u32 = 20;
@@ -135,8 +135,9 @@ pub(crate) struct ListParams {
 }
 
 impl ListParams {
-    /// The page size and where the page starts.
-    pub fn validate(&self) -> Result<(u32, Option<Cursor>), ApiError> {
+    /// The page size and where the page starts; `list` tags the list the
+    /// cursor must have come from.
+    pub fn validate(&self, list: QueryTag) -> Result<(u32, Option<Cursor>), ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(ApiError::BadRequest(format!(
@@ -145,13 +146,17 @@ impl ListParams {
         }
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
-            Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
-                ApiError::BadRequest(
-                    "cursor is not one this API issued: pass `next_cursor` from the previous \
-                     page unchanged"
-                        .to_owned(),
-                )
-            })?),
+            Some(text) => Some(
+                Cursor::decode(text)
+                    .filter(|cursor| cursor.query == list)
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(
+                            "cursor is not one this list issued: pass `next_cursor` from the \
+                             previous page of the same list unchanged"
+                                .to_owned(),
+                        )
+                    })?,
+            ),
         };
         Ok((limit, after))
     }
