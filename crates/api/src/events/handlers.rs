@@ -68,7 +68,7 @@ pub(crate) struct FeedParams {
     responses(
         (status = 101, description = "Switched to a WebSocket: each message is a `LiveEvent` as a JSON text frame"),
         (status = 200, description = "Server-Sent Events: `id:` the event id, `event:` its type, `data:` the `LiveEvent` as JSON",
-            body = String, content_type = "text/event-stream"),
+            body = SseEventDoc, content_type = "text/event-stream"),
     ))]
 pub(crate) async fn follow_events(
     State(state): State<AppState>,
@@ -161,4 +161,19 @@ mod tests {
             Err(ApiError::BadRequest(_))
         ));
     }
+}
+
+/// One Server-Sent Event as a client's parser sees it (the WHATWG
+/// EventSource fields): the schema of each event of the 200 stream.
+#[derive(utoipa::ToSchema)]
+#[schema(as = SseEvent)]
+#[allow(dead_code)] // only its schema is used: the events are written by sse.rs
+pub(crate) struct SseEventDoc {
+    /// The event id, to send back as `Last-Event-ID` when reconnecting.
+    id: String,
+    /// The event's `type`.
+    event: String,
+    /// The `LiveEvent` as JSON.
+    #[schema(content_media_type = "application/json")]
+    data: String,
 }
