@@ -180,7 +180,7 @@ async fn run(args: &Args, server: &NovaLive, pool: &PgPool) -> Result<Vec<Value>
         .await?,
     );
 
-    results.push(fanout(args, &client, &base, &owner_token, &viewers).await?);
+    results.push(fanout(args, &client, &base, &viewers).await?);
     Ok(results)
 }
 
@@ -353,14 +353,14 @@ async fn collect(
     Ok((all, errors))
 }
 
-/// Subscribes every viewer to the stream's events over WebSocket, then the
-/// owner posts messages; latency is from just before each POST to each
-/// subscriber receiving that message's event.
+/// Subscribes every viewer to the stream's events over WebSocket, then
+/// viewers post messages (a different one each time: chat is rate-limited
+/// per user, owners included); latency is from just before each POST to
+/// each subscriber receiving that message's event.
 async fn fanout(
     args: &Args,
     client: &reqwest::Client,
     base: &str,
-    owner_token: &str,
     viewers: &Arc<Vec<String>>,
 ) -> Result<Value> {
     let ws_base = base.replacen("http://", "ws://", 1);
@@ -401,7 +401,7 @@ async fn fanout(
         let started = Instant::now();
         let message: Value = client
             .post(format!("{base}/chat/messages"))
-            .bearer_auth(owner_token)
+            .bearer_auth(&viewers[n % viewers.len()])
             .json(&json!({ "body": format!("fan-out {n}") }))
             .send()
             .await?
