@@ -9,6 +9,7 @@ mod chat;
 mod config;
 mod error;
 mod events;
+mod extract;
 mod health;
 mod hosts;
 mod json;

@@ -89,7 +89,7 @@ pub(crate) async fn list_bans(
 ) -> Result<Json<ChatBanPage>, ApiError> {
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
     access.require(Permission::ModerateChat)?;
-    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let params = crate::extract::query(params)?;
     let page = params.parse(BanCursor::decode)?;
     let rows = db::list(&state.pool, access.stream_id, page.after, page.fetch())
         .await

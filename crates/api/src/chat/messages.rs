@@ -127,7 +127,7 @@ pub(crate) async fn list_messages(
 ) -> Result<Json<ChatMessagePage>, ApiError> {
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
     access.require(Permission::ReadChat)?;
-    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let params = crate::extract::query(params)?;
     let page = params.parse(MessageCursor::decode)?;
     let before = page.after.map_or(i64::MAX, |cursor| cursor.before_id);
     let rows = db::list(

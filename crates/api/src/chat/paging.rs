@@ -5,7 +5,6 @@ use serde::Deserialize;
 use crate::error::ApiError;
 
 const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 100;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -25,12 +24,7 @@ pub(crate) struct PageRequest<C> {
 
 impl PageParams {
     pub fn parse<C>(self, decode: fn(&str) -> Option<C>) -> Result<PageRequest<C>, ApiError> {
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::BadRequest(format!(
-                "limit must be between 1 and {MAX_LIMIT} (it was {limit})"
-            )));
-        }
+        let limit = crate::extract::page_size(self.limit, DEFAULT_LIMIT)?;
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
             Some(text) => Some(decode(text).ok_or_else(|| {

@@ -78,7 +78,7 @@ pub(crate) async fn follow_events(
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let params = crate::extract::query(params)?;
     let caller = match (header_user, params.access_token) {
         (Some(user), _) => Some(user),
         (None, Some(token)) => Some(

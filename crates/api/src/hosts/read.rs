@@ -41,7 +41,7 @@ pub(crate) async fn list_hosts(
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
     access.require(Permission::ListHosts)?;
     let query = params::query(query)?;
-    let limit = params::page_size(query.limit)?;
+    let limit = crate::extract::page_size(query.limit, params::DEFAULT_PAGE)?;
     let after = match query.cursor.as_deref() {
         None | Some("") => None,
         Some(text) => Some(Cursor::decode(text).ok_or_else(|| {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use bytes::Bytes;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{DeserializeOwned, MapAccess, Visitor};
@@ -32,15 +32,7 @@ where
             let ApiJson(body) = ApiJson::<Option<Object<T>>>::from_request(request, state).await?;
             return Ok(Self(body.map_or_else(T::default, |Object(body)| body)));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge("the request body is too large".to_owned())
-                } else {
-                    ApiError::BadRequest(rejection.body_text())
-                }
-            })?;
+        let bytes = crate::extract::body(Bytes::from_request(request, state).await)?;
         if bytes.is_empty() {
             Ok(Self(T::default()))
         } else {

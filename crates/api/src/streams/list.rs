@@ -15,7 +15,6 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 const DEFAULT_PAGE: u32 = 20;
-const MAX_PAGE: u32 = 100;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -46,13 +45,8 @@ pub(crate) async fn list_streams(
     MaybeUser(caller): MaybeUser,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<StreamPage>, ApiError> {
-    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
-    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_PAGE} (it was {limit})"
-        )));
-    }
+    let params = crate::extract::query(params)?;
+    let limit = crate::extract::page_size(params.limit, DEFAULT_PAGE)?;
     let scope = scope(params.owner.as_deref(), caller)?;
     let query = query_tag(scope, params.status);
     let after = match params.cursor.as_deref() {

@@ -46,7 +46,7 @@ pub(crate) async fn delete_stream(
     Path(id): Path<String>,
     params: Result<Query<DeleteParams>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let params = crate::extract::query(params)?;
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
     access.require(Permission::ManageStream)?;
     let force = params.force.unwrap_or(false);

@@ -48,7 +48,7 @@ pub(crate) async fn list_super_chats(
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
     access.require(Permission::ReadSuperChats)?;
     let query = params::query(query)?;
-    let limit = params::page_size(query.limit)?;
+    let limit = crate::extract::page_size(query.limit, params::DEFAULT_PAGE)?;
     let pinned = query.pinned.unwrap_or(false);
     let after = match query.cursor.as_deref() {
         None | Some("") => None,

@@ -76,7 +76,7 @@ pub(crate) async fn list_endpoints(
     AuthUser(owner): AuthUser,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<WebhookEndpointPage>, ApiError> {
-    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let params = crate::extract::query(params)?;
     let list = QueryTag::of("webhooks");
     let (limit, after) = params.validate(list)?;
     let rows = db::list_endpoints(&state.pool, owner, after, i64::from(limit) + 1)
@@ -167,7 +167,7 @@ pub(crate) async fn list_deliveries(
     Path(id): Path<String>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<WebhookDeliveryPage>, ApiError> {
-    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let params = crate::extract::query(params)?;
     let endpoint = owned_endpoint(&state, owner, &id).await?;
     let list = QueryTag::of(&format!("webhook-deliveries:{}", endpoint.id));
     let (limit, after) = params.validate(list)?;

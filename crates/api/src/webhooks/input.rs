@@ -12,7 +12,6 @@ use crate::streams::{Cursor, QueryTag};
 
 pub(crate) const URL_MAX_CHARS: usize = 2000;
 const DEFAULT_PAGE: u32 = 20;
-const MAX_PAGE: u32 = 100;
 
 /// `POST /api/v1/webhooks`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -138,12 +137,7 @@ impl ListParams {
     /// The page size and where the page starts; `list` tags the list the
     /// cursor must have come from.
     pub fn validate(&self, list: QueryTag) -> Result<(u32, Option<Cursor>), ApiError> {
-        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ApiError::BadRequest(format!(
-                "limit must be between 1 and {MAX_PAGE} (it was {limit})"
-            )));
-        }
+        let limit = crate::extract::page_size(self.limit, DEFAULT_PAGE)?;
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
             Some(text) => Some(
