@@ -47,9 +47,11 @@ async fn every_documented_operation_answers_as_documented() {
             &format!("Authorization: Bearer {}", fixture.token),
         ])
         .args(["--seed", "20261123", "--no-color", "--workers", "2"])
+        .args(["--generation-database", "none"])
         .arg("--report-dir")
         .arg(reports.path())
         .env("NOVA_FUZZ_STREAM_ID", stream_id)
+        .current_dir(reports.path())
         .stdin(Stdio::null())
         .output()
         .await
