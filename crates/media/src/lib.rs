@@ -24,6 +24,6 @@ pub use publish::{
     PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, SegmentContainer,
     StreamSettings,
 };
-pub use segment::{InitSegment, MediaSegment, SegmentEvent, SegmentSink};
+pub use segment::{InitSegment, MediaSegment, SOURCE_RENDITION, SegmentEvent, SegmentSink};
 pub use stream_event::StreamEvent;
 pub use stream_id::StreamId;

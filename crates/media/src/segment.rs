@@ -5,11 +5,16 @@ use bytes::Bytes;
 
 use crate::{SegmentContainer, StreamId, StreamSettings};
 
+/// The rendition that is the publisher's own encode, passed through.
+pub const SOURCE_RENDITION: &str = "source";
+
 /// The CMAF initialization segment (`ftyp` + `moov`) of one publish session.
 /// MPEG-TS has none.
 #[derive(Clone, Debug)]
 pub struct InitSegment {
     pub stream: StreamId,
+    /// The rendition (quality) it belongs to, e.g. [`SOURCE_RENDITION`] or `720p`.
+    pub rendition: Arc<str>,
     /// Unique within the stream's packaging run; segments refer to it.
     pub name: String,
     pub data: Bytes,
@@ -19,6 +24,8 @@ pub struct InitSegment {
 #[derive(Clone, Debug)]
 pub struct MediaSegment {
     pub stream: StreamId,
+    /// The rendition (quality) it belongs to, e.g. [`SOURCE_RENDITION`] or `720p`.
+    pub rendition: Arc<str>,
     /// Media sequence number (RFC 8216 §4.3.3.2): continues across reconnects.
     pub sequence: u64,
     /// File name under `/live/{stream}/`, unique for the life of the server.

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use nova_media::{SegmentEvent, SegmentSink, StreamEvent, StreamId, StreamSettings};
+use nova_media::{
+    SOURCE_RENDITION, SegmentEvent, SegmentSink, StreamEvent, StreamId, StreamSettings,
+};
 
 use crate::counters::PackagerCounters;
 use crate::ffmpeg_log::init_ffmpeg;
@@ -104,7 +106,12 @@ impl Packager {
         self.end_session();
         match &self.writer {
             None => {
-                let writer = SegmentWriter::new(self.stream, self.sink.clone(), settings.container);
+                let writer = SegmentWriter::new(
+                    self.stream,
+                    SOURCE_RENDITION.into(),
+                    self.sink.clone(),
+                    settings.container,
+                );
                 writer.emit(SegmentEvent::Started {
                     stream: self.stream,
                     settings: settings.clone(),

@@ -104,6 +104,7 @@ mod tests {
         let extension = if init.is_some() { "m4s" } else { "ts" };
         MediaSegment {
             stream: StreamId::new_random(),
+            rendition: nova_media::SOURCE_RENDITION.into(),
             sequence,
             name: format!("run-{sequence}.{extension}"),
             container,

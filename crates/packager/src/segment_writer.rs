@@ -21,6 +21,7 @@ const CUT_TOLERANCE_MS: i64 = 5;
 
 pub(crate) struct SegmentWriter {
     stream: StreamId,
+    rendition: Arc<str>,
     sink: Arc<dyn SegmentSink>,
     names: RunNames,
     container: SegmentContainer,
@@ -60,11 +61,13 @@ struct OpenSegment {
 impl SegmentWriter {
     pub(crate) fn new(
         stream: StreamId,
+        rendition: Arc<str>,
         sink: Arc<dyn SegmentSink>,
         container: SegmentContainer,
     ) -> Self {
         Self {
             stream,
+            rendition,
             sink,
             names: RunNames::new(),
             container,
@@ -232,6 +235,7 @@ impl SegmentWriter {
             let name = self.names.next_init();
             self.emit(SegmentEvent::Init(InitSegment {
                 stream: self.stream,
+                rendition: self.rendition.clone(),
                 name: name.clone(),
                 data,
             }));
@@ -266,6 +270,7 @@ impl SegmentWriter {
         counters.segments += 1;
         let media = MediaSegment {
             stream: self.stream,
+            rendition: self.rendition.clone(),
             sequence,
             name: self.names.segment(sequence, self.container),
             container: self.container,

@@ -225,6 +225,7 @@ mod tests {
     fn init(name: &str) -> InitSegment {
         InitSegment {
             stream: StreamId(uuid::Uuid::nil()),
+            rendition: nova_media::SOURCE_RENDITION.into(),
             name: name.into(),
             data: Bytes::from(name.to_owned()),
         }
@@ -233,6 +234,7 @@ mod tests {
     fn segment(sequence: u64, init: &str, duration_ms: u64, discontinuity: bool) -> MediaSegment {
         MediaSegment {
             stream: StreamId(uuid::Uuid::nil()),
+            rendition: nova_media::SOURCE_RENDITION.into(),
             sequence,
             name: format!("r-{sequence}.m4s"),
             container: SegmentContainer::Fmp4,
