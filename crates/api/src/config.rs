@@ -17,6 +17,9 @@ pub struct ApiConfig {
     pub super_chat_tiers: Vec<SuperChatTier>,
     /// A viewer session without a heartbeat for this long has left.
     pub viewer_session_timeout: Duration,
+    /// How far back viewers may seek in a live stream (`/dvr/…`) unless the
+    /// stream sets `dvr_window_seconds`.
+    pub dvr_window: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -47,7 +50,13 @@ impl ApiConfig {
             chat: ChatConfig::default(),
             super_chat_tiers: SuperChatTier::defaults(),
             viewer_session_timeout: Duration::from_secs(45),
+            dvr_window: Duration::from_secs(2 * 3600),
         }
+    }
+
+    /// `public_url` without a trailing slash.
+    pub(crate) fn base_url(&self) -> &str {
+        self.public_url.trim_end_matches('/')
     }
 
     /// Where players find a stream's HLS playlist.

@@ -68,6 +68,10 @@ pub(crate) enum ApiError {
         #[source]
         source: sqlx::Error,
     },
+    /// The recording store (filesystem or S3) cannot be reached or is not
+    /// configured; retrying soon may work. Logged with its cause.
+    #[error("{0}")]
+    StorageUnavailable(String),
     /// A fault on our side: logged with its cause, never shown to the client.
     #[error("{context}: {source}")]
     Internal {
@@ -118,7 +122,9 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::DatabaseUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DatabaseUnavailable { .. } | Self::StorageUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -134,6 +140,9 @@ impl ApiError {
             Self::Validation(_) => "the request body has invalid fields: see `errors`".to_owned(),
             Self::DatabaseUnavailable { .. } => {
                 "the database is unavailable right now: retry in a few seconds".to_owned()
+            }
+            Self::StorageUnavailable(_) => {
+                "recording storage is unavailable right now: retry in a few seconds".to_owned()
             }
             Self::Internal { .. } => {
                 "the server failed to handle this request; it has been logged: retry later"
@@ -268,6 +277,7 @@ impl IntoResponse for ApiError {
             Self::DatabaseUnavailable { context, source } => {
                 tracing::warn!(error = %source, "{context}: database unavailable");
             }
+            Self::StorageUnavailable(cause) => tracing::warn!("recording storage: {cause}"),
             _ => {}
         }
         let problem = Problem {
@@ -298,7 +308,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#),
                 );
             }
-            Self::DatabaseUnavailable { .. } => {
+            Self::DatabaseUnavailable { .. } | Self::StorageUnavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             Self::TooManyRequests {

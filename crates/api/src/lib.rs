@@ -19,6 +19,7 @@ mod playback;
 mod publish_authorizer;
 mod rate_limit;
 mod readiness;
+mod recordings;
 mod router;
 mod state;
 mod stream_key;

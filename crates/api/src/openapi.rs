@@ -25,6 +25,7 @@ pub(crate) const BEARER: &str = "bearer";
         (name = "viewers", description = "Viewer sessions and statistics"),
         (name = "events", description = "Live events over WebSocket or Server-Sent Events"),
         (name = "webhooks", description = "Signed HTTP callbacks to the owner's servers"),
+        (name = "recordings", description = "Recordings, clips and their VOD playback"),
         (name = "health", description = "Liveness and readiness probes"),
     )
 )]

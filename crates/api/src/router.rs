@@ -33,6 +33,7 @@ pub fn app(state: AppState) -> Router {
     let mut document = document;
     document.merge(health_paths);
     let frequent = playback::routes()
+        .merge(recordings::playback_routes())
         .merge(health)
         .layer(request_log(Level::DEBUG));
     let served_document = document.clone();
@@ -67,6 +68,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(events::routes())
         .merge(viewers::routes())
         .merge(webhooks::routes())
+        .merge(recordings::routes())
 }
 
 type RequestLog = TraceLayer<

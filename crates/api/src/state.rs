@@ -1,9 +1,10 @@
 use std::sync::Arc;
 
-use nova_media::LivePlayback;
+use nova_media::{LivePlayback, ObjectStore};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::error::ApiError;
 use crate::events::EventBus;
 use crate::live_control::LiveControl;
 use crate::rate_limit::RateLimiter;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     pub live: Arc<dyn LiveControl>,
     pub events: Arc<EventBus>,
+    /// Where recordings are stored; `None` when recording is off.
+    pub recordings: Option<Arc<dyn ObjectStore>>,
     /// Chat messages per (stream, user).
     pub(crate) chat_limiter: Arc<RateLimiter<(Uuid, Uuid)>>,
 }
@@ -41,7 +44,20 @@ impl AppState {
             readiness,
             live,
             events: Arc::new(EventBus::default()),
+            recordings: None,
             chat_limiter,
         }
+    }
+
+    /// Serves and deletes recordings from `store`.
+    pub fn with_recordings(mut self, store: Arc<dyn ObjectStore>) -> Self {
+        self.recordings = Some(store);
+        self
+    }
+
+    pub(crate) fn recording_store(&self) -> Result<Arc<dyn ObjectStore>, ApiError> {
+        self.recordings.clone().ok_or_else(|| {
+            ApiError::StorageUnavailable("recording is not enabled on this server".to_owned())
+        })
     }
 }

@@ -33,6 +33,8 @@ pub(crate) enum Permission {
     AnswerInvitation,
     JoinAsViewer,
     ReadViewerStats,
+    /// List, read, clip and delete recordings.
+    ManageRecordings,
 }
 
 use Role::{Anonymous, CoHost, Invitee, Moderator, Owner, Viewer};
@@ -56,7 +58,8 @@ impl Permission {
             Self::EditStreamDetails
             | Self::PinSuperChat
             | Self::ReadSuperChatTotals
-            | Self::ReadViewerStats => OWNER_AND_CO_HOSTS,
+            | Self::ReadViewerStats
+            | Self::ManageRecordings => OWNER_AND_CO_HOSTS,
             Self::ReadStreamIngest
             | Self::EditStreamSettings
             | Self::ManageStream
@@ -92,6 +95,7 @@ impl Permission {
             Self::AnswerInvitation => "answering an invitation",
             Self::JoinAsViewer => "watching",
             Self::ReadViewerStats => "reading viewer statistics",
+            Self::ManageRecordings => "managing recordings and clips",
         }
     }
 
@@ -259,6 +263,22 @@ pub(crate) const ROUTE_PERMISSIONS: &[(&str, &str, Permission)] = &[
         "GET",
         "/api/v1/streams/{id}/viewers/stats",
         Permission::ReadViewerStats,
+    ),
+    (
+        "GET",
+        "/api/v1/streams/{id}/recordings",
+        Permission::ManageRecordings,
+    ),
+    (
+        "POST",
+        "/api/v1/streams/{id}/clips",
+        Permission::ManageRecordings,
+    ),
+    ("GET", "/api/v1/recordings/{id}", Permission::ManageRecordings),
+    (
+        "DELETE",
+        "/api/v1/recordings/{id}",
+        Permission::ManageRecordings,
     ),
 ];
 
