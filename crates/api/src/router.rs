@@ -13,7 +13,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    chat, events, health, hosts, openapi, playback, streams, super_chats, viewers, webhooks,
+    chat, events, health, hosts, openapi, playback, recordings, streams, super_chats, viewers,
+    webhooks,
 };
 
 /// Management requests are small JSON documents.

@@ -4,12 +4,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use nova_media::{ObjectStore, ObjectStoreError};
+use nova_media::{ObjectMeta, ObjectStore, ObjectStoreError};
 
 /// An object store over a local directory: key `a/b/c.m4s` is file `root/a/b/c.m4s`.
 ///
 /// Writes go to a temporary sibling and are renamed into place, so a reader
-/// (or a crash) never sees half an object.
+/// (or a crash) never sees half an object. [`ObjectMeta`] is not kept: the
+/// HTTP layer that serves these files sets the headers from the key's kind.
 pub struct FsObjectStore {
     root: PathBuf,
     temp_counter: AtomicU64,
@@ -63,7 +64,7 @@ impl ObjectStore for FsObjectStore {
         &self,
         key: &str,
         body: Bytes,
-        _content_type: &str,
+        _meta: &ObjectMeta,
     ) -> Result<(), ObjectStoreError> {
         let path = self.path_of(key)?;
         let parent = path.parent().unwrap_or(&self.root).to_path_buf();
@@ -94,6 +95,28 @@ impl ObjectStore for FsObjectStore {
             }),
             Err(e) => Err(unavailable("reading", key, e)),
         }
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<u64>, ObjectStoreError> {
+        let path = self.path_of(key)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            // A directory is a key prefix, not an object.
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(unavailable("inspecting", key, e)),
+        }
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<(), ObjectStoreError> {
+        // Validate every key first so a bad one deletes nothing.
+        for key in keys {
+            self.path_of(key)?;
+        }
+        for key in keys {
+            self.delete(key).await?;
+        }
+        Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), ObjectStoreError> {
@@ -158,23 +181,35 @@ fn list_files(root: &Path, prefix: &str) -> std::io::Result<Vec<String>> {
 mod tests {
     use super::*;
 
+    fn meta(content_type: &str) -> ObjectMeta {
+        ObjectMeta::new(content_type, "max-age=1")
+    }
+
     #[tokio::test]
     async fn stores_reads_lists_and_deletes() {
         let dir = tempfile::tempdir().unwrap();
         let store = FsObjectStore::new(dir.path());
         store
-            .put("s1/r1/seg-1.m4s", Bytes::from_static(b"one"), "video/mp4")
+            .put(
+                "s1/r1/seg-1.m4s",
+                Bytes::from_static(b"one"),
+                &meta("video/mp4"),
+            )
             .await
             .unwrap();
         store
-            .put("s1/r1/seg-0.m4s", Bytes::from_static(b"zero"), "video/mp4")
+            .put(
+                "s1/r1/seg-0.m4s",
+                Bytes::from_static(b"zero"),
+                &meta("video/mp4"),
+            )
             .await
             .unwrap();
         store
             .put(
                 "s2/index.m3u8",
                 Bytes::from_static(b"#EXTM3U"),
-                "application/vnd.apple.mpegurl",
+                &meta("application/vnd.apple.mpegurl"),
             )
             .await
             .unwrap();
@@ -196,15 +231,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn heads_and_deletes_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsObjectStore::new(dir.path());
+        for key in ["r/a", "r/b", "r/c"] {
+            store
+                .put(key, Bytes::from_static(b"12345"), &meta("video/mp4"))
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.head("r/a").await.unwrap(), Some(5));
+        assert_eq!(store.head("r/missing").await.unwrap(), None);
+        assert_eq!(store.head("r").await.unwrap(), None);
+        store
+            .delete_many(&["r/a".into(), "r/c".into(), "r/missing".into()])
+            .await
+            .unwrap();
+        assert_eq!(store.list("").await.unwrap(), vec!["r/b"]);
+        assert!(matches!(
+            store.delete_many(&["r/b".into(), "../x".into()]).await,
+            Err(ObjectStoreError::InvalidKey { .. })
+        ));
+        assert_eq!(store.list("").await.unwrap(), vec!["r/b"]);
+    }
+
+    #[tokio::test]
     async fn overwrites_whole_objects() {
         let dir = tempfile::tempdir().unwrap();
         let store = FsObjectStore::new(dir.path());
         store
-            .put("a", Bytes::from_static(b"first version"), "text/plain")
+            .put(
+                "a",
+                Bytes::from_static(b"first version"),
+                &meta("text/plain"),
+            )
             .await
             .unwrap();
         store
-            .put("a", Bytes::from_static(b"2nd"), "text/plain")
+            .put("a", Bytes::from_static(b"2nd"), &meta("text/plain"))
             .await
             .unwrap();
         assert_eq!(store.get("a").await.unwrap(), "2nd");
@@ -218,7 +282,7 @@ mod tests {
         for key in ["../outside", "/etc/passwd", "a/./b", "", "a/.tmp-1"] {
             assert!(
                 matches!(
-                    store.put(key, Bytes::new(), "x").await,
+                    store.put(key, Bytes::new(), &meta("x")).await,
                     Err(ObjectStoreError::InvalidKey { .. })
                 ),
                 "{key} was accepted"

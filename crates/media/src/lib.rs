@@ -18,7 +18,7 @@ mod stream_id;
 
 pub use codec::{AudioCodec, AudioConfig, VideoCodec, VideoConfig};
 pub use frame::{Frame, TIMEBASE_HZ, Track};
-pub use object_store::{ObjectStore, ObjectStoreError};
+pub use object_store::{ObjectMeta, ObjectStore, ObjectStoreError};
 pub use playback::{CachePolicy, LivePlayback, PlaybackObject};
 pub use publish::{
     PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, SegmentContainer,

@@ -144,3 +144,52 @@ pub async fn renditions(
     .fetch_all(pool)
     .await
 }
+
+impl From<&NewSegment> for SegmentRow {
+    fn from(segment: &NewSegment) -> Self {
+        Self {
+            rendition: segment.rendition.clone(),
+            sequence: segment.sequence,
+            media_start_ms: segment.media_start_ms,
+            program_date_time: segment.program_date_time,
+            duration_ms: segment.duration_ms,
+            byte_size: segment.byte_size,
+            object_key: segment.object_key.clone(),
+            init_object_key: segment.init_object_key.clone(),
+            container: segment.container.clone(),
+            discontinuity: segment.discontinuity,
+        }
+    }
+}
+
+/// Removes a segment row whose object is gone, and takes it out of its
+/// recording's totals.
+pub async fn remove_segment(
+    pool: &PgPool,
+    recording: Uuid,
+    row: &SegmentRow,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let removed = sqlx::query("DELETE FROM stream_segments WHERE recording_id = $1 AND object_key = $2")
+        .bind(recording)
+        .bind(&row.object_key)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if removed == 1 {
+        sqlx::query(
+            "UPDATE stream_recordings r SET \
+                 byte_size = greatest(0, r.byte_size - $2), \
+                 segment_count = greatest(0, r.segment_count - 1), \
+                 duration_ms = COALESCE((SELECT max(t.total) FROM ( \
+                     SELECT sum(duration_ms) AS total FROM stream_segments \
+                     WHERE recording_id = $1 GROUP BY rendition) t), 0) \
+             WHERE r.id = $1",
+        )
+        .bind(recording)
+        .bind(row.byte_size)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}

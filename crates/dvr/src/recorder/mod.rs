@@ -1,0 +1,74 @@
+//! The recorder: the [`SegmentSink`] that stores every segment of every
+//! rendition and indexes it once stored.
+//!
+//! Packager threads hand events over without waiting. One task turns them
+//! into upload jobs (in order, per stream); another indexes each object as
+//! the uploader reports it stored. A recording is finished by its playlists'
+//! upload, which waits for every segment before it: when that completes,
+//! the recording is complete and every row it needs is written.
+
+mod completions;
+mod runs;
+mod tag;
+
+use std::sync::Arc;
+
+use nova_media::{SegmentEvent, SegmentSink};
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::index::RecordingRow;
+use crate::uploader::{Completion, Submitter};
+
+pub use completions::{ReconcileError, reconcile_recording};
+
+/// Told when a recording becomes playable as VOD (for `recording.ready`).
+pub trait RecordingObserver: Send + Sync + 'static {
+    fn recording_ready(&self, recording: &RecordingRow);
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecorderConfig {
+    /// Days a recording is kept when its stream does not say; `None` keeps
+    /// recordings until they are deleted.
+    pub default_retention_days: Option<u32>,
+}
+
+pub struct Recorder {
+    events: mpsc::UnboundedSender<SegmentEvent>,
+}
+
+/// The recorder's two tasks; both end once the recorder and the uploader's
+/// completion channel are gone.
+pub struct RecorderTasks {
+    pub events: JoinHandle<()>,
+    pub completions: JoinHandle<()>,
+}
+
+impl Recorder {
+    /// Starts recording through `submitter`, indexing what `completions`
+    /// reports stored. Must be called within a tokio runtime.
+    pub fn start(
+        pool: PgPool,
+        submitter: Submitter,
+        completions: mpsc::UnboundedReceiver<Completion>,
+        config: RecorderConfig,
+        observer: Arc<dyn RecordingObserver>,
+    ) -> (Arc<Self>, RecorderTasks) {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let tasks = RecorderTasks {
+            events: tokio::spawn(runs::run(pool.clone(), submitter, receiver)),
+            completions: tokio::spawn(completions::run(pool, completions, config, observer)),
+        };
+        (Arc::new(Self { events }), tasks)
+    }
+}
+
+impl SegmentSink for Recorder {
+    fn handle(&self, event: &SegmentEvent) {
+        if self.events.send(event.clone()).is_err() {
+            tracing::error!("the recorder has stopped; a segment event was not recorded");
+        }
+    }
+}

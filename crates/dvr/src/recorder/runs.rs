@@ -1,0 +1,210 @@
+//! Segment events → upload jobs, one recording per packaging run.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use nova_media::{InitSegment, MediaSegment, ObjectMeta, SegmentContainer, SegmentEvent, StreamId};
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::tag::UploadTag;
+use crate::index::{self, NewSegment, RenditionSummary, SegmentRow};
+use crate::keys;
+use crate::uploader::{Ordering, Submitter, UploadJob};
+use crate::vod::{self, MediaPlaylistKind};
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const PLAYLIST_CACHE: &str = "public, max-age=60";
+const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
+
+/// A stream's recording in progress.
+struct Run {
+    recording: Uuid,
+    /// Packager init name → its object key.
+    inits: HashMap<String, String>,
+    /// Renditions whose next segment follows a new init segment: it waits
+    /// for the init's upload, so no row ever names a missing init.
+    after_init: HashSet<String>,
+    /// What was submitted, per rendition: the finished recording's playlists.
+    segments: BTreeMap<String, Vec<NewSegment>>,
+}
+
+pub(super) async fn run(
+    pool: PgPool,
+    submitter: Submitter,
+    mut events: mpsc::UnboundedReceiver<SegmentEvent>,
+) {
+    let mut runs: HashMap<StreamId, Run> = HashMap::new();
+    while let Some(event) = events.recv().await {
+        match event {
+            SegmentEvent::Started { stream, .. } => {
+                if let Some(previous) = runs.remove(&stream) {
+                    finish(&submitter, stream, previous);
+                }
+                let recording = open(&pool, stream).await;
+                tracing::info!(%stream, %recording, "recording started");
+                runs.insert(
+                    stream,
+                    Run {
+                        recording,
+                        inits: HashMap::new(),
+                        after_init: HashSet::new(),
+                        segments: BTreeMap::new(),
+                    },
+                );
+            }
+            SegmentEvent::Init(init) => {
+                if let Some(run) = runs.get_mut(&init.stream) {
+                    store_init(&submitter, run, &init);
+                }
+            }
+            SegmentEvent::Segment(segment) => {
+                if let Some(run) = runs.get_mut(&segment.stream) {
+                    store_segment(&submitter, run, &segment);
+                }
+            }
+            SegmentEvent::Ended { stream } => {
+                if let Some(run) = runs.remove(&stream) {
+                    finish(&submitter, stream, run);
+                }
+            }
+        }
+    }
+}
+
+/// Opens the recording, waiting out a database outage: segments queue in
+/// memory meanwhile and none is dropped.
+async fn open(pool: &PgPool, stream: StreamId) -> Uuid {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match index::open_recording(pool, stream.0).await {
+            Ok(id) => return id,
+            Err(error) => {
+                tracing::warn!(%stream, "cannot start a recording yet, retrying: {error}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+fn store_init(submitter: &Submitter, run: &mut Run, init: &InitSegment) {
+    let key = keys::object_key(init.stream, run.recording, &init.rendition, &init.name);
+    run.inits.insert(init.name.clone(), key.clone());
+    run.after_init.insert(init.rendition.to_string());
+    submit(
+        submitter,
+        UploadJob::new(key, init.data.clone(), ObjectMeta::new("video/mp4", IMMUTABLE))
+            .in_group(init.stream.to_string(), Ordering::Parallel)
+            .with_tag(UploadTag::Init.to_value()),
+    );
+}
+
+fn store_segment(submitter: &Submitter, run: &mut Run, segment: &MediaSegment) {
+    let rendition = segment.rendition.to_string();
+    let key = keys::object_key(segment.stream, run.recording, &rendition, &segment.name);
+    let row = NewSegment {
+        stream_id: segment.stream.0,
+        recording_id: run.recording,
+        rendition: rendition.clone(),
+        sequence: i64::try_from(segment.sequence).unwrap_or(i64::MAX),
+        media_start_ms: segment.start_ms,
+        program_date_time: DateTime::<Utc>::from(segment.program_date_time),
+        duration_ms: i32::try_from(segment.duration_ms.max(1)).unwrap_or(i32::MAX),
+        byte_size: segment.data.len() as i64,
+        object_key: key.clone(),
+        init_object_key: segment
+            .init_name
+            .as_ref()
+            .and_then(|name| run.inits.get(name).cloned()),
+        container: segment.container.as_str().to_owned(),
+        discontinuity: segment.discontinuity,
+    };
+    let ordering = if run.after_init.remove(&rendition) {
+        Ordering::AfterEarlier
+    } else {
+        Ordering::Parallel
+    };
+    let content_type = match segment.container {
+        SegmentContainer::Fmp4 => "video/mp4",
+        SegmentContainer::Ts => "video/mp2t",
+    };
+    submit(
+        submitter,
+        UploadJob::new(key, segment.data.clone(), ObjectMeta::new(content_type, IMMUTABLE))
+            .in_group(segment.stream.to_string(), ordering)
+            .with_tag(UploadTag::Segment(row.clone()).to_value()),
+    );
+    run.segments.entry(rendition).or_default().push(row);
+}
+
+/// Writes the finished recording's playlists next to its segments (so the
+/// bucket alone can serve it, e.g. through a CDN), each after everything
+/// before it; the master goes last and completes the recording.
+fn finish(submitter: &Submitter, stream: StreamId, run: Run) {
+    let prefix = keys::recording_prefix(stream, run.recording);
+    let group = stream.to_string();
+    let mut summaries = Vec::new();
+    for (rendition, segments) in &run.segments {
+        let rows: Vec<SegmentRow> = segments.iter().map(SegmentRow::from).collect();
+        let body = vod::media_playlist(&rows, MediaPlaylistKind::Vod, "");
+        summaries.push(summary(rendition, &rows));
+        submit(
+            submitter,
+            UploadJob::new(
+                format!("{prefix}{rendition}/index.m3u8"),
+                body,
+                ObjectMeta::new(PLAYLIST_TYPE, PLAYLIST_CACHE),
+            )
+            .in_group(group.clone(), Ordering::AfterEarlier)
+            .with_tag(UploadTag::Playlist.to_value()),
+        );
+    }
+    summaries.sort_by(|a, b| b.peak_bps.cmp(&a.peak_bps));
+    let master = if summaries.is_empty() {
+        Bytes::from_static(b"#EXTM3U\n")
+    } else {
+        vod::master_playlist(&summaries)
+    };
+    submit(
+        submitter,
+        UploadJob::new(
+            format!("{prefix}master.m3u8"),
+            master,
+            ObjectMeta::new(PLAYLIST_TYPE, PLAYLIST_CACHE),
+        )
+        .in_group(group, Ordering::AfterEarlier)
+        .with_tag(
+            UploadTag::Finish {
+                recording: run.recording,
+            }
+            .to_value(),
+        ),
+    );
+    tracing::info!(%stream, recording = %run.recording, "recording ended; finishing its uploads");
+}
+
+fn summary(rendition: &str, rows: &[SegmentRow]) -> RenditionSummary {
+    let duration_ms: i64 = rows.iter().map(|r| i64::from(r.duration_ms)).sum();
+    RenditionSummary {
+        rendition: rendition.to_owned(),
+        segments: rows.len() as i64,
+        duration_ms,
+        byte_size: rows.iter().map(|r| r.byte_size).sum(),
+        peak_bps: rows
+            .iter()
+            .map(|r| r.byte_size * 8000 / i64::from(r.duration_ms.max(1)))
+            .max()
+            .unwrap_or(0),
+        container: rows.first().map_or_else(String::new, |r| r.container.clone()),
+    }
+}
+
+fn submit(submitter: &Submitter, job: UploadJob) {
+    if let Err(error) = submitter.submit(job) {
+        tracing::error!("recording upload not queued: {error}");
+    }
+}

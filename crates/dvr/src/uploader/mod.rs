@@ -1,0 +1,211 @@
+//! The path every recording object takes to the store.
+//!
+//! Packager threads [`Uploader::submit`] jobs without waiting; one scheduler
+//! task uploads them with bounded concurrency and retries. When the store is
+//! unreachable (or queued bodies exceed the memory budget) jobs go to a spool
+//! directory and are uploaded from there, oldest first, once a probe succeeds.
+//! A [`Completion`] is sent only once the object exists, so the caller writes
+//! its index row after the fact, never before.
+
+mod backoff;
+mod config;
+mod job;
+mod queue;
+mod scheduler;
+mod spool;
+mod stats;
+mod worker;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nova_media::ObjectStore;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+pub use config::UploaderConfig;
+pub use job::{Completion, Ordering, UploadJob};
+pub use stats::UploaderStats;
+
+use queue::Queue;
+use scheduler::{Command, Scheduler};
+use spool::Spool;
+use stats::SharedStats;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploaderError {
+    #[error("cannot use the upload spool {dir}: {source}; check that the directory is writable")]
+    Spool {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the uploader is shut down; {key:?} was not queued")]
+    Closed { key: String },
+}
+
+/// Owns the scheduler task. Dropping it without [`Uploader::shutdown`] stops
+/// at once, like a crash: spooled jobs survive, jobs held in memory do not.
+pub struct Uploader {
+    submitter: Submitter,
+    task: JoinHandle<()>,
+}
+
+/// A cheap handle for submitting from any thread, tokio's or not.
+#[derive(Clone)]
+pub struct Submitter {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Numbering and sending under one lock keeps channel order equal to
+    /// submission order across threads, which ordering barriers rely on.
+    gate: Mutex<Gate>,
+    commands: mpsc::UnboundedSender<Command>,
+    stats: Arc<SharedStats>,
+}
+
+struct Gate {
+    next_seq: u64,
+    closed: bool,
+}
+
+impl Uploader {
+    /// Queues whatever a previous process left in `spool_dir` (ahead of any
+    /// new job), then starts uploading. Must be called within a tokio runtime.
+    pub async fn start(
+        store: Arc<dyn ObjectStore>,
+        spool_dir: impl Into<PathBuf>,
+        config: UploaderConfig,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<Completion>), UploaderError> {
+        let dir = spool_dir.into();
+        let spool_error = |source| UploaderError::Spool {
+            dir: dir.clone(),
+            source,
+        };
+        let opened = {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || {
+                let spool = Spool::open(dir)?;
+                let recovery = spool.recover()?;
+                Ok::<_, std::io::Error>((spool, recovery))
+            })
+            .await
+            .map_err(|e| spool_error(std::io::Error::other(e)))?
+            .map_err(spool_error)?
+        };
+        let (spool, recovery) = opened;
+        let mut queue = Queue::default();
+        if !recovery.jobs.is_empty() {
+            tracing::info!(
+                jobs = recovery.jobs.len(),
+                dir = %dir.display(),
+                "re-queueing uploads spooled by a previous run"
+            );
+        }
+        for job in recovery.jobs {
+            queue.insert(job.seq, job.header, None, true);
+        }
+
+        let stats = Arc::new(SharedStats::default());
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let (completions, completion_rx) = mpsc::unbounded_channel();
+        let scheduler = Scheduler::new(store, spool, config, queue, stats.clone(), completions);
+        let task = tokio::spawn(scheduler.run(receiver));
+        let shared = Arc::new(Shared {
+            gate: Mutex::new(Gate {
+                next_seq: recovery.next_seq,
+                closed: false,
+            }),
+            commands,
+            stats,
+        });
+        Ok((
+            Self {
+                submitter: Submitter { shared },
+                task,
+            },
+            completion_rx,
+        ))
+    }
+
+    /// Queues a job; never waits on the store or the disk.
+    pub fn submit(&self, job: UploadJob) -> Result<(), UploaderError> {
+        self.submitter.submit(job)
+    }
+
+    /// A handle for packager threads and sinks.
+    pub fn submitter(&self) -> Submitter {
+        self.submitter.clone()
+    }
+
+    pub fn stats(&self) -> UploaderStats {
+        self.submitter.shared.stats.snapshot()
+    }
+
+    /// Refuses new jobs, keeps uploading what is held in memory until
+    /// `timeout`, then spools the rest. Jobs already in the spool stay there
+    /// for the next start. Returns the final counters.
+    pub async fn shutdown(self, timeout: Duration) -> UploaderStats {
+        let (done, finished) = oneshot::channel();
+        let sent = {
+            let mut gate = self.submitter.shared.lock_gate();
+            gate.closed = true;
+            self.submitter
+                .shared
+                .commands
+                .send(Command::Shutdown {
+                    deadline: tokio::time::Instant::now() + timeout,
+                    done,
+                })
+                .is_ok()
+        };
+        if sent {
+            let _ = finished.await;
+        }
+        self.stats()
+    }
+}
+
+impl Drop for Uploader {
+    fn drop(&mut self) {
+        self.submitter.shared.lock_gate().closed = true;
+        self.task.abort();
+    }
+}
+
+impl Submitter {
+    pub fn submit(&self, job: UploadJob) -> Result<(), UploaderError> {
+        let mut gate = self.shared.lock_gate();
+        if gate.closed {
+            return Err(UploaderError::Closed { key: job.key });
+        }
+        let seq = gate.next_seq;
+        self.shared.stats.submitted();
+        if let Err(mpsc::error::SendError(command)) =
+            self.shared.commands.send(Command::Submit { seq, job })
+        {
+            self.shared.stats.received();
+            gate.closed = true;
+            let key = match command {
+                Command::Submit { job, .. } => job.key,
+                Command::Shutdown { .. } => String::new(),
+            };
+            return Err(UploaderError::Closed { key });
+        }
+        gate.next_seq += 1;
+        Ok(())
+    }
+
+    pub fn stats(&self) -> UploaderStats {
+        self.shared.stats.snapshot()
+    }
+}
+
+impl Shared {
+    fn lock_gate(&self) -> std::sync::MutexGuard<'_, Gate> {
+        // The gate holds two plain fields; a panic elsewhere leaves them valid.
+        self.gate.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
