@@ -154,7 +154,7 @@ impl Spool {
         }
         found.sort_by_key(|r| r.seq);
         for path in data_files {
-            if !seq_of(&path).is_some_and(|seq| found.binary_search_by_key(&seq, |r| r.seq).is_ok())
+            if seq_of(&path).is_none_or(|seq| found.binary_search_by_key(&seq, |r| r.seq).is_err())
             {
                 fs::remove_file(&path)?;
             }
