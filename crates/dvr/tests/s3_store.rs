@@ -254,3 +254,56 @@ async fn invalid_keys_never_reach_the_store() {
     }
     assert!(store.list("").await.unwrap().is_empty());
 }
+
+/// A plain HTTP/1.1 GET over a socket: the status code and the body.
+fn http_get(url: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (host, path) = rest.split_at(rest.find('/').expect("a path"));
+    let mut socket = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        socket,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, response[split + 4..].to_vec())
+}
+
+#[tokio::test]
+async fn presigned_urls_work_without_credentials_and_only_as_signed() {
+    let server = S3sServer::start();
+    let store = server.store().await;
+    store
+        .put(
+            "vod/a.m4s",
+            Bytes::from_static(b"segment bytes"),
+            &segment_meta(),
+        )
+        .await
+        .unwrap();
+    let url = store
+        .presigned_get_url("vod/a.m4s", Duration::from_secs(300))
+        .await
+        .unwrap();
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    let url_for_test = url.clone();
+    let (status, body) = tokio::task::spawn_blocking(move || http_get(&url_for_test))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(body, b"segment bytes");
+
+    let tampered = url.replace("vod/a.m4s", "vod/b.m4s");
+    let (status, _) = tokio::task::spawn_blocking(move || http_get(&tampered))
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "a signature must not open other keys");
+}
