@@ -502,3 +502,25 @@ async fn refused_jobs_complete_with_an_error_and_do_not_block_their_group() {
     let stats = uploader.shutdown(Duration::from_secs(5)).await;
     assert_eq!((stats.rejected, stats.uploaded, stats.spooled), (1, 1, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_spool_directory_serves_one_uploader_at_a_time() {
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(nova_dvr::FsObjectStore::new(store_dir.path()));
+    let spool = tempfile::tempdir().unwrap();
+    let (first, _done) = Uploader::start(store.clone(), spool.path(), quick_config())
+        .await
+        .unwrap();
+    let second = Uploader::start(store.clone(), spool.path(), quick_config()).await;
+    let err = second.err().expect("a second uploader on the same spool");
+    assert!(
+        matches!(err, nova_dvr::UploaderError::SpoolInUse { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("own spool directory"), "{err}");
+    drop(first);
+    let (third, _done) = Uploader::start(store, spool.path(), quick_config())
+        .await
+        .expect("the lock goes with the uploader that held it");
+    third.shutdown(Duration::from_secs(1)).await;
+}
