@@ -72,3 +72,16 @@ ensure_schemathesis() {
   fi
   export NOVA_SCHEMATHESIS="$venv/bin/schemathesis"
 }
+
+# The real S3 server the nova-dvr tests run against (0.15+ needs a newer Rust).
+S3S_FS_VERSION=0.14.1
+ensure_s3s_fs() {
+  local bin
+  bin=$(command -v s3s-fs 2>/dev/null || echo "$HOME/.cargo/bin/s3s-fs")
+  if ! "$bin" --version 2>/dev/null | grep -qx "s3s-fs $S3S_FS_VERSION"; then
+    echo "==> installing s3s-fs $S3S_FS_VERSION" >&2
+    cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked
+    bin="$HOME/.cargo/bin/s3s-fs"
+  fi
+  export NOVA_S3S_FS="$bin"
+}

@@ -12,6 +12,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use bytes::Bytes;
@@ -186,6 +187,32 @@ impl S3ObjectStore {
                     other => other,
                 },
             )
+    }
+
+    /// A URL that lets anyone GET `key` for `expires_in` (at most 7 days, the
+    /// SigV4 limit), so players can fetch recordings from the bucket or a CDN
+    /// instead of through this server. Computed locally: no request is made.
+    pub async fn presigned_get_url(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<String, ObjectStoreError> {
+        let rejected = |detail: String| ObjectStoreError::Rejected {
+            action: "presigning",
+            key: key.to_owned(),
+            detail,
+        };
+        let presigning =
+            PresigningConfig::expires_in(expires_in).map_err(|e| rejected(e.to_string()))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key)?)
+            .presigned(presigning)
+            .await
+            .map_err(|e| map_sdk_error("presigning", key, e))?;
+        Ok(request.uri().to_owned())
     }
 
     fn full_key(&self, key: &str) -> Result<String, ObjectStoreError> {

@@ -41,6 +41,10 @@ pub enum UploaderError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "the upload spool {dir} is in use by another uploader (another nova-live process?); give each process its own spool directory"
+    )]
+    SpoolInUse { dir: PathBuf },
     #[error("the uploader is shut down; {key:?} was not queued")]
     Closed { key: String },
 }
@@ -50,6 +54,9 @@ pub enum UploaderError {
 pub struct Uploader {
     submitter: Submitter,
     task: JoinHandle<()>,
+    /// Held (locked) for the uploader's life: two processes draining one
+    /// spool would upload and delete each other's jobs.
+    _spool_lock: std::fs::File,
 }
 
 /// A cheap handle for submitting from any thread, tokio's or not.
@@ -88,14 +95,19 @@ impl Uploader {
             let dir = dir.clone();
             tokio::task::spawn_blocking(move || {
                 let spool = Spool::open(dir)?;
+                let Some(lock) = spool.lock()? else {
+                    return Ok(None);
+                };
                 let recovery = spool.recover()?;
-                Ok::<_, std::io::Error>((spool, recovery))
+                Ok::<_, std::io::Error>(Some((spool, lock, recovery)))
             })
             .await
             .map_err(|e| spool_error(std::io::Error::other(e)))?
             .map_err(spool_error)?
         };
-        let (spool, recovery) = opened;
+        let Some((spool, spool_lock, recovery)) = opened else {
+            return Err(UploaderError::SpoolInUse { dir });
+        };
         let mut queue = Queue::default();
         if !recovery.jobs.is_empty() {
             tracing::info!(
@@ -125,6 +137,7 @@ impl Uploader {
             Self {
                 submitter: Submitter { shared },
                 task,
+                _spool_lock: spool_lock,
             },
             completion_rx,
         ))

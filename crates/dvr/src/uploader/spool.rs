@@ -16,6 +16,7 @@ use super::job::JobHeader;
 
 const FORMAT_VERSION: u32 = 1;
 const TMP_PREFIX: &str = ".tmp-";
+const LOCK_FILE: &str = ".lock";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
@@ -56,6 +57,22 @@ impl Spool {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
         Ok(Self { dir })
+    }
+
+    /// An exclusive lock on the directory (released when the file is
+    /// dropped, or by the OS when the process dies); `None` if another
+    /// holder has it.
+    pub fn lock(&self) -> std::io::Result<Option<File>> {
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(LOCK_FILE))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -154,7 +171,7 @@ impl Spool {
         }
         found.sort_by_key(|r| r.seq);
         for path in data_files {
-            if !seq_of(&path).is_some_and(|seq| found.binary_search_by_key(&seq, |r| r.seq).is_ok())
+            if seq_of(&path).is_none_or(|seq| found.binary_search_by_key(&seq, |r| r.seq).is_err())
             {
                 fs::remove_file(&path)?;
             }
