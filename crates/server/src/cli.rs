@@ -90,6 +90,68 @@ pub struct ServeArgs {
     /// Seconds a webhook receiver has to answer a delivery.
     #[arg(long, env = "NOVA_WEBHOOK_TIMEOUT", default_value_t = 10.0)]
     pub webhook_timeout: f64,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// Where recordings go, and how long they stay.
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// `fs` (a local directory, the default) or `s3` (any S3-compatible store).
+    #[arg(long = "storage", env = "NOVA_STORAGE", default_value = "fs")]
+    pub kind: StorageKind,
+
+    /// The `fs` store's directory. Default: <data dir>/recordings.
+    #[arg(long, env = "NOVA_STORAGE_DIR")]
+    pub storage_dir: Option<PathBuf>,
+
+    /// Where uploads wait while the store is unreachable. Default: <data dir>/spool.
+    #[arg(long, env = "NOVA_SPOOL_DIR")]
+    pub spool_dir: Option<PathBuf>,
+
+    /// S3 endpoint URL (MinIO, Ceph, R2 …); unset: AWS for the region.
+    #[arg(long, env = "NOVA_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    #[arg(long, env = "NOVA_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// Prefix of every key nova-live writes, e.g. `nova/`.
+    #[arg(long, env = "NOVA_S3_PREFIX", default_value = "")]
+    pub s3_prefix: String,
+
+    #[arg(long, env = "NOVA_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// Path-style addressing (`endpoint/bucket/key`), which MinIO and most
+    /// self-hosted stores need.
+    #[arg(long, env = "NOVA_S3_FORCE_PATH_STYLE", default_value_t = false)]
+    pub s3_force_path_style: bool,
+
+    /// Uploads in flight at once.
+    #[arg(long, env = "NOVA_UPLOAD_CONCURRENCY", default_value_t = 4)]
+    pub upload_concurrency: usize,
+
+    /// Days recordings are kept unless their stream says otherwise; 0 keeps
+    /// them until deleted.
+    #[arg(long, env = "NOVA_RECORDING_RETENTION_DAYS", default_value_t = 0)]
+    pub recording_retention_days: u32,
+
+    /// Seconds of a live stream viewers may seek back into, unless the stream
+    /// sets its own `dvr_window_seconds`.
+    #[arg(long, env = "NOVA_DVR_WINDOW", default_value_t = 7200)]
+    pub dvr_window: u64,
+
+    /// Seconds between retention passes.
+    #[arg(long, env = "NOVA_RETENTION_INTERVAL", default_value_t = 60.0)]
+    pub retention_interval: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StorageKind {
+    Fs,
+    S3,
 }
 
 #[derive(Debug, Args)]

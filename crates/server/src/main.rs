@@ -6,9 +6,11 @@ mod health;
 mod live_control;
 mod logging;
 mod observer;
+mod recording;
 mod run;
 mod secrets;
 mod shutdown;
+mod sinks;
 mod status_writer;
 
 use std::process::ExitCode;

@@ -21,8 +21,10 @@ use crate::embedded_pg::EmbeddedPostgres;
 use crate::health::{self, HealthBoard};
 use crate::live_control::HubControl;
 use crate::observer::StreamObserver;
+use crate::recording::Recording;
 use crate::secrets;
 use crate::shutdown;
+use crate::sinks::FanOut;
 use crate::status_writer::StatusWriter;
 
 const ADMIN_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -124,12 +126,19 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("rtmp://{}:{}/live", host_of(&public_url), rtmp_addr.port()));
 
+    let api_config = ApiConfig {
+        viewer_session_timeout: Duration::from_secs_f64(args.viewer_session_timeout),
+        dvr_window: Duration::from_secs(args.storage.dvr_window),
+        ..ApiConfig::new(public_url.clone(), public_rtmp_url.clone())
+    };
+    let recording = Recording::start(&args.storage, data_dir, &pool, &api_config).await?;
     let windows = Arc::new(LiveWindows::new());
     let health = Arc::new(HealthBoard::default());
     let (status, status_queue) = StatusWriter::new();
+    let sinks: Vec<Arc<dyn SegmentSink>> = vec![windows.clone(), recording.recorder.clone()];
     let observer = Arc::new(StreamObserver::new(
         status,
-        windows.clone() as Arc<dyn SegmentSink>,
+        Arc::new(FanOut(sinks)),
         health.clone(),
     ));
     let hub = Hub::new(
@@ -144,14 +153,12 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     let state = AppState::new(
         pool.clone(),
         jwt.clone(),
-        ApiConfig {
-            viewer_session_timeout: Duration::from_secs_f64(args.viewer_session_timeout),
-            ..ApiConfig::new(public_url.clone(), public_rtmp_url.clone())
-        },
+        api_config,
         windows.clone(),
         readiness.clone(),
         Arc::new(HubControl::new(hub.clone(), health.clone())),
-    );
+    )
+    .with_recordings(recording.store.clone());
     // The API's live event bus: status changes and health warnings from the
     // ingest side are announced there too.
     let events = state.events.clone();
@@ -215,6 +222,9 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     health_monitor.abort();
     let observer_for_join = observer.clone();
     tokio::task::spawn_blocking(move || observer_for_join.join_packagers()).await?;
+    // The packagers' last segments are recorded and indexed (or spooled for
+    // the next start) while players still reach the API.
+    recording.shutdown().await;
     // Players get a last look at the ended playlists while the API drains;
     // event feeds are closed first, or an open Server-Sent Events response
     // would hold the graceful drain until its timeout.
@@ -291,6 +301,14 @@ fn validate(args: &ServeArgs) -> Result<()> {
     anyhow::ensure!(
         (1.0..=60.0).contains(&args.webhook_timeout),
         "--webhook-timeout must be between 1 and 60 seconds"
+    );
+    anyhow::ensure!(
+        args.storage.dvr_window <= 86_400,
+        "--dvr-window must be at most 86400 seconds (a day)"
+    );
+    anyhow::ensure!(
+        args.storage.recording_retention_days <= 36_500,
+        "--recording-retention-days must be at most 36500"
     );
     if let Some(url) = &args.public_url {
         anyhow::ensure!(

@@ -6,6 +6,7 @@
 mod clips;
 mod handlers;
 mod playback;
+mod ready;
 mod view;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -14,6 +15,7 @@ use utoipa_axum::routes;
 use crate::state::AppState;
 
 pub(crate) use playback::routes as playback_routes;
+pub use ready::notify_recording_ready;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -16,7 +16,6 @@ pub(crate) enum WebhookEvent {
 
 impl WebhookEvent {
     /// Every event an endpoint may subscribe to (the schema's list too).
-    /// `recording.ready` is accepted already; the DVR will send it.
     pub const ALL: [Self; 4] = [
         Self::StreamStarted,
         Self::StreamEnded,

@@ -36,7 +36,8 @@ pub struct RecorderConfig {
 }
 
 pub struct Recorder {
-    events: mpsc::UnboundedSender<SegmentEvent>,
+    /// `None` once closed: the events task then finishes what is queued.
+    events: std::sync::Mutex<Option<mpsc::UnboundedSender<SegmentEvent>>>,
 }
 
 /// The recorder's two tasks; both end once the recorder and the uploader's
@@ -61,13 +62,35 @@ impl Recorder {
             events: tokio::spawn(runs::run(pool.clone(), submitter, receiver)),
             completions: tokio::spawn(completions::run(pool, completions, config, observer)),
         };
-        (Arc::new(Self { events }), tasks)
+        (
+            Arc::new(Self {
+                events: std::sync::Mutex::new(Some(events)),
+            }),
+            tasks,
+        )
+    }
+}
+
+impl Recorder {
+    /// Takes no more events; the events task submits what is queued and ends.
+    pub fn close(&self) {
+        self.lock().take();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<mpsc::UnboundedSender<SegmentEvent>>> {
+        self.events
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl SegmentSink for Recorder {
     fn handle(&self, event: &SegmentEvent) {
-        if self.events.send(event.clone()).is_err() {
+        let sent = self
+            .lock()
+            .as_ref()
+            .is_some_and(|events| events.send(event.clone()).is_ok());
+        if !sent {
             tracing::error!("the recorder has stopped; a segment event was not recorded");
         }
     }
