@@ -13,14 +13,12 @@ pub mod uploader;
 pub mod vod;
 
 pub use fs_store::FsObjectStore;
-pub use removal::{
-    DeleteError, RetentionConfig, delete_recording, run_retention, sweep_expired,
+pub use recorder::{
+    ReconcileError, Recorder, RecorderConfig, RecorderTasks, RecordingObserver, reconcile_recording,
 };
+pub use removal::{DeleteError, RetentionConfig, delete_recording, run_retention, sweep_expired};
 pub use s3_store::{MIN_PART_SIZE, S3Config, S3ObjectStore};
 pub use uploader::{
     Completion, Ordering, Submitter, UploadJob, Uploader, UploaderConfig, UploaderError,
     UploaderStats,
-};
-pub use recorder::{
-    ReconcileError, Recorder, RecorderConfig, RecorderTasks, RecordingObserver, reconcile_recording,
 };

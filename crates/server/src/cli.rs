@@ -129,6 +129,19 @@ pub struct StorageArgs {
     #[arg(long, env = "NOVA_S3_FORCE_PATH_STYLE", default_value_t = false)]
     pub s3_force_path_style: bool,
 
+    /// Static S3 credentials; unset: the standard AWS chain (AWS_ACCESS_KEY_ID
+    /// and AWS_SECRET_ACCESS_KEY, profile files, instance and container roles).
+    #[arg(long, env = "NOVA_S3_ACCESS_KEY_ID", requires = "s3_secret_access_key")]
+    pub s3_access_key_id: Option<String>,
+
+    #[arg(
+        long,
+        env = "NOVA_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true,
+        requires = "s3_access_key_id"
+    )]
+    pub s3_secret_access_key: Option<String>,
+
     /// Uploads in flight at once.
     #[arg(long, env = "NOVA_UPLOAD_CONCURRENCY", default_value_t = 4)]
     pub upload_concurrency: usize,

@@ -148,6 +148,10 @@ async fn open_store(args: &StorageArgs, data_dir: &Path) -> Result<Arc<dyn Objec
                 prefix: args.s3_prefix.clone(),
                 region: args.s3_region.clone(),
                 force_path_style: args.s3_force_path_style,
+                credentials: args
+                    .s3_access_key_id
+                    .clone()
+                    .zip(args.s3_secret_access_key.clone()),
                 ..S3Config::new(bucket)
             };
             tracing::info!(?config, "recordings are stored in S3");
@@ -156,7 +160,9 @@ async fn open_store(args: &StorageArgs, data_dir: &Path) -> Result<Arc<dyn Objec
                 .context("configuring the S3 client")?;
             // Not fatal: uploads spool until the store answers.
             if let Err(error) = store.check().await {
-                tracing::warn!("the S3 bucket does not answer yet; recordings spool to disk until it does: {error}");
+                tracing::warn!(
+                    "the S3 bucket does not answer yet; recordings spool to disk until it does: {error}"
+                );
             }
             Ok(Arc::new(store))
         }

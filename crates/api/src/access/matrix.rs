@@ -274,7 +274,11 @@ pub(crate) const ROUTE_PERMISSIONS: &[(&str, &str, Permission)] = &[
         "/api/v1/streams/{id}/clips",
         Permission::ManageRecordings,
     ),
-    ("GET", "/api/v1/recordings/{id}", Permission::ManageRecordings),
+    (
+        "GET",
+        "/api/v1/recordings/{id}",
+        Permission::ManageRecordings,
+    ),
     (
         "DELETE",
         "/api/v1/recordings/{id}",

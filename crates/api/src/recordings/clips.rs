@@ -156,7 +156,10 @@ async fn pick_recording(
         return match row {
             Some(row)
                 if row.stream_id == stream
-                    && matches!(row.state, RecordingState::Recording | RecordingState::Complete) =>
+                    && matches!(
+                        row.state,
+                        RecordingState::Recording | RecordingState::Complete
+                    ) =>
             {
                 Ok(row.id)
             }
@@ -171,7 +174,12 @@ async fn pick_recording(
         .map_err(db)?;
     latest
         .into_iter()
-        .find(|row| matches!(row.state, RecordingState::Recording | RecordingState::Complete))
+        .find(|row| {
+            matches!(
+                row.state,
+                RecordingState::Recording | RecordingState::Complete
+            )
+        })
         .map(|row| row.id)
         .ok_or_else(|| ApiError::Conflict("this stream has no recording to clip".to_owned()))
 }

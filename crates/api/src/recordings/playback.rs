@@ -51,7 +51,10 @@ async fn vod_master(
     expect(&file, MASTER)?;
     let row = complete_recording(&state, &recording).await?;
     let renditions = renditions(&state, row.id).await?;
-    Ok(playlist(vod::master_playlist(&renditions), VOD_PLAYLIST_CACHE))
+    Ok(playlist(
+        vod::master_playlist(&renditions),
+        VOD_PLAYLIST_CACHE,
+    ))
 }
 
 /// A rendition's VOD playlist, or one of the recording's objects.
@@ -94,7 +97,10 @@ async fn clip_master(
     expect(&file, MASTER)?;
     let clip = clip_row(&state, &clip).await?;
     let renditions = renditions(&state, clip.recording_id).await?;
-    Ok(playlist(vod::master_playlist(&renditions), VOD_PLAYLIST_CACHE))
+    Ok(playlist(
+        vod::master_playlist(&renditions),
+        VOD_PLAYLIST_CACHE,
+    ))
 }
 
 async fn clip_media(
@@ -107,7 +113,7 @@ async fn clip_media(
     let clip = clip_row(&state, &clip).await?;
     let rows = segments(&state, clip.recording_id, &rendition).await?;
     let clipped = index::clip_segments(&rows, clip.start_ms, clip.end_ms);
-    let prefix = format!("/vod/{}/{rendition}/", clip.recording_id);
+    let prefix = recording_objects(clip.recording_id, &rendition);
     Ok(playlist(
         vod::media_playlist(clipped, MediaPlaylistKind::Vod, &prefix),
         VOD_PLAYLIST_CACHE,
@@ -138,7 +144,7 @@ async fn dvr_media(
     let (recording, depth) = dvr_recording(&state, &stream).await?;
     let rows = segments(&state, recording, &rendition).await?;
     let (window, discontinuities_before) = vod::dvr_window(&rows, depth, chrono::Utc::now());
-    let prefix = format!("/vod/{recording}/{rendition}/");
+    let prefix = recording_objects(recording, &rendition);
     Ok(playlist(
         vod::media_playlist(
             window,
@@ -246,6 +252,13 @@ async fn segments(
     Ok(rows)
 }
 
+/// The recording's objects, relative to a `/{clips|dvr}/{id}/{rendition}/`
+/// playlist: relative URIs keep working behind a proxy that mounts nova-live
+/// under a path prefix.
+fn recording_objects(recording: Uuid, rendition: &str) -> String {
+    format!("../../../vod/{recording}/{rendition}/")
+}
+
 fn parse<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
     crate::extract::path(path)
 }
@@ -273,7 +286,10 @@ fn not_found(what: &str) -> ApiError {
 fn playlist(body: Bytes, cache: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PLAYLIST_TYPE));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PLAYLIST_TYPE),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
@@ -282,7 +298,10 @@ fn object(body: Bytes, content_type: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(SEGMENT_CACHE));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(SEGMENT_CACHE),
+    );
     response
 }
 

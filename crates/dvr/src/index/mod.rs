@@ -13,6 +13,6 @@ pub use recordings::{
     object_keys, open_recording, recording, recordings_of_stream, recover_interrupted,
 };
 pub use segments::{
-    NewSegment, RenditionSummary, SegmentRow, add_segment, live_recording, remove_segment, renditions,
-    segments,
+    NewSegment, RenditionSummary, SegmentRow, add_segment, live_recording, remove_segment,
+    renditions, segments,
 };

@@ -41,12 +41,11 @@ const COLUMNS: &str =
 pub async fn open_recording(pool: &PgPool, stream: Uuid) -> Result<Uuid, sqlx::Error> {
     let mut tx = pool.begin().await?;
     close_open(&mut tx, Some(stream)).await?;
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO stream_recordings (stream_id) VALUES ($1) RETURNING id",
-    )
-    .bind(stream)
-    .fetch_one(&mut *tx)
-    .await?;
+    let id: Uuid =
+        sqlx::query_scalar("INSERT INTO stream_recordings (stream_id) VALUES ($1) RETURNING id")
+            .bind(stream)
+            .fetch_one(&mut *tx)
+            .await?;
     tx.commit().await?;
     Ok(id)
 }

@@ -170,12 +170,13 @@ pub async fn remove_segment(
     row: &SegmentRow,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let removed = sqlx::query("DELETE FROM stream_segments WHERE recording_id = $1 AND object_key = $2")
-        .bind(recording)
-        .bind(&row.object_key)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let removed =
+        sqlx::query("DELETE FROM stream_segments WHERE recording_id = $1 AND object_key = $2")
+            .bind(recording)
+            .bind(&row.object_key)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if removed == 1 {
         sqlx::query(
             "UPDATE stream_recordings r SET \

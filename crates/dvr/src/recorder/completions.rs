@@ -39,7 +39,9 @@ pub(super) async fn run(
                 }
             }
             Some(UploadTag::Init | UploadTag::Playlist) => {}
-            None => tracing::warn!(key = %completion.key, "an upload with a tag this version does not know"),
+            None => {
+                tracing::warn!(key = %completion.key, "an upload with a tag this version does not know")
+            }
         }
     }
 }

@@ -97,9 +97,13 @@ fn store_init(submitter: &Submitter, run: &mut Run, init: &InitSegment) {
     run.after_init.insert(init.rendition.to_string());
     submit(
         submitter,
-        UploadJob::new(key, init.data.clone(), ObjectMeta::new("video/mp4", IMMUTABLE))
-            .in_group(init.stream.to_string(), Ordering::Parallel)
-            .with_tag(UploadTag::Init.to_value()),
+        UploadJob::new(
+            key,
+            init.data.clone(),
+            ObjectMeta::new("video/mp4", IMMUTABLE),
+        )
+        .in_group(init.stream.to_string(), Ordering::Parallel)
+        .with_tag(UploadTag::Init.to_value()),
     );
 }
 
@@ -134,9 +138,13 @@ fn store_segment(submitter: &Submitter, run: &mut Run, segment: &MediaSegment) {
     };
     submit(
         submitter,
-        UploadJob::new(key, segment.data.clone(), ObjectMeta::new(content_type, IMMUTABLE))
-            .in_group(segment.stream.to_string(), ordering)
-            .with_tag(UploadTag::Segment(row.clone()).to_value()),
+        UploadJob::new(
+            key,
+            segment.data.clone(),
+            ObjectMeta::new(content_type, IMMUTABLE),
+        )
+        .in_group(segment.stream.to_string(), ordering)
+        .with_tag(UploadTag::Segment(row.clone()).to_value()),
     );
     run.segments.entry(rendition).or_default().push(row);
 }
@@ -199,7 +207,9 @@ fn summary(rendition: &str, rows: &[SegmentRow]) -> RenditionSummary {
             .map(|r| r.byte_size * 8000 / i64::from(r.duration_ms.max(1)))
             .max()
             .unwrap_or(0),
-        container: rows.first().map_or_else(String::new, |r| r.container.clone()),
+        container: rows
+            .first()
+            .map_or_else(String::new, |r| r.container.clone()),
     }
 }
 

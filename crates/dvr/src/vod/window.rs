@@ -57,7 +57,10 @@ mod tests {
         ];
         let now = DateTime::from_timestamp(10, 0).unwrap();
         let (window, before) = dvr_window(&rows, chrono::Duration::seconds(7), now);
-        assert_eq!(window.iter().map(|r| r.sequence).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(
+            window.iter().map(|r| r.sequence).collect::<Vec<_>>(),
+            [2, 3]
+        );
         assert_eq!(before, 1);
         let (all, before) = dvr_window(&rows, chrono::Duration::hours(2), now);
         assert_eq!(all.len(), 4);

@@ -72,7 +72,7 @@ impl Fixture {
     /// starts on a keyframe, lasts what EXTINF says, and starts after the
     /// one before it (across discontinuities too).
     pub async fn check_every_segment(&self, playlist_url: &str, playlist: &MediaPlaylist) {
-        let base = playlist_url.rsplit_once('/').unwrap().0;
+        let base = reqwest::Url::parse(playlist_url).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut init: Option<Vec<u8>> = None;
         let mut starts = Vec::new();
@@ -80,7 +80,7 @@ impl Fixture {
             if let Some(map) = &segment.map {
                 let response = self
                     .server
-                    .fetch(&format!("{base}/{}", map.uri))
+                    .fetch(base.join(&map.uri).unwrap().as_str())
                     .await
                     .unwrap();
                 assert_eq!(response.headers()["content-type"], "video/mp4");
@@ -88,7 +88,7 @@ impl Fixture {
             }
             let response = self
                 .server
-                .fetch(&format!("{base}/{}", segment.uri))
+                .fetch(base.join(&segment.uri).unwrap().as_str())
                 .await
                 .unwrap_or_else(|| panic!("segment {} is listed but not served", segment.uri));
             let cache = response.headers()["cache-control"]
@@ -102,7 +102,10 @@ impl Fixture {
             let body = response.bytes().await.unwrap();
             let report = check_segment(
                 dir.path(),
-                &format!("{index}-{}", segment.uri),
+                &format!(
+                    "{index}-{}",
+                    segment.uri.rsplit('/').next().unwrap_or_default()
+                ),
                 init.as_deref(),
                 &body,
             );

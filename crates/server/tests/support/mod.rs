@@ -5,6 +5,9 @@
 
 pub mod fixture;
 pub mod media_check;
+/// The real S3 server (`s3s-fs`) the DVR crate's tests use too.
+#[path = "../../../dvr/tests/support/mod.rs"]
+pub mod s3;
 pub mod server;
 
 use std::time::Duration;
