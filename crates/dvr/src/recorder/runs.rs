@@ -171,7 +171,7 @@ fn finish(submitter: &Submitter, stream: StreamId, run: Run) {
             .with_tag(UploadTag::Playlist.to_value()),
         );
     }
-    summaries.sort_by(|a, b| b.peak_bps.cmp(&a.peak_bps));
+    summaries.sort_by_key(|s| std::cmp::Reverse(s.peak_bps));
     let master = if summaries.is_empty() {
         Bytes::from_static(b"#EXTM3U\n")
     } else {
