@@ -3,7 +3,8 @@
 //! default", so changing a server default reaches every stream that did not
 //! choose otherwise.
 //!
-//! The packager applies `container` today; `profile`, `dvr_window_seconds`
+//! The packager applies `container`; `dvr_window_seconds` sizes the DVR
+//! window and `recording_retention_days` the life of recordings; `profile`
 //! and `latency_mode` are stored and returned so creator apps can set them
 //! now, and take effect when transcoding, DVR and low-latency packaging land.
 
@@ -19,7 +20,17 @@ use crate::error::FieldError;
 pub(crate) const MAX_DVR_WINDOW_SECONDS: u32 = 86_400;
 
 /// The keys this version understands, in the order they are documented.
-const KEYS: [&str; 4] = ["container", "profile", "dvr_window_seconds", "latency_mode"];
+const KEYS: [&str; 5] = [
+    "container",
+    "profile",
+    "dvr_window_seconds",
+    "latency_mode",
+    "recording_retention_days",
+];
+
+/// A century: the longest a recording may be kept before retention
+/// deletes it (0 keeps it until someone does).
+pub(crate) const MAX_RETENTION_DAYS: u32 = 36_500;
 
 /// How close to real time players are kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -73,6 +84,12 @@ pub(crate) struct StreamOverrides {
     pub dvr_window_seconds: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_mode: Option<LatencyMode>,
+    /// Days each recording is kept before retention deletes it; 0 keeps
+    /// recordings until they are deleted. Applies to recordings that end
+    /// from now on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 36500)]
+    pub recording_retention_days: Option<u32>,
 }
 
 impl StreamOverrides {
@@ -97,12 +114,19 @@ impl StreamOverrides {
             &mut warnings,
         );
         let latency_mode = keep(object, "latency_mode", parse_latency_mode, &mut warnings);
+        let recording_retention_days = keep(
+            object,
+            "recording_retention_days",
+            parse_retention_days,
+            &mut warnings,
+        );
         (
             Self {
                 container,
                 profile,
                 dvr_window_seconds,
                 latency_mode,
+                recording_retention_days,
             },
             warnings,
         )
@@ -174,6 +198,19 @@ fn parse_latency_mode(value: &Value) -> Result<LatencyMode, String> {
     as_str(value)?.parse()
 }
 
+fn parse_retention_days(value: &Value) -> Result<u32, String> {
+    value
+        .as_u64()
+        .and_then(|days| u32::try_from(days).ok())
+        .filter(|days| *days <= MAX_RETENTION_DAYS)
+        .ok_or_else(|| {
+            format!(
+                "must be a whole number of days from 0 (keep until deleted) to \
+                 {MAX_RETENTION_DAYS}, not {value}"
+            )
+        })
+}
+
 /// For `Option<Option<T>>` fields with `#[serde(default)]`: an absent field
 /// is `None`, an explicit `null` is `Some(None)`. JSON merge-patch style
 /// updates need the difference (keep vs. clear).
@@ -209,6 +246,10 @@ pub(crate) struct SettingsPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<LatencyMode>)]
     latency_mode: Option<Option<Value>>,
+    /// Days recordings are kept: 0 (until deleted) to 36500.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>, minimum = 0, maximum = 36500)]
+    recording_retention_days: Option<Option<Value>>,
 }
 
 /// A validated [`SettingsPatch`], as the change to make to the stored object.
@@ -229,7 +270,7 @@ impl SettingsPatch {
     pub fn validate(self, path: &[&str], errors: &mut Vec<FieldError>) -> Option<SettingsChange> {
         let before = errors.len();
         let mut change = SettingsChange::default();
-        let fields: [(&str, Option<Option<Value>>, ToStored); 4] = [
+        let fields: [(&str, Option<Option<Value>>, ToStored); 5] = [
             (KEYS[0], self.container, |v| {
                 parse_container(v).map(|c| Value::from(c.as_str()))
             }),
@@ -239,6 +280,9 @@ impl SettingsPatch {
             }),
             (KEYS[3], self.latency_mode, |v| {
                 parse_latency_mode(v).map(|mode| Value::from(mode.as_str()))
+            }),
+            (KEYS[4], self.recording_retention_days, |v| {
+                parse_retention_days(v).map(Value::from)
             }),
         ];
         for (key, value, parse) in fields {
@@ -312,7 +356,8 @@ mod tests {
     #[test]
     fn every_stored_key_reads_back() {
         let stored = json!({
-            "container": "ts", "profile": "abr", "dvr_window_seconds": 3600, "latency_mode": "low"
+            "container": "ts", "profile": "abr", "dvr_window_seconds": 3600, "latency_mode": "low",
+            "recording_retention_days": 30
         });
         let (overrides, warnings) = StreamOverrides::from_stored(&stored);
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -323,6 +368,7 @@ mod tests {
                 profile: Some("abr".to_owned()),
                 dvr_window_seconds: Some(3600),
                 latency_mode: Some(LatencyMode::Low),
+                recording_retention_days: Some(30),
             }
         );
         assert_eq!(serde_json::to_value(&overrides).unwrap(), stored);
