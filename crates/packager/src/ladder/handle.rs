@@ -164,14 +164,20 @@ impl Ladder {
 
     /// Ends the source: decodes and encodes everything pushed, flushes the
     /// encoders, and returns the outputs not received yet.
-    pub fn finish(mut self) -> Vec<LadderOutput> {
+    pub fn finish(self) -> Vec<LadderOutput> {
+        self.finish_with_stats().0
+    }
+
+    /// [`finish`](Self::finish), plus the final counters (for the session's
+    /// closing log line or metrics).
+    pub fn finish_with_stats(mut self) -> (Vec<LadderOutput>, LadderStats) {
         self.input = None;
         for thread in std::mem::take(&mut self.threads) {
             if thread.join().is_err() {
                 tracing::error!("ladder: a ladder thread panicked");
             }
         }
-        self.output.try_iter().collect()
+        (self.output.try_iter().collect(), self.stats())
     }
 
     pub fn stats(&self) -> LadderStats {
