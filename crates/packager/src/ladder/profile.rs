@@ -71,7 +71,7 @@ impl LadderProfile {
                 max_frame_rate: spec.max_frame_rate,
             })
             .collect();
-        selected.sort_by(|a, b| b.height.cmp(&a.height));
+        selected.sort_by_key(|r| std::cmp::Reverse(r.height));
         selected
     }
 }
