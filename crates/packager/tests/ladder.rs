@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use nova_media::{Frame, StreamEvent, Track, VideoConfig};
 use nova_packager::ladder::{
-    EncodeOptions, Ladder, LadderError, LadderOutput, LadderProfile, LadderStats,
+    EncodeOptions, Ladder, LadderError, LadderOutput, LadderProfile, LadderStats, RenditionSpec,
 };
 use serde_json::Value;
 
@@ -131,9 +131,17 @@ struct Rung {
 /// Pushes the whole source (audio included), collecting outputs while it
 /// goes as a live caller would, then finishes.
 fn transcode(options: EncodeOptions, frames: &[Frame]) -> (BTreeMap<String, Rung>, Ladder) {
+    transcode_with(&LadderProfile::default_ladder(), options, frames)
+}
+
+fn transcode_with(
+    profile: &LadderProfile,
+    options: EncodeOptions,
+    frames: &[Frame],
+) -> (BTreeMap<String, Rung>, Ladder) {
     support::init_logging();
     let (config, _) = source_720p();
-    let ladder = Ladder::start(config, &LadderProfile::default_ladder(), options).unwrap();
+    let ladder = Ladder::start(config, profile, options).unwrap();
     let mut outputs = Vec::new();
     for frame in frames {
         ladder.push(frame.clone());
@@ -521,5 +529,40 @@ fn a_preset_libx264_does_not_know_is_refused_at_start() {
     assert!(
         matches!(&error, LadderError::EncoderOptions { preset, .. } if preset == "warp-speed"),
         "{error}"
+    );
+}
+
+#[test]
+fn a_frame_rate_cap_halves_the_pictures_but_keeps_every_keyframe() {
+    let profile = LadderProfile {
+        renditions: vec![RenditionSpec {
+            name: "240p15".into(),
+            height: 240,
+            video_bitrate_bps: 300_000,
+            max_frame_rate: Some(15),
+        }],
+    };
+    let (rungs, ladder) = transcode_with(&profile, offline(false), &source_720p().1);
+    let (rungs, _) = finish(rungs, ladder);
+    let rung = &rungs["240p15"];
+    let Some(VideoConfig::Avc(avc)) = &rung.config else {
+        panic!("no config");
+    };
+    assert_eq!((avc.width, avc.height), (426, 240));
+    // 180 pictures at 30 fps: every other one, and the 3 keyframes all fall
+    // on kept pictures (0, 60, 120).
+    assert_eq!(rung.frames.len(), 90);
+    let keyframes: BTreeSet<i64> = rung
+        .frames
+        .iter()
+        .filter(|f| f.keyframe)
+        .map(|f| f.pts)
+        .collect();
+    assert_eq!(keyframes, source_keyframe_pts());
+    let mut pts: Vec<i64> = rung.frames.iter().map(|f| f.pts).collect();
+    pts.sort_unstable();
+    assert!(
+        pts.windows(2).all(|w| (60..=70).contains(&(w[1] - w[0]))),
+        "{pts:?}"
     );
 }
