@@ -30,12 +30,22 @@ pub(crate) struct SourceDecoder {
 }
 
 impl SourceDecoder {
-    pub(crate) fn open(config: &AvcConfig, threads: Option<usize>) -> Result<Self, LadderError> {
+    /// `low_latency` decodes with slice threads instead of frame threads:
+    /// frame threading holds back one picture per thread.
+    pub(crate) fn open(
+        config: &AvcConfig,
+        threads: Option<usize>,
+        low_latency: bool,
+    ) -> Result<Self, LadderError> {
         let codec = decoder::find(codec::Id::H264).ok_or(LadderError::DecoderMissing)?;
         let mut context = codec::Context::new_with_codec(codec);
         ffi::set_extradata(&mut context, &config.record).map_err(LadderError::DecoderOpen)?;
         context.set_threading(threading::Config {
-            kind: threading::Type::Frame,
+            kind: if low_latency {
+                threading::Type::Slice
+            } else {
+                threading::Type::Frame
+            },
             count: threads.unwrap_or(0),
             ..Default::default()
         });

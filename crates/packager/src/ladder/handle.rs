@@ -80,7 +80,7 @@ impl Ladder {
                 source,
             }
         })?;
-        let decoder = SourceDecoder::open(avc, options.decoder_threads)?;
+        let decoder = SourceDecoder::open(avc, options.decoder_threads, options.low_latency)?;
 
         let queue_frames = match options.max_lag {
             // Room for the lag limit and as much again, so the policy sees a

@@ -7,8 +7,8 @@ use std::time::Duration;
 pub struct EncodeOptions {
     /// x264 preset (`ultrafast` … `veryslow`).
     pub preset: String,
-    /// `tune=zerolatency`: no B-frames, no lookahead, frame-sliced threads.
-    /// Output DTS then equals PTS.
+    /// `tune=zerolatency`: no B-frames, no lookahead, sliced threads in
+    /// x264, slice threads in the decoder. Output DTS then equals PTS.
     pub low_latency: bool,
     /// Threads per x264 encoder; `None` lets x264 choose from the core count
     /// (the ffmpeg CLI's `threads=auto`).
@@ -19,8 +19,10 @@ pub struct EncodeOptions {
     /// Live degrade policy: when a rendition's encoder is this far behind
     /// the decoder (media time between the newest decoded frame and the
     /// frame that encoder is on), the top rendition still running is
-    /// dropped. `None` never drops: queues fill up and [`Ladder::push`]
-    /// waits instead (files, benchmarks).
+    /// dropped: at most one per `max_lag` of media time, and never the last
+    /// one running (if even that one cannot keep up, its queue fills and
+    /// [`Ladder::push`] waits). `None` never drops: queues fill up and
+    /// [`Ladder::push`] waits instead (files, benchmarks).
     ///
     /// [`Ladder::push`]: super::Ladder::push
     pub max_lag: Option<Duration>,
