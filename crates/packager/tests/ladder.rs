@@ -400,6 +400,17 @@ fn low_latency_codes_without_reordering_and_keeps_alignment() {
         stats.frames_pushed, 180,
         "audio frames are not counted or pushed"
     );
+    assert_eq!((stats.frames_decoded, stats.decode_errors), (180, 0));
+    for rendition in &stats.renditions {
+        assert_eq!(
+            (rendition.frames_in, rendition.frames_out),
+            (180, 180),
+            "{rendition:?}"
+        );
+        assert_eq!(rendition.queue_depth, 0, "{rendition:?}");
+        assert!(rendition.speed > 0.0, "{rendition:?}");
+        assert_eq!(rendition.dropped, None);
+    }
     for name in ["480p", "360p"] {
         let rung = &rungs[name];
         assert_eq!(rung.frames.len(), 180, "{name}");
