@@ -10,6 +10,7 @@ mod ffi;
 mod ffmpeg_log;
 mod generation;
 mod interleave;
+pub mod ladder;
 mod live_windows;
 mod memory_io;
 mod muxer;
