@@ -98,7 +98,8 @@ pub struct ServeArgs {
 /// Where recordings go, and how long they stay.
 #[derive(Debug, Args)]
 pub struct StorageArgs {
-    /// `fs` (a local directory, the default) or `s3` (any S3-compatible store).
+    /// `fs` (a local directory, the default), `s3` (any S3-compatible store),
+    /// or `off` (nothing is recorded; live playback only).
     #[arg(long = "storage", env = "NOVA_STORAGE", default_value = "fs")]
     pub kind: StorageKind,
 
@@ -165,6 +166,7 @@ pub struct StorageArgs {
 pub enum StorageKind {
     Fs,
     S3,
+    Off,
 }
 
 #[derive(Debug, Args)]

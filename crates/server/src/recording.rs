@@ -32,13 +32,17 @@ pub struct Recording {
 }
 
 impl Recording {
+    /// `None` when recording is off.
     pub async fn start(
         args: &StorageArgs,
         data_dir: &Path,
         pool: &PgPool,
         api: &ApiConfig,
-    ) -> Result<Self> {
-        let store = open_store(args, data_dir).await?;
+    ) -> Result<Option<Self>> {
+        let Some(store) = open_store(args, data_dir).await? else {
+            tracing::info!("recording is off (--storage off): live playback only");
+            return Ok(None);
+        };
         // Before new recordings start: what a crash left `recording` is
         // closed at its last indexed segment.
         let recovered = index::recover_interrupted(pool)
@@ -90,14 +94,14 @@ impl Recording {
             },
             async move { stopped.cancelled().await },
         ));
-        Ok(Self {
+        Ok(Some(Self {
             store,
             recorder,
             uploader,
             tasks,
             retention,
             stop_retention,
-        })
+        }))
     }
 
     /// After the packagers are done: submits what the recorder holds,
@@ -126,8 +130,9 @@ impl Recording {
     }
 }
 
-async fn open_store(args: &StorageArgs, data_dir: &Path) -> Result<Arc<dyn ObjectStore>> {
+async fn open_store(args: &StorageArgs, data_dir: &Path) -> Result<Option<Arc<dyn ObjectStore>>> {
     match args.kind {
+        StorageKind::Off => Ok(None),
         StorageKind::Fs => {
             let dir = args
                 .storage_dir
@@ -136,7 +141,7 @@ async fn open_store(args: &StorageArgs, data_dir: &Path) -> Result<Arc<dyn Objec
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("creating the recordings directory {}", dir.display()))?;
             tracing::info!(dir = %dir.display(), "recordings are stored on the local filesystem");
-            Ok(Arc::new(FsObjectStore::new(dir)))
+            Ok(Some(Arc::new(FsObjectStore::new(dir))))
         }
         StorageKind::S3 => {
             let bucket = args
@@ -164,7 +169,7 @@ async fn open_store(args: &StorageArgs, data_dir: &Path) -> Result<Arc<dyn Objec
                     "the S3 bucket does not answer yet; recordings spool to disk until it does: {error}"
                 );
             }
-            Ok(Arc::new(store))
+            Ok(Some(Arc::new(store)))
         }
     }
 }

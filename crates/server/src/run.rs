@@ -135,7 +135,10 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     let windows = Arc::new(LiveWindows::new());
     let health = Arc::new(HealthBoard::default());
     let (status, status_queue) = StatusWriter::new();
-    let sinks: Vec<Arc<dyn SegmentSink>> = vec![windows.clone(), recording.recorder.clone()];
+    let mut sinks: Vec<Arc<dyn SegmentSink>> = vec![windows.clone()];
+    if let Some(recording) = &recording {
+        sinks.push(recording.recorder.clone());
+    }
     let observer = Arc::new(StreamObserver::new(
         status,
         Arc::new(FanOut(sinks)),
@@ -150,15 +153,17 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     );
     let authorizer = Arc::new(PgPublishAuthorizer::new(pool.clone(), defaults));
     let readiness = Arc::new(Readiness::default());
-    let state = AppState::new(
+    let mut state = AppState::new(
         pool.clone(),
         jwt.clone(),
         api_config,
         windows.clone(),
         readiness.clone(),
         Arc::new(HubControl::new(hub.clone(), health.clone())),
-    )
-    .with_recordings(recording.store.clone());
+    );
+    if let Some(recording) = &recording {
+        state = state.with_recordings(recording.store.clone());
+    }
     // The API's live event bus: status changes and health warnings from the
     // ingest side are announced there too.
     let events = state.events.clone();
@@ -224,7 +229,9 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     tokio::task::spawn_blocking(move || observer_for_join.join_packagers()).await?;
     // The packagers' last segments are recorded and indexed (or spooled for
     // the next start) while players still reach the API.
-    recording.shutdown().await;
+    if let Some(recording) = recording {
+        recording.shutdown().await;
+    }
     // Players get a last look at the ended playlists while the API drains;
     // event feeds are closed first, or an open Server-Sent Events response
     // would hold the graceful drain until its timeout.
