@@ -205,6 +205,32 @@ async fn a_recording_plays_as_vod_clips_at_once_and_deletes_cleanly() {
     .await;
     assert_eq!(live["state"], "recording", "{live}");
     assert!(live["playback"]["hls_url"].is_null());
+    // The DVR window: a live playlist over the stored segments, from the start.
+    let dvr_url = format!("{}/dvr/{id}/master.m3u8", server.http);
+    let (dvr_media_url, window) = wait_for("a DVR window with 2 segments", LIMIT, || async {
+        let text = server.fetch_text(&dvr_url).await?;
+        let Ok(Playlist::MasterPlaylist(dvr)) = m3u8_rs::parse_playlist_res(text.as_bytes()) else {
+            panic!("not a master playlist at {dvr_url}: {text}");
+        };
+        let url = join(&dvr_url, &dvr.variants[0].uri);
+        let window = media(server, &url).await;
+        (window.segments.len() >= 2).then_some((url, window))
+    })
+    .await;
+    assert!(
+        !window.end_list,
+        "the DVR window of a live stream has no end yet"
+    );
+    assert_eq!(
+        window.media_sequence, 0,
+        "it reaches back to the first segment"
+    );
+    let first = join(&dvr_media_url, &window.segments[0].uri);
+    let response = server
+        .fetch(&first)
+        .await
+        .expect("listed DVR segments are served");
+    assert!(!response.bytes().await.unwrap().is_empty());
     assert!(encoder.wait().await.unwrap().success());
     server.wait_for_status(token, id, "ended", LIMIT).await;
 
