@@ -13,6 +13,7 @@ mod hosts;
 mod openapi;
 mod playback;
 mod publish_authorizer;
+mod recordings;
 mod schema;
 mod stream_status;
 mod streams;
