@@ -49,6 +49,8 @@ pub(crate) struct ClipBody {
     responses(
         (status = 201, description = "The clip; `Location` is its playlist", body = ClipView,
             headers(("Location" = String, description = "The clip's HLS playlist"))),
+        (status = 409, description = "The stream has no recording, or nothing of it is stored \
+            yet", body = crate::error::ProblemDocument, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create_clip(
     State(state): State<AppState>,

@@ -97,6 +97,8 @@ pub(crate) async fn get_recording(
     responses(
         (status = 204, description = "Deleted"),
         (status = 202, description = "Hidden; storage is unreachable, its objects go later"),
+        (status = 409, description = "Still being made: end the stream first",
+            body = crate::error::ProblemDocument, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn delete_recording(
     State(state): State<AppState>,
