@@ -24,6 +24,9 @@ pub use publish::{
     PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, SegmentContainer,
     StreamSettings,
 };
-pub use segment::{InitSegment, MediaSegment, SOURCE_RENDITION, SegmentEvent, SegmentSink};
+pub use segment::{
+    AUDIO_RENDITION, InitSegment, MUXED_RENDITION, MediaSegment, SOURCE_RENDITION, SegmentEvent,
+    SegmentSink,
+};
 pub use stream_event::StreamEvent;
 pub use stream_id::StreamId;

@@ -23,6 +23,8 @@ pub struct PlaybackObject {
 
 /// The live window as the HTTP layer sees it: named objects per stream.
 pub trait LivePlayback: Send + Sync + 'static {
-    /// `name` is the path under `/live/{stream}/`, e.g. `index.m3u8`.
+    /// `name` is the path under `/live/{stream}/`: `index.m3u8` and its
+    /// segments (the muxed rendition), `master.m3u8`, `manifest.mpd`, or
+    /// `{rendition}/{file}` for one CMAF track, e.g. `source/index.m3u8`.
     fn get(&self, stream: StreamId, name: &str) -> Option<PlaybackObject>;
 }

@@ -1,5 +1,11 @@
-//! The segmenter and the muxers of one packaging run: decides where segments
-//! start, feeds the muxer, and emits init and media segments to the sink.
+//! The segmenter and the muxers of one rendition of a packaging run: decides
+//! where segments start, feeds the muxer, and emits init and media segments
+//! to the sink.
+//!
+//! A writer either leads (cuts on its own keyframes) or follows a leader's
+//! [`Boundary`]s, so that segment N of every rendition covers the same media
+//! time (CMAF switching sets, ISO/IEC 23000-19 §7.3.4; RFC 8216bis §6.2.4
+//! for aligned media sequence numbers).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -19,6 +25,13 @@ use crate::timeline::SessionClock;
 /// timestamps a 2 s GOP at 30 fps can land a millisecond or two early.
 const CUT_TOLERANCE_MS: i64 = 5;
 
+/// Where a leading writer began a segment: followers begin theirs at their
+/// first frame at or after `at_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Boundary {
+    pub at_ms: i64,
+}
+
 pub(crate) struct SegmentWriter {
     stream: StreamId,
     rendition: Arc<str>,
@@ -34,6 +47,8 @@ pub(crate) struct SegmentWriter {
     /// A generation no muxer could be started for (e.g. HEVC without a
     /// picture size in fMP4): not retried at every keyframe.
     refused: Option<u64>,
+    /// A follower's next cut, from its leader.
+    pending: Option<Boundary>,
 }
 
 /// The muxer of one generation, with the segment it is filling.
@@ -59,22 +74,26 @@ struct OpenSegment {
 }
 
 impl SegmentWriter {
+    /// `names` may share its run token with the run's other renditions:
+    /// each rendition has a directory of its own.
     pub(crate) fn new(
         stream: StreamId,
         rendition: Arc<str>,
         sink: Arc<dyn SegmentSink>,
         container: SegmentContainer,
+        names: RunNames,
     ) -> Self {
         Self {
             stream,
             rendition,
             sink,
-            names: RunNames::new(),
+            names,
             container,
             next_sequence: 0,
             run_end_ms: 0,
             active: None,
             refused: None,
+            pending: None,
         }
     }
 
@@ -90,33 +109,71 @@ impl SegmentWriter {
         self.sink.handle(&event);
     }
 
-    /// Writes one frame, starting a muxer or a segment first when the frame
-    /// is where one begins.
+    /// Leads: writes one frame, starting a muxer or a segment first when the
+    /// frame is where one begins. Returns where a segment began, if one did.
     pub(crate) fn write(
         &mut self,
         ready: Ready,
         clock: &SessionClock,
         target_ms: i64,
         counters: &mut PackagerCounters,
+    ) -> Option<Boundary> {
+        let cut_point = ready
+            .generation
+            .is_cut_point(ready.frame.track, ready.frame.keyframe);
+        let current = self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.generation == ready.generation.id);
+        if cut_point && !current {
+            if self.refused != Some(ready.generation.id) {
+                self.close(counters);
+                self.open(&ready.generation, *clock, counters);
+            }
+        } else if cut_point && self.segment_is_due(ready.frame.dts, target_ms) {
+            self.cut(ready.frame.dts, counters);
+        }
+        self.put(ready, counters)
+    }
+
+    /// Takes the leader's latest boundary; the next frame at or after it
+    /// starts a segment.
+    pub(crate) fn follow(&mut self, boundary: Boundary) {
+        self.pending = Some(boundary);
+    }
+
+    /// Follows: writes one frame, cutting first if it is this writer's first
+    /// frame at or after the leader's pending boundary. Audio frames are all
+    /// sync samples, so a follower of audio can cut at any of them.
+    pub(crate) fn write_following(
+        &mut self,
+        ready: Ready,
+        clock: &SessionClock,
+        counters: &mut PackagerCounters,
     ) {
+        if let Some(boundary) = self.pending.filter(|b| ready.frame.dts >= b.at_ms) {
+            self.pending = None;
+            let current = self
+                .active
+                .as_ref()
+                .is_some_and(|a| a.generation == ready.generation.id);
+            if current {
+                self.cut(ready.frame.dts, counters);
+            } else if self.refused != Some(ready.generation.id) {
+                self.close(counters);
+                self.open(&ready.generation, *clock, counters);
+            }
+            tracing::trace!(stream = %self.stream, rendition = %self.rendition, at = boundary.at_ms, dts = ready.frame.dts, "followed a boundary");
+        }
+        self.put(ready, counters);
+    }
+
+    fn put(&mut self, ready: Ready, counters: &mut PackagerCounters) -> Option<Boundary> {
         let Ready {
             frame,
             duration_ms,
             generation,
         } = ready;
-        let cut_point = generation.is_cut_point(frame.track, frame.keyframe);
-        let current = self
-            .active
-            .as_ref()
-            .is_some_and(|a| a.generation == generation.id);
-        if cut_point && !current {
-            if self.refused != Some(generation.id) {
-                self.close(counters);
-                self.open(&generation, *clock, counters);
-            }
-        } else if cut_point && self.segment_is_due(frame.dts, target_ms) {
-            self.cut(frame.dts, counters);
-        }
         let Some(active) = self
             .active
             .as_mut()
@@ -125,9 +182,11 @@ impl SegmentWriter {
             // A frame of a new generation before its first keyframe, or one
             // after a muxer failure: nothing can decode it.
             counters.frames_skipped += 1;
-            return;
+            return None;
         };
+        let mut began = None;
         if active.segment.is_none() {
+            began = Some(Boundary { at_ms: frame.dts });
             let discontinuity = std::mem::take(&mut active.discontinuous);
             active.segment = Some(OpenSegment {
                 start_ms: frame.dts,
@@ -140,7 +199,7 @@ impl SegmentWriter {
             tracing::error!(stream = %self.stream, dts = frame.dts, "{error}; restarting at the next keyframe");
             counters.mux_errors += 1;
             self.active = None;
-            return;
+            return None;
         }
         counters.frames_written += 1;
         let end = frame.dts + duration_ms;
@@ -150,6 +209,7 @@ impl SegmentWriter {
             segment.end_ms = segment.end_ms.max(end);
         }
         self.run_end_ms = self.run_end_ms.max(end);
+        began
     }
 
     /// Ends the muxer and emits its last segment: the session ended, or a new
@@ -283,6 +343,7 @@ impl SegmentWriter {
         };
         tracing::debug!(
             stream = %self.stream,
+            rendition = %self.rendition,
             run = self.names.run(),
             sequence,
             start_ms = media.start_ms,

@@ -1,12 +1,13 @@
-//! One stream's live window: the segments its playlist lists, those that
+//! One rendition's live window: the segments its playlist lists, those that
 //! recently slid out, and the init segments they need (RFC 8216 §6.2.2).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use nova_media::{CachePolicy, InitSegment, MediaSegment, PlaybackObject, SegmentContainer};
 
+use crate::fmp4_info::{FragmentInfo, TrackInfo};
 use crate::playlist::{PlaylistHeader, render};
 
 pub(crate) const PLAYLIST_NAME: &str = "index.m3u8";
@@ -38,6 +39,10 @@ pub(crate) struct StreamWindow {
     target_duration: u64,
     ended_at: Option<Instant>,
     playlist: Option<Bytes>,
+    /// Read back from the bytes of one-track renditions, for the master
+    /// playlist and the MPD: per init name, and per listed segment name.
+    tracks: HashMap<String, TrackInfo>,
+    fragments: HashMap<String, FragmentInfo>,
 }
 
 impl StreamWindow {
@@ -52,6 +57,8 @@ impl StreamWindow {
             target_duration: config.min_target_secs.max(1),
             ended_at: None,
             playlist: None,
+            tracks: HashMap::new(),
+            fragments: HashMap::new(),
         }
     }
 
@@ -70,6 +77,7 @@ impl StreamWindow {
         *self = Self {
             retired: std::mem::take(&mut self.retired),
             inits: std::mem::take(&mut self.inits),
+            tracks: std::mem::take(&mut self.tracks),
             ..Self::new(container, config)
         };
         self.prune_inits();
@@ -78,6 +86,28 @@ impl StreamWindow {
     pub(crate) fn add_init(&mut self, init: &InitSegment) {
         self.inits.retain(|known| known.name != init.name);
         self.inits.push(init.clone());
+        if init.rendition.as_ref() != nova_media::MUXED_RENDITION
+            && let Some(track) = TrackInfo::parse(&init.data)
+        {
+            self.tracks.insert(init.name.clone(), track);
+        }
+    }
+
+    /// Segments the playlist lists, oldest first.
+    pub(crate) fn live(&self) -> impl DoubleEndedIterator<Item = &MediaSegment> {
+        self.live.iter()
+    }
+
+    pub(crate) fn track(&self, init_name: &str) -> Option<&TrackInfo> {
+        self.tracks.get(init_name)
+    }
+
+    pub(crate) fn fragment(&self, segment_name: &str) -> Option<&FragmentInfo> {
+        self.fragments.get(segment_name)
+    }
+
+    pub(crate) fn target_duration(&self) -> u64 {
+        self.target_duration
     }
 
     pub(crate) fn add_segment(&mut self, segment: &MediaSegment, now: Instant) {
@@ -85,6 +115,12 @@ impl StreamWindow {
         // segments about to slide out.
         let listed_ms = self.listed_ms();
         self.live.push_back(segment.clone());
+        if segment.rendition.as_ref() != nova_media::MUXED_RENDITION
+            && segment.container == SegmentContainer::Fmp4
+            && let Some(fragment) = FragmentInfo::parse(&segment.data)
+        {
+            self.fragments.insert(segment.name.clone(), fragment);
+        }
         // RFC 8216 §4.3.3.1: each EXTINF, rounded to the nearest integer, is
         // at most the target duration. It only ever grows during a run, as
         // players pace their reloads by it (§6.3.4).
@@ -100,10 +136,6 @@ impl StreamWindow {
     pub(crate) fn end(&mut self, now: Instant) {
         self.ended_at.get_or_insert(now);
         self.render();
-    }
-
-    pub(crate) fn ended_at(&self) -> Option<Instant> {
-        self.ended_at
     }
 
     /// Forgets segments whose grace period is over, and inits nothing needs.
@@ -164,6 +196,7 @@ impl StreamWindow {
         let Some(segment) = self.live.pop_front() else {
             return;
         };
+        self.fragments.remove(&segment.name);
         if segment.discontinuity {
             // §6.2.2: keep the discontinuity sequence numbers of the
             // remaining segments unchanged.
@@ -190,6 +223,9 @@ impl StreamWindow {
             .collect();
         let mut keep = keep.into_iter();
         self.inits.retain(|_| keep.next().unwrap_or(true));
+        let inits = &self.inits;
+        self.tracks
+            .retain(|name, _| inits.iter().any(|init| &init.name == name));
     }
 
     fn render(&mut self) {
@@ -350,6 +386,5 @@ mod tests {
         assert!(window.object(PLAYLIST_NAME, now).is_none());
         assert!(window.object("r-0.m4s", now).is_some());
         assert!(window.object("r-init1.mp4", now).is_some());
-        assert!(window.ended_at().is_none());
     }
 }
