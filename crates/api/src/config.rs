@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use nova_media::{SegmentContainer, StreamId};
+
 use crate::rate_limit::RateLimit;
 
 /// What the API hands out to clients about where things are, and the rules
@@ -17,6 +19,9 @@ pub struct ApiConfig {
     pub super_chat_tiers: Vec<SuperChatTier>,
     /// A viewer session without a heartbeat for this long has left.
     pub viewer_session_timeout: Duration,
+    /// The server's segment container, for streams that do not choose one:
+    /// only fMP4 streams have a master playlist and a DASH MPD.
+    pub default_container: SegmentContainer,
 }
 
 #[derive(Clone, Debug)]
@@ -47,15 +52,32 @@ impl ApiConfig {
             chat: ChatConfig::default(),
             super_chat_tiers: SuperChatTier::defaults(),
             viewer_session_timeout: Duration::from_secs(45),
+            default_container: SegmentContainer::default(),
         }
     }
 
-    /// Where players find a stream's HLS playlist.
-    pub(crate) fn hls_url(&self, stream: nova_media::StreamId) -> String {
+    /// Where players find a stream's playback object `name`.
+    fn live_url(&self, stream: StreamId, name: &str) -> String {
         format!(
-            "{}/live/{stream}/index.m3u8",
+            "{}/live/{stream}/{name}",
             self.public_url.trim_end_matches('/')
         )
+    }
+
+    /// The muxed audio+video HLS playlist: plays in every HLS player, for
+    /// either container.
+    pub(crate) fn hls_url(&self, stream: StreamId) -> String {
+        self.live_url(stream, "index.m3u8")
+    }
+
+    /// The multivariant playlist over the CMAF renditions (fMP4 only).
+    pub(crate) fn master_url(&self, stream: StreamId) -> String {
+        self.live_url(stream, "master.m3u8")
+    }
+
+    /// The DASH MPD over the CMAF renditions (fMP4 only).
+    pub(crate) fn dash_url(&self, stream: StreamId) -> String {
+        self.live_url(stream, "manifest.mpd")
     }
 }
 

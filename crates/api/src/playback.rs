@@ -1,6 +1,7 @@
-//! `GET /live/{stream}/{name}`: the live window (playlists and segments)
-//! straight from memory, with the cache headers that let an edge cache or
-//! CDN take the load off the origin.
+//! `GET /live/{stream}/{*path}`: the live window (playlists, MPD and
+//! segments) straight from memory, with the cache headers that let an edge
+//! cache or CDN take the load off the origin. `path` is a name (the muxed
+//! rendition, `master.m3u8`, `manifest.mpd`) or `{rendition}/{name}`.
 
 use axum::Router;
 use axum::extract::rejection::PathRejection;
@@ -14,7 +15,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/live/{stream}/{name}", get(live_object))
+    Router::new().route("/live/{stream}/{*path}", get(live_object))
 }
 
 async fn live_object(
@@ -54,12 +55,20 @@ fn find(
         path.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     let not_found = || ApiError::NotFound(format!("no {name:?} in stream {stream:?} right now"));
     let stream_id: StreamId = stream.parse().map_err(|_| not_found())?;
-    if !is_object_name(&name) {
+    if !is_object_path(&name) {
         return Err(ApiError::BadRequest(format!(
             "{name:?} is not a playback object name: use the names the playlist lists"
         )));
     }
     state.playback.get(stream_id, &name).ok_or_else(not_found)
+}
+
+/// A name, or a rendition's directory and a name in it: nothing deeper.
+fn is_object_path(path: &str) -> bool {
+    match path.split_once('/') {
+        None => is_object_name(path),
+        Some((rendition, name)) => is_object_name(rendition) && is_object_name(name),
+    }
 }
 
 /// Names the packager gives objects (`index.m3u8`, `init-3.mp4`,
@@ -93,7 +102,7 @@ fn cache_control(policy: CachePolicy) -> HeaderValue {
 
 #[cfg(test)]
 mod tests {
-    use super::is_object_name;
+    use super::{is_object_name, is_object_path};
 
     #[test]
     fn accepts_packager_names_only() {
@@ -112,6 +121,23 @@ mod tests {
             &"a".repeat(129),
         ] {
             assert!(!is_object_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn accepts_one_rendition_directory_at_most() {
+        for good in ["master.m3u8", "source/index.m3u8", "audio/r-1.m4s"] {
+            assert!(is_object_path(good), "{good}");
+        }
+        for bad in [
+            "a/b/c",
+            "/index.m3u8",
+            "source/",
+            "../x",
+            "source/../x",
+            "a//b",
+        ] {
+            assert!(!is_object_path(bad), "{bad}");
         }
     }
 }

@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    chat, events, health, hosts, openapi, playback, streams, super_chats, viewers, webhooks,
+    chat, clock, events, health, hosts, openapi, playback, streams, super_chats, viewers, webhooks,
 };
 
 /// Management requests are small JSON documents.
@@ -33,6 +33,7 @@ pub fn app(state: AppState) -> Router {
     let mut document = document;
     document.merge(health_paths);
     let frequent = playback::routes()
+        .merge(clock::routes())
         .merge(health)
         .layer(request_log(Level::DEBUG));
     let served_document = document.clone();

@@ -9,7 +9,7 @@ use nova_api::{
     WebhookDeliveryConfig,
 };
 use nova_media::{SegmentSink, StreamSettings};
-use nova_packager::LiveWindows;
+use nova_packager::{LiveWindows, LiveWindowsConfig};
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
@@ -124,7 +124,12 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("rtmp://{}:{}/live", host_of(&public_url), rtmp_addr.port()));
 
-    let windows = Arc::new(LiveWindows::new());
+    // DASH players synchronise to this server's clock (ISO/IEC 23009-1
+    // §5.8.5.7): the MPD's times are its times.
+    let windows = Arc::new(LiveWindows::with_config(LiveWindowsConfig {
+        clock_url: Some(format!("{public_url}/api/v1/clock").into()),
+        ..LiveWindowsConfig::default()
+    }));
     let health = Arc::new(HealthBoard::default());
     let (status, status_queue) = StatusWriter::new();
     let observer = Arc::new(StreamObserver::new(
@@ -146,6 +151,7 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         jwt.clone(),
         ApiConfig {
             viewer_session_timeout: Duration::from_secs_f64(args.viewer_session_timeout),
+            default_container: args.hls_container,
             ..ApiConfig::new(public_url.clone(), public_rtmp_url.clone())
         },
         windows.clone(),
