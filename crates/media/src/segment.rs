@@ -57,6 +57,25 @@ pub struct MediaSegment {
     pub data: Bytes,
 }
 
+/// A part of a media segment not yet closed (LL-HLS partial segment, RFC
+/// 8216bis §4.4.4.9): one CMAF chunk (`moof` + `mdat`). The segment, when it
+/// closes, is its parts' bytes end to end.
+#[derive(Clone, Debug)]
+pub struct PartialSegment {
+    pub stream: StreamId,
+    pub rendition: Arc<str>,
+    /// Media sequence number of the segment it belongs to.
+    pub sequence: u64,
+    /// Its place in the segment, from 0.
+    pub index: u32,
+    /// File name in the rendition's directory.
+    pub name: String,
+    pub duration_ms: u64,
+    /// Starts with a sync sample (`INDEPENDENT=YES`).
+    pub independent: bool,
+    pub data: Bytes,
+}
+
 /// What the packager emits, in order, for every stream it packages.
 #[derive(Clone, Debug)]
 pub enum SegmentEvent {
@@ -80,4 +99,9 @@ pub enum SegmentEvent {
 /// slow work (uploads) to their own tasks.
 pub trait SegmentSink: Send + Sync + 'static {
     fn handle(&self, event: &SegmentEvent);
+
+    /// A partial segment, ahead of the segment that will contain it. Only
+    /// the live window serves parts; sinks that keep whole segments (the
+    /// recorder) need not look at them.
+    fn part(&self, _part: &PartialSegment) {}
 }

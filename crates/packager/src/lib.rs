@@ -12,6 +12,7 @@ mod fmp4_info;
 mod generation;
 mod interleave;
 mod live_windows;
+mod ll_hls;
 mod manifests;
 mod master;
 mod memory_io;

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use nova_media::{
-    LivePlayback, PlaybackObject, SegmentEvent, SegmentSink, StreamId, StreamSettings,
+    LiveEdge, LivePlayback, PartialSegment, PlaybackObject, SegmentEvent, SegmentSink, StreamId,
+    StreamSettings,
 };
 
 use crate::stream_windows::StreamWindows;
@@ -142,6 +143,10 @@ impl SegmentSink for LiveWindows {
         }
         self.sweep(now);
     }
+
+    fn part(&self, part: &PartialSegment) {
+        lock(&self.window_or_insert(part.stream)).add_part(part);
+    }
 }
 
 impl LivePlayback for LiveWindows {
@@ -149,12 +154,23 @@ impl LivePlayback for LiveWindows {
         let window = self.window(stream)?;
         lock(&window).object(name, Instant::now())
     }
+
+    fn live_edge(&self, stream: StreamId, rendition: &str) -> Option<LiveEdge> {
+        let window = self.window(stream)?;
+        lock(&window).live_edge(rendition)
+    }
+
+    fn changes(&self, stream: StreamId) -> Option<tokio::sync::watch::Receiver<()>> {
+        let window = self.window(stream)?;
+        Some(lock(&window).changes())
+    }
 }
 
 fn window_config(settings: &StreamSettings) -> WindowConfig {
     WindowConfig {
         segments: settings.live_window_segments,
         min_target_secs: (settings.target_segment_duration.as_millis() as u64).div_ceil(1000),
+        part_target_ms: u64::try_from(settings.part_target_duration.as_millis()).unwrap_or(500),
     }
 }
 

@@ -118,10 +118,13 @@ impl Packager {
             None => {
                 let names = RunNames::new();
                 if settings.container == SegmentContainer::Fmp4 {
+                    let part_target_ms =
+                        i64::try_from(settings.part_target_duration.as_millis()).unwrap_or(500);
                     self.tracks = Some(TrackRenditions::new(
                         self.stream,
                         self.sink.clone(),
                         names.run(),
+                        part_target_ms,
                     ));
                 }
                 let writer = SegmentWriter::new(

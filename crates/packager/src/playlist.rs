@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use m3u8_rs::{Map, MediaPlaylist, MediaSegment as PlaylistSegment};
 use nova_media::{MediaSegment, SegmentContainer};
 
+use crate::ll_hls::{LowLatency, header_lines, open_lines, part_tag};
+
 /// `EXTINF` decimals: segment durations are whole milliseconds, so three
 /// decimals state them exactly (RFC 8216 §4.3.2.1 allows decimal durations
 /// from version 3).
@@ -24,8 +26,13 @@ pub(crate) struct PlaylistHeader {
     pub ended: bool,
 }
 
-/// Renders the media playlist of `segments`, oldest first.
-pub(crate) fn render(header: &PlaylistHeader, segments: &[MediaSegment]) -> Bytes {
+/// Renders the media playlist of `segments`, oldest first, with their
+/// LL-HLS parts when `low_latency` is given.
+pub(crate) fn render(
+    header: &PlaylistHeader,
+    segments: &[MediaSegment],
+    low_latency: Option<&LowLatency<'_>>,
+) -> Bytes {
     // RFC 8216 §4.3.3.2: the sequence number of the first segment listed.
     let media_sequence = segments.first().map_or(0, |segment| segment.sequence);
     let mut previous_init: Option<&str> = None;
@@ -43,7 +50,17 @@ pub(crate) fn render(header: &PlaylistHeader, segments: &[MediaSegment]) -> Byte
                     ..Map::default()
                 });
             previous_init = init;
+            let parts = low_latency
+                .map(|ll| {
+                    ll.parts
+                        .iter()
+                        .filter(|p| p.sequence == segment.sequence)
+                        .map(part_tag)
+                        .collect()
+                })
+                .unwrap_or_default();
             PlaylistSegment {
+                unknown_tags: parts,
                 uri: segment.name.clone(),
                 duration: segment.duration_ms as f32 / 1000.0,
                 discontinuity: segment.discontinuity,
@@ -78,7 +95,24 @@ pub(crate) fn render(header: &PlaylistHeader, segments: &[MediaSegment]) -> Byte
     playlist
         .write_to(&mut out)
         .expect("writing to a Vec cannot fail");
-    Bytes::from(out)
+    let Some(low_latency) = low_latency else {
+        return Bytes::from(out);
+    };
+    // m3u8-rs writes no playlist-level tags of its own choosing: the LL-HLS
+    // ones go right after EXT-X-TARGETDURATION, the open segment's parts
+    // after the last segment.
+    let mut text = String::from_utf8(out).expect("m3u8-rs writes UTF-8");
+    let target_line = format!("#EXT-X-TARGETDURATION:{}\n", header.target_duration);
+    if let Some(at) = text.find(&target_line) {
+        text.insert_str(
+            at + target_line.len(),
+            &header_lines(low_latency.part_target_ms),
+        );
+    }
+    if !header.ended {
+        text.push_str(&open_lines(low_latency));
+    }
+    Bytes::from(text)
 }
 
 #[cfg(test)]
@@ -131,7 +165,7 @@ mod tests {
             segment(6, Some("run-init1.mp4"), 1_033, false),
             segment(7, Some("run-init2.mp4"), 1_967, true),
         ];
-        let text = String::from_utf8(render(&header, &segments).to_vec()).unwrap();
+        let text = String::from_utf8(render(&header, &segments, None).to_vec()).unwrap();
         assert_eq!(
             text,
             "#EXTM3U
@@ -169,7 +203,7 @@ run-7.m4s
             segment(0, None, 4_000, false),
             segment(1, None, 3_967, false),
         ];
-        let rendered = render(&header, &segments);
+        let rendered = render(&header, &segments, None);
         let text = std::str::from_utf8(&rendered).unwrap();
         assert!(text.starts_with("#EXTM3U\n#EXT-X-VERSION:3\n"), "{text}");
         assert!(

@@ -10,8 +10,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use nova_media::{
-    InitSegment, MediaSegment, SegmentContainer, SegmentEvent, SegmentSink, StreamId, Track,
+    InitSegment, MediaSegment, PartialSegment, SegmentContainer, SegmentEvent, SegmentSink,
+    StreamId, Track,
 };
 
 use crate::counters::PackagerCounters;
@@ -49,6 +51,9 @@ pub(crate) struct SegmentWriter {
     refused: Option<u64>,
     /// A follower's next cut, from its leader.
     pending: Option<Boundary>,
+    /// LL-HLS partial segments last at most this long (RFC 8216bis
+    /// §4.4.3.7); `None`: whole segments only.
+    part_target_ms: Option<i64>,
 }
 
 /// The muxer of one generation, with the segment it is filling.
@@ -71,6 +76,10 @@ struct OpenSegment {
     end_ms: i64,
     program_date_time: SystemTime,
     discontinuity: bool,
+    /// The LL-HLS parts emitted so far; the segment is them end to end.
+    parts: Vec<Bytes>,
+    part_start_ms: i64,
+    part_independent: bool,
 }
 
 impl SegmentWriter {
@@ -94,7 +103,15 @@ impl SegmentWriter {
             active: None,
             refused: None,
             pending: None,
+            part_target_ms: None,
         }
+    }
+
+    /// Emits LL-HLS parts of at most `target_ms` (one CMAF chunk each),
+    /// ahead of the segments they make up.
+    pub(crate) fn with_parts(mut self, target_ms: i64) -> Self {
+        self.part_target_ms = Some(target_ms.max(1));
+        self
     }
 
     pub(crate) fn container(&self) -> SegmentContainer {
@@ -193,8 +210,26 @@ impl SegmentWriter {
                 end_ms: frame.dts,
                 program_date_time: active.clock.wall_clock(frame.dts),
                 discontinuity,
+                parts: Vec::new(),
+                part_start_ms: frame.dts,
+                // Segments start where they can be decoded from.
+                part_independent: true,
             });
+        } else if let Some(target) = self.part_target_ms
+            && active.segment.as_ref().is_some_and(|s| {
+                frame.dts > s.part_start_ms && frame.dts + duration_ms - s.part_start_ms > target
+            })
+        {
+            // This frame would make the part longer than its target: the
+            // part ends before it (§4.4.4.9: no longer than PART-TARGET).
+            let independent = frame.track == Track::Audio || frame.keyframe;
+            if !self.end_part(frame.dts, independent, counters) {
+                return None;
+            }
         }
+        let Some(active) = self.active.as_mut() else {
+            return None;
+        };
         if let Err(error) = active.muxer.write(&frame, duration_ms) {
             tracing::error!(stream = %self.stream, dts = frame.dts, "{error}; restarting at the next keyframe");
             counters.mux_errors += 1;
@@ -225,8 +260,10 @@ impl SegmentWriter {
             ..
         } = active;
         match (muxer.finish(), segment) {
-            (Ok(data), Some(segment)) => {
+            (Ok(data), Some(mut segment)) => {
                 let duration = segment.end_ms - segment.start_ms;
+                let end_ms = segment.end_ms;
+                let data = self.last_part(&mut segment, data, end_ms);
                 self.emit_segment(data, segment, duration, init_name, counters);
             }
             (Ok(_), None) => {}
@@ -235,6 +272,72 @@ impl SegmentWriter {
                 counters.mux_errors += 1;
             }
         }
+    }
+
+    /// Flushes the muxer's chunk as the open segment's next part, which
+    /// lasts until `next_start_ms`. Returns false if the muxer failed.
+    fn end_part(
+        &mut self,
+        next_start_ms: i64,
+        next_independent: bool,
+        counters: &mut PackagerCounters,
+    ) -> bool {
+        let Some(active) = self.active.as_mut() else {
+            return false;
+        };
+        let data = match active.muxer.flush_part() {
+            Ok(data) => data,
+            Err(error) => {
+                tracing::error!(stream = %self.stream, "{error}; restarting at the next keyframe");
+                counters.mux_errors += 1;
+                self.active = None;
+                return false;
+            }
+        };
+        let Some(segment) = active.segment.as_mut() else {
+            return true;
+        };
+        let part = PartialSegment {
+            stream: self.stream,
+            rendition: self.rendition.clone(),
+            sequence: self.next_sequence,
+            index: u32::try_from(segment.parts.len()).unwrap_or(u32::MAX),
+            name: self.names.part(self.next_sequence, segment.parts.len()),
+            duration_ms: u64::try_from(next_start_ms - segment.part_start_ms).unwrap_or(0),
+            independent: segment.part_independent,
+            data: data.clone(),
+        };
+        segment.parts.push(data);
+        segment.part_start_ms = next_start_ms;
+        segment.part_independent = next_independent;
+        self.sink.part(&part);
+        true
+    }
+
+    /// The bytes of a closing segment: with parts, `rest` is its last part
+    /// (emitted here) and the segment is all of them end to end.
+    fn last_part(&self, segment: &mut OpenSegment, rest: Bytes, end_ms: i64) -> Bytes {
+        if self.part_target_ms.is_none() {
+            return rest;
+        }
+        let part = PartialSegment {
+            stream: self.stream,
+            rendition: self.rendition.clone(),
+            sequence: self.next_sequence,
+            index: u32::try_from(segment.parts.len()).unwrap_or(u32::MAX),
+            name: self.names.part(self.next_sequence, segment.parts.len()),
+            duration_ms: u64::try_from(end_ms - segment.part_start_ms).unwrap_or(0),
+            independent: segment.part_independent,
+            data: rest.clone(),
+        };
+        self.sink.part(&part);
+        let mut whole =
+            Vec::with_capacity(segment.parts.iter().map(Bytes::len).sum::<usize>() + rest.len());
+        for chunk in segment.parts.drain(..) {
+            whole.extend_from_slice(&chunk);
+        }
+        whole.extend_from_slice(&rest);
+        Bytes::from(whole)
     }
 
     fn segment_is_due(&self, dts: i64, target_ms: i64) -> bool {
@@ -250,13 +353,14 @@ impl SegmentWriter {
         let Some(active) = self.active.as_mut() else {
             return;
         };
-        let Some(segment) = active.segment.take() else {
+        let Some(mut segment) = active.segment.take() else {
             return;
         };
         match active.muxer.cut() {
             Ok(data) => {
                 let init_name = active.init_name.clone();
                 let duration = next_start_ms - segment.start_ms;
+                let data = self.last_part(&mut segment, data, next_start_ms);
                 self.emit_segment(data, segment, duration, init_name, counters);
             }
             Err(error) => {
@@ -319,7 +423,7 @@ impl SegmentWriter {
 
     fn emit_segment(
         &mut self,
-        data: bytes::Bytes,
+        data: Bytes,
         segment: OpenSegment,
         duration_ms: i64,
         init_name: Option<String>,

@@ -8,12 +8,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use nova_media::{
-    AUDIO_RENDITION, CachePolicy, InitSegment, MUXED_RENDITION, MediaSegment, PlaybackObject,
-    SOURCE_RENDITION, SegmentContainer,
+    AUDIO_RENDITION, CachePolicy, InitSegment, LiveEdge, MUXED_RENDITION, MediaSegment,
+    PartialSegment, PlaybackObject, SOURCE_RENDITION, SegmentContainer,
 };
+use tokio::sync::watch;
 
+use crate::ll_hls::rendition_report;
 use crate::manifests::{self, PeriodOrigin};
-use crate::window::{StreamWindow, WindowConfig};
+use crate::window::{PLAYLIST_NAME, StreamWindow, WindowConfig};
 
 pub(crate) const MASTER_NAME: &str = "master.m3u8";
 pub(crate) const MPD_NAME: &str = "manifest.mpd";
@@ -36,6 +38,8 @@ pub(crate) struct StreamWindows {
     master: Option<Bytes>,
     mpd: Option<Bytes>,
     ended_at: Option<Instant>,
+    /// Bumped at every change, for LL-HLS blocking reloads.
+    changes: watch::Sender<()>,
 }
 
 impl StreamWindows {
@@ -55,7 +59,21 @@ impl StreamWindows {
             master: None,
             mpd: None,
             ended_at: None,
+            changes: watch::Sender::new(()),
         }
+    }
+
+    pub(crate) fn changes(&self) -> watch::Receiver<()> {
+        self.changes.subscribe()
+    }
+
+    pub(crate) fn add_part(&mut self, part: &PartialSegment) {
+        self.window(&part.rendition).add_part(part);
+        self.changes.send_replace(());
+    }
+
+    pub(crate) fn live_edge(&self, rendition: &str) -> Option<LiveEdge> {
+        self.renditions.get(rendition)?.live_edge()
     }
 
     /// A new packaging run: every rendition's playlist starts over (old
@@ -69,10 +87,15 @@ impl StreamWindows {
         for window in self.renditions.values_mut() {
             window.restart(container, config, now);
         }
+        let fresh = Self::new(container, config, self.clock_url.clone());
+        let changes = std::mem::replace(&mut self.changes, fresh.changes.clone());
         *self = Self {
             renditions: std::mem::take(&mut self.renditions),
-            ..Self::new(container, config, self.clock_url.clone())
+            // Requests blocked on the old run see the new one begin.
+            changes,
+            ..fresh
         };
+        self.changes.send_replace(());
     }
 
     pub(crate) fn add_init(&mut self, init: &InitSegment) {
@@ -90,6 +113,7 @@ impl StreamWindows {
         if segment.rendition.as_ref() != MUXED_RENDITION && self.tracks_aligned() {
             self.render_manifests();
         }
+        self.changes.send_replace(());
     }
 
     pub(crate) fn end(&mut self, now: Instant) {
@@ -98,6 +122,7 @@ impl StreamWindows {
             window.end(now);
         }
         self.render_manifests();
+        self.changes.send_replace(());
     }
 
     pub(crate) fn ended_at(&self) -> Option<Instant> {
@@ -128,7 +153,41 @@ impl StreamWindows {
             None if path == MPD_NAME => manifest(&self.mpd, MPD_TYPE),
             None => self.renditions.get(MUXED_RENDITION)?.object(path, now),
             Some((rendition, _)) if rendition == MUXED_RENDITION => None,
-            Some((rendition, name)) => self.renditions.get(rendition)?.object(name, now),
+            Some((rendition, name)) => {
+                let object = self.renditions.get(rendition)?.object(name, now)?;
+                Some(if name == PLAYLIST_NAME {
+                    self.with_rendition_reports(rendition, object)
+                } else {
+                    object
+                })
+            }
+        }
+    }
+
+    /// RFC 8216bis §4.4.5.4: an LL-HLS playlist reports where the stream's
+    /// other renditions stand, so a player switching to one can ask for its
+    /// next part straight away.
+    fn with_rendition_reports(&self, rendition: &str, object: PlaybackObject) -> PlaybackObject {
+        if self.live_edge(rendition).is_none_or(|e| e.ended) {
+            return object;
+        }
+        let mut body = object.body.to_vec();
+        for other in self.tracks.iter().filter(|o| o.as_ref() != rendition) {
+            let Some(edge) = self.live_edge(other) else {
+                continue;
+            };
+            let (msn, part) = match (edge.open_parts, edge.last_segment) {
+                (0, Some(last)) => (last, None),
+                (0, None) => continue,
+                (parts, _) => (edge.open_segment, Some(parts - 1)),
+            };
+            body.extend_from_slice(
+                rendition_report(&format!("../{other}/{PLAYLIST_NAME}"), msn, part).as_bytes(),
+            );
+        }
+        PlaybackObject {
+            body: Bytes::from(body),
+            ..object
         }
     }
 

@@ -34,7 +34,13 @@ pub(crate) struct TrackRenditions {
 impl TrackRenditions {
     /// `run` is the muxed output's run token: one name per media time across
     /// renditions, each in its own directory.
-    pub(crate) fn new(stream: StreamId, sink: Arc<dyn SegmentSink>, run: &str) -> Self {
+    /// Both renditions are cut into LL-HLS parts of at most `part_target_ms`.
+    pub(crate) fn new(
+        stream: StreamId,
+        sink: Arc<dyn SegmentSink>,
+        run: &str,
+        part_target_ms: i64,
+    ) -> Self {
         let writer = |rendition: &str| {
             SegmentWriter::new(
                 stream,
@@ -43,6 +49,7 @@ impl TrackRenditions {
                 SegmentContainer::Fmp4,
                 RunNames::with_token(run.to_owned()),
             )
+            .with_parts(part_target_ms)
         };
         Self {
             video: writer(SOURCE_RENDITION),

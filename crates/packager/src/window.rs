@@ -5,9 +5,13 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use nova_media::{CachePolicy, InitSegment, MediaSegment, PlaybackObject, SegmentContainer};
+use nova_media::{
+    CachePolicy, InitSegment, LiveEdge, MediaSegment, PartialSegment, PlaybackObject,
+    SegmentContainer,
+};
 
 use crate::fmp4_info::{FragmentInfo, TrackInfo};
+use crate::ll_hls::{LowLatency, PART_SEGMENTS};
 use crate::playlist::{PlaylistHeader, render};
 
 pub(crate) const PLAYLIST_NAME: &str = "index.m3u8";
@@ -21,6 +25,8 @@ pub(crate) struct WindowConfig {
     pub segments: usize,
     /// The smallest `EXT-X-TARGETDURATION`, in seconds.
     pub min_target_secs: u64,
+    /// `EXT-X-PART-INF:PART-TARGET` of windows that receive parts.
+    pub part_target_ms: u64,
 }
 
 struct Retired {
@@ -43,6 +49,10 @@ pub(crate) struct StreamWindow {
     /// playlist and the MPD: per init name, and per listed segment name.
     tracks: HashMap<String, TrackInfo>,
     fragments: HashMap<String, FragmentInfo>,
+    /// LL-HLS parts of the newest segments and of the open one; only
+    /// windows that receive parts have an LL-HLS playlist.
+    parts: VecDeque<PartialSegment>,
+    has_parts: bool,
 }
 
 impl StreamWindow {
@@ -59,7 +69,38 @@ impl StreamWindow {
             playlist: None,
             tracks: HashMap::new(),
             fragments: HashMap::new(),
+            parts: VecDeque::new(),
+            has_parts: false,
         }
+    }
+
+    /// A part of the segment being filled: listed at once (RFC 8216bis
+    /// §4.4.4.9), so players can fetch it well before the segment closes.
+    pub(crate) fn add_part(&mut self, part: &PartialSegment) {
+        self.has_parts = true;
+        self.parts.push_back(part.clone());
+        self.render();
+    }
+
+    /// Where the LL-HLS playlist stands; `None` for windows without parts.
+    pub(crate) fn live_edge(&self) -> Option<LiveEdge> {
+        if !self.has_parts {
+            return None;
+        }
+        let last_segment = self.live.back().map(|s| s.sequence);
+        let open_segment = last_segment.map_or(0, |n| n + 1);
+        let open_parts = self
+            .parts
+            .iter()
+            .filter(|p| p.sequence == open_segment)
+            .count();
+        Some(LiveEdge {
+            last_segment,
+            open_segment,
+            open_parts: u32::try_from(open_parts).unwrap_or(u32::MAX),
+            target_duration: self.target_duration,
+            ended: self.ended_at.is_some(),
+        })
     }
 
     /// A new packaging run replaces the playlist. The old run's segments stay
@@ -130,6 +171,16 @@ impl StreamWindow {
             self.retire_oldest(now, listed_ms);
         }
         self.expire(now);
+        // Parts are listed for the newest few segments only (§4.4.4.9); the
+        // older ones stay fetchable as part of their whole segments.
+        let oldest_listed = segment.sequence.saturating_sub(PART_SEGMENTS as u64 - 1);
+        while self
+            .parts
+            .front()
+            .is_some_and(|p| p.sequence < oldest_listed)
+        {
+            self.parts.pop_front();
+        }
         self.render();
     }
 
@@ -165,6 +216,13 @@ impl StreamWindow {
             .iter()
             .filter(|r| r.until > now)
             .map(|r| &r.segment);
+        if let Some(part) = self.parts.iter().find(|p| p.name == name) {
+            return Some(PlaybackObject {
+                body: part.data.clone(),
+                content_type: MP4_TYPE,
+                cache: CachePolicy::Immutable,
+            });
+        }
         if let Some(segment) = live.chain(retired).find(|s| s.name == name) {
             return Some(PlaybackObject {
                 body: segment.data.clone(),
@@ -229,6 +287,7 @@ impl StreamWindow {
     }
 
     fn render(&mut self) {
+        // Players need one complete segment to start from (§6.2.5.1).
         if self.live.is_empty() {
             return;
         }
@@ -239,9 +298,34 @@ impl StreamWindow {
             ended: self.ended_at.is_some(),
         };
         self.live.make_contiguous();
+        self.parts.make_contiguous();
         let (segments, _) = self.live.as_slices();
-        self.playlist = Some(render(&header, segments));
+        let low_latency = self.has_parts.then(|| {
+            let open_sequence = segments.last().map_or(0, |s| s.sequence + 1);
+            LowLatency {
+                part_target_ms: self.config.part_target_ms,
+                parts: self.parts.as_slices().0,
+                open_sequence,
+                next_part: next_part_name(segments, &self.parts, open_sequence),
+            }
+        });
+        self.playlist = Some(render(&header, segments, low_latency.as_ref()));
     }
+}
+
+/// The name the open segment's next part will have: its parts are named
+/// `{run}-{sequence}.{index}.m4s`, its segments `{run}-{sequence}.m4s`.
+fn next_part_name(
+    segments: &[MediaSegment],
+    parts: &VecDeque<PartialSegment>,
+    open_sequence: u64,
+) -> Option<String> {
+    let newest = segments.last()?;
+    let run = newest
+        .name
+        .strip_suffix(&format!("{}.m4s", newest.sequence))?;
+    let index = parts.iter().filter(|p| p.sequence == open_sequence).count();
+    Some(format!("{run}{open_sequence}.{index}.m4s"))
 }
 
 #[cfg(test)]
@@ -256,6 +340,7 @@ mod tests {
     const CONFIG: WindowConfig = WindowConfig {
         segments: 3,
         min_target_secs: 2,
+        part_target_ms: 500,
     };
 
     fn init(name: &str) -> InitSegment {

@@ -387,3 +387,76 @@ fn the_mpd_lists_every_segment_and_a_reconnect_starts_a_period() {
         }
     }
 }
+
+#[test]
+fn ll_hls_parts_make_up_the_segments_and_are_listed_while_live() {
+    let run = run(av_session(1));
+    let segments = run.recorder.segments_of(SOURCE_RENDITION);
+    let parts = run.recorder.parts_of(SOURCE_RENDITION);
+    assert_eq!(segments.len(), 3, "the fourth is still open");
+    for segment in &segments {
+        let own: Vec<_> = parts
+            .iter()
+            .filter(|p| p.sequence == segment.sequence)
+            .collect();
+        assert!(own.len() >= 4, "{} parts in 2 s", own.len());
+        // RFC 8216bis §4.4.4.9: no part is longer than the part target.
+        assert!(own.iter().all(|p| p.duration_ms <= 500), "{own:?}");
+        assert_eq!(
+            own.iter().map(|p| p.duration_ms).sum::<u64>(),
+            segment.duration_ms
+        );
+        assert!(own[0].independent, "a segment starts on a keyframe");
+        let joined: Vec<u8> = own.iter().flat_map(|p| p.data.to_vec()).collect();
+        assert_eq!(joined, segment.data.to_vec(), "{}", segment.name);
+        let indexes: Vec<u32> = own.iter().map(|p| p.index).collect();
+        assert_eq!(indexes, (0..own.len() as u32).collect::<Vec<_>>());
+    }
+
+    let body = run.get("source/index.m3u8");
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let Ok(Playlist::MediaPlaylist(playlist)) = m3u8_rs::parse_playlist_res(&body) else {
+        panic!("not a media playlist:\n{text}");
+    };
+    assert_eq!(playlist.segments.len(), 3, "{text}");
+    assert!(
+        text.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500\n#EXT-X-PART-INF:PART-TARGET=0.500\n"),
+        "{text}"
+    );
+    // Every listed part is served; the open segment's parts come after the
+    // last segment, then the hint of the next part.
+    let open: Vec<_> = parts.iter().filter(|p| p.sequence == 3).collect();
+    let tail: Vec<&str> = text.lines().rev().take(open.len() + 2).collect();
+    let hint = format!(
+        "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{}\"",
+        segments[0]
+            .name
+            .replace("-0.m4s", &format!("-3.{}.m4s", open.len()))
+    );
+    assert!(tail.contains(&hint.as_str()), "{hint}\n{text}");
+    assert!(
+        tail.iter()
+            .any(|l| l.starts_with("#EXT-X-RENDITION-REPORT:URI=\"../audio/index.m3u8\",LAST-MSN=")),
+        "{text}"
+    );
+    for line in text.lines().filter(|l| l.starts_with("#EXT-X-PART:")) {
+        let uri = line
+            .split("URI=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert!(
+            run.windows
+                .get(run.stream, &format!("source/{uri}"))
+                .is_some(),
+            "{uri} is listed but not served"
+        );
+    }
+    let edge = run.windows.live_edge(run.stream, SOURCE_RENDITION).unwrap();
+    assert_eq!(edge.last_segment, Some(2));
+    assert_eq!((edge.open_segment, edge.open_parts), (3, open.len() as u32));
+    assert!(!edge.ended);
+    assert!(run.windows.live_edge(run.stream, MUXED_RENDITION).is_none());
+}

@@ -103,6 +103,7 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         container: args.hls_container,
         target_segment_duration: Duration::from_secs_f64(args.segment_duration),
         live_window_segments: args.live_window,
+        ..StreamSettings::default()
     };
 
     let rtmp_listener = TcpListener::bind(args.rtmp_addr)

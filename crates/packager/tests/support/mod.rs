@@ -23,11 +23,23 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// A sink that keeps every event, to look at afterwards.
+/// A sink that keeps every event and part, to look at afterwards.
 #[derive(Default)]
-pub struct Recorder(Mutex<Vec<SegmentEvent>>);
+pub struct Recorder(
+    Mutex<Vec<SegmentEvent>>,
+    Mutex<Vec<nova_media::PartialSegment>>,
+);
 
 impl Recorder {
+    pub fn parts_of(&self, rendition: &str) -> Vec<nova_media::PartialSegment> {
+        let parts = self.1.lock().unwrap();
+        parts
+            .iter()
+            .filter(|p| p.rendition.as_ref() == rendition)
+            .cloned()
+            .collect()
+    }
+
     pub fn events(&self) -> Vec<SegmentEvent> {
         self.0.lock().unwrap().clone()
     }
@@ -69,6 +81,10 @@ impl SegmentSink for Recorder {
     fn handle(&self, event: &SegmentEvent) {
         self.0.lock().unwrap().push(event.clone());
     }
+
+    fn part(&self, part: &nova_media::PartialSegment) {
+        self.1.lock().unwrap().push(part.clone());
+    }
 }
 
 /// Hands every event to several sinks, as the server hands them to the live
@@ -81,6 +97,12 @@ impl SegmentSink for Tee {
             sink.handle(event);
         }
     }
+
+    fn part(&self, part: &nova_media::PartialSegment) {
+        for sink in &self.0 {
+            sink.part(part);
+        }
+    }
 }
 
 pub fn settings(container: SegmentContainer, target_secs: u64) -> Arc<StreamSettings> {
@@ -88,6 +110,7 @@ pub fn settings(container: SegmentContainer, target_secs: u64) -> Arc<StreamSett
         container,
         target_segment_duration: std::time::Duration::from_secs(target_secs),
         live_window_segments: 6,
+        ..StreamSettings::default()
     })
 }
 
