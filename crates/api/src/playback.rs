@@ -4,12 +4,15 @@
 //! rendition, `master.m3u8`, `manifest.mpd`) or `{rendition}/{name}`.
 
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use std::time::Duration;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use nova_media::{CachePolicy, StreamId};
+use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -18,11 +21,31 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/live/{stream}/{*path}", get(live_object))
 }
 
+/// LL-HLS blocking playlist reload (RFC 8216bis §6.2.5.2): the client asks
+/// for the playlist once it holds segment `_HLS_msn` or its part `_HLS_part`.
+#[derive(Debug, Default, Deserialize)]
+struct Reload {
+    #[serde(rename = "_HLS_msn")]
+    msn: Option<u64>,
+    #[serde(rename = "_HLS_part")]
+    part: Option<u32>,
+}
+
 async fn live_object(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
+    reload: Result<Query<Reload>, QueryRejection>,
 ) -> Response {
-    match find(&state, path) {
+    let found = match reload {
+        Ok(Query(reload)) => match &path {
+            Ok(Path((stream, name))) if reload.msn.is_some() || reload.part.is_some() => {
+                blocking_reload(&state, stream, name, reload).await
+            }
+            _ => Ok(()),
+        },
+        Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
+    };
+    match found.and_then(|()| find(&state, path)) {
         Ok(object) => {
             let mut response = object.body.into_response();
             let headers = response.headers_mut();
@@ -43,6 +66,68 @@ async fn live_object(
                 cache_control(CachePolicy::LivePlaylist),
             );
             response
+        }
+    }
+}
+
+/// Waits until the rendition playlist `name` holds what `reload` asks for,
+/// at most three target durations (§6.2.5.2), woken by the window's own
+/// change notifications rather than by polling.
+async fn blocking_reload(
+    state: &AppState,
+    stream: &str,
+    name: &str,
+    reload: Reload,
+) -> Result<(), ApiError> {
+    let Some(msn) = reload.msn else {
+        return Err(ApiError::BadRequest(
+            "_HLS_part needs _HLS_msn: ask for a part of a given segment".to_owned(),
+        ));
+    };
+    let (Ok(stream_id), Some((rendition, "index.m3u8"))) =
+        (stream.parse::<StreamId>(), name.split_once('/'))
+    else {
+        // Not an LL-HLS playlist: the parameters mean nothing here.
+        return Ok(());
+    };
+    // Subscribed before the first look, so no change is missed.
+    let Some(mut changes) = state.playback.changes(stream_id) else {
+        return Ok(());
+    };
+    let mut deadline = None;
+    loop {
+        let Some(edge) = state.playback.live_edge(stream_id, rendition) else {
+            return Ok(());
+        };
+        let last = edge.last_segment;
+        if edge.ended || last.is_some_and(|last| last >= msn) {
+            return Ok(());
+        }
+        if msn > last.map_or(1, |last| last + 2) {
+            return Err(ApiError::BadRequest(format!(
+                "_HLS_msn={msn} is more than two segments past the playlist's last ({}): reload the playlist without it",
+                last.map_or_else(|| "none".to_owned(), |l| l.to_string())
+            )));
+        }
+        let part_exists = reload.part.is_some_and(|part| {
+            edge.open_segment > msn || (edge.open_segment == msn && edge.open_parts > part)
+        });
+        if part_exists {
+            return Ok(());
+        }
+        let deadline = *deadline.get_or_insert_with(|| {
+            tokio::time::Instant::now() + Duration::from_secs(3 * edge.target_duration.max(1))
+        });
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => {}
+            // The stream's window is gone: answer with what there is.
+            Ok(Err(_)) => return Ok(()),
+            Err(_) => {
+                return Err(ApiError::NotYet(format!(
+                    "segment {msn} part {:?} did not appear in three target durations: reload the playlist",
+                    reload.part
+                )));
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use m3u8_rs::MediaPlaylist;
 use serde_json::{Value, json};
@@ -489,4 +489,113 @@ async fn shutdown_ends_live_streams() {
     assert_eq!(status, "ended");
     pool.close().await;
     database.drop_database().await;
+}
+
+/// The part an LL-HLS playlist hints at next (`EXT-X-PRELOAD-HINT`), as
+/// (media sequence number, part index, run prefix of the names).
+fn preload_hint(text: &str) -> (u64, u32, String) {
+    let uri = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""))
+        .unwrap_or_else(|| panic!("no preload hint:\n{text}"))
+        .trim_end_matches('"');
+    // `{run}-{msn}.{part}.m4s`
+    let (run, rest) = uri.rsplit_once('-').unwrap();
+    let mut numbers = rest.trim_end_matches(".m4s").split('.');
+    let msn = numbers.next().unwrap().parse().unwrap();
+    let part = numbers.next().unwrap().parse().unwrap();
+    (msn, part, run.to_owned())
+}
+
+/// Whether `text` lists part `part` of segment `msn` (not merely hints at
+/// it), or the whole segment.
+fn lists(text: &str, run: &str, msn: u64, part: u32) -> bool {
+    let uri = format!("URI=\"{run}-{msn}.{part}.m4s\"");
+    text.lines().any(|l| {
+        (l.starts_with("#EXT-X-PART:") && l.contains(&uri)) || l == format!("{run}-{msn}.m4s")
+    })
+}
+
+#[tokio::test]
+async fn a_blocking_playlist_reload_answers_as_soon_as_the_part_exists() {
+    let fixture = Fixture::start(&[]).await;
+    let server = &fixture.server;
+    let stream = server
+        .create_stream(&fixture.token, json!({ "title": "Low latency" }))
+        .await;
+    let id = stream["id"].as_str().unwrap();
+    let mut publisher = publish(
+        &stream_key_url(server, &stream),
+        &["-stream_loop", "-1"],
+        60.0,
+    );
+    fixture
+        .wait_for_segments(&fixture.playlist_url(&stream), 2)
+        .await;
+    let url = format!("{}/live/{id}/source/index.m3u8", server.http);
+    let text = server.fetch_text(&url).await.unwrap();
+    assert!(
+        text.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES"),
+        "{text}"
+    );
+    assert!(text.contains("#EXT-X-PART-INF:PART-TARGET=0.500"), "{text}");
+    assert!(
+        text.contains("#EXT-X-RENDITION-REPORT:URI=\"../audio/index.m3u8\""),
+        "{text}"
+    );
+
+    // Ask for the part after the one being filled: it does not exist yet.
+    let (msn, hinted, run) = preload_hint(&text);
+    let part = hinted + 1;
+    assert!(!lists(&text, &run, msn, part), "{text}");
+
+    // Meanwhile, note when the part shows up in the playlist.
+    let seen = {
+        let (client, url, run) = (server.client.clone(), url.clone(), run.clone());
+        tokio::spawn(async move {
+            loop {
+                let text = client.get(&url).send().await.unwrap().text().await.unwrap();
+                if lists(&text, &run, msn, part) {
+                    return Instant::now();
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let asked = Instant::now();
+    let response = server
+        .client
+        .get(format!("{url}?_HLS_msn={msn}&_HLS_part={part}"))
+        .send()
+        .await
+        .unwrap();
+    let answered = Instant::now();
+    assert_eq!(response.status(), 200);
+    let blocked = response.text().await.unwrap();
+    assert!(
+        lists(&blocked, &run, msn, part),
+        "answered without the part:\n{blocked}"
+    );
+    let seen = tokio::time::timeout(LIMIT, seen).await.unwrap().unwrap();
+    // It answered before the three-target-duration timeout, and about when
+    // the part appeared, not a polling interval later. (Loose bounds: this
+    // judges the mechanism, not the machine's speed.)
+    let waited = answered - asked;
+    assert!(waited < Duration::from_secs(6), "waited {waited:?}");
+    let after_seen = answered.saturating_duration_since(seen);
+    assert!(
+        after_seen < Duration::from_millis(400),
+        "answered {after_seen:?} after a 20 ms poll saw the part"
+    );
+
+    // A segment far beyond the playlist is refused at once (§6.2.5.2).
+    let far = server
+        .client
+        .get(format!("{url}?_HLS_msn={}", msn + 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(far.status(), 400);
+    publisher.kill().await.unwrap();
+    fixture.finish().await;
 }
