@@ -227,9 +227,8 @@ impl SegmentWriter {
                 return None;
             }
         }
-        let Some(active) = self.active.as_mut() else {
-            return None;
-        };
+        // Ending the part may have failed and dropped the muxer.
+        let active = self.active.as_mut()?;
         if let Err(error) = active.muxer.write(&frame, duration_ms) {
             tracing::error!(stream = %self.stream, dts = frame.dts, "{error}; restarting at the next keyframe");
             counters.mux_errors += 1;
