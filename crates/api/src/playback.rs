@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use nova_media::{CachePolicy, StreamId};
+use nova_media::{CachePolicy, LivePlayback, StreamId};
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -39,7 +39,7 @@ async fn live_object(
     let found = match reload {
         Ok(Query(reload)) => match &path {
             Ok(Path((stream, name))) if reload.msn.is_some() || reload.part.is_some() => {
-                blocking_reload(&state, stream, name, reload).await
+                blocking_reload(state.playback.as_ref(), stream, name, reload).await
             }
             _ => Ok(()),
         },
@@ -74,7 +74,7 @@ async fn live_object(
 /// at most three target durations (§6.2.5.2), woken by the window's own
 /// change notifications rather than by polling.
 async fn blocking_reload(
-    state: &AppState,
+    playback: &dyn LivePlayback,
     stream: &str,
     name: &str,
     reload: Reload,
@@ -91,12 +91,12 @@ async fn blocking_reload(
         return Ok(());
     };
     // Subscribed before the first look, so no change is missed.
-    let Some(mut changes) = state.playback.changes(stream_id) else {
+    let Some(mut changes) = playback.changes(stream_id) else {
         return Ok(());
     };
     let mut deadline = None;
     loop {
-        let Some(edge) = state.playback.live_edge(stream_id, rendition) else {
+        let Some(edge) = playback.live_edge(stream_id, rendition) else {
             return Ok(());
         };
         let last = edge.last_segment;
@@ -187,7 +187,106 @@ fn cache_control(policy: CachePolicy) -> HeaderValue {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_object_name, is_object_path};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use nova_media::{LiveEdge, LivePlayback, PlaybackObject, StreamId};
+    use tokio::sync::watch;
+    use tokio::time::Instant;
+
+    use super::{Reload, blocking_reload, is_object_name, is_object_path};
+    use crate::error::ApiError;
+
+    /// A live window whose edge the test moves by hand.
+    struct Edge {
+        edge: Mutex<LiveEdge>,
+        changes: watch::Sender<()>,
+    }
+
+    impl Edge {
+        fn new(last_segment: u64, open_parts: u32) -> Self {
+            Self {
+                edge: Mutex::new(LiveEdge {
+                    last_segment: Some(last_segment),
+                    open_segment: last_segment + 1,
+                    open_parts,
+                    target_duration: 2,
+                    ended: false,
+                }),
+                changes: watch::Sender::new(()),
+            }
+        }
+
+        fn part_done(&self) {
+            self.edge.lock().unwrap().open_parts += 1;
+            self.changes.send_replace(());
+        }
+    }
+
+    impl LivePlayback for Edge {
+        fn get(&self, _: StreamId, _: &str) -> Option<PlaybackObject> {
+            None
+        }
+
+        fn live_edge(&self, _: StreamId, _: &str) -> Option<LiveEdge> {
+            Some(*self.edge.lock().unwrap())
+        }
+
+        fn changes(&self, _: StreamId) -> Option<watch::Receiver<()>> {
+            Some(self.changes.subscribe())
+        }
+    }
+
+    async fn ask(edge: &Edge, msn: Option<u64>, part: Option<u32>) -> Result<(), ApiError> {
+        let stream = StreamId::new_random().to_string();
+        blocking_reload(edge, &stream, "source/index.m3u8", Reload { msn, part }).await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_blocked_reload_answers_when_the_part_appears() {
+        let edge = std::sync::Arc::new(Edge::new(4, 1));
+        let start = Instant::now();
+        // Part 0 of segment 5 exists: no wait.
+        ask(&edge, Some(5), Some(0)).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        // Part 2 comes after two more parts, 400 ms apart.
+        let producer = {
+            let edge = edge.clone();
+            tokio::spawn(async move {
+                for _ in 0..2 {
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    edge.part_done();
+                }
+            })
+        };
+        ask(&edge, Some(5), Some(2)).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_millis(800));
+        producer.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_part_that_never_comes_is_503_after_three_target_durations() {
+        let edge = Edge::new(4, 1);
+        let start = Instant::now();
+        let result = ask(&edge, Some(5), Some(3)).await;
+        assert!(matches!(result, Err(ApiError::NotYet(_))), "{result:?}");
+        assert_eq!(start.elapsed(), Duration::from_secs(6));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn asking_too_far_ahead_or_for_a_part_alone_is_400() {
+        let edge = Edge::new(4, 1);
+        assert!(matches!(
+            ask(&edge, Some(7), None).await,
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            ask(&edge, None, Some(1)).await,
+            Err(ApiError::BadRequest(_))
+        ));
+        // A complete segment is there already.
+        ask(&edge, Some(4), None).await.unwrap();
+    }
 
     #[test]
     fn accepts_packager_names_only() {

@@ -120,7 +120,7 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use m3u8_rs::Playlist;
-    use nova_media::StreamId;
+    use nova_media::{PartialSegment, StreamId};
 
     use super::*;
 
@@ -189,6 +189,75 @@ run-7.m4s
 #EXT-X-ENDLIST
 "
         );
+    }
+
+    fn part(sequence: u64, index: u32, duration_ms: u64, independent: bool) -> PartialSegment {
+        PartialSegment {
+            stream: StreamId::new_random(),
+            rendition: nova_media::SOURCE_RENDITION.into(),
+            sequence,
+            index,
+            name: format!("run-{sequence}.{index}.m4s"),
+            duration_ms,
+            independent,
+            data: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn renders_ll_hls_parts_exactly() {
+        let header = PlaylistHeader {
+            container: SegmentContainer::Fmp4,
+            target_duration: 1,
+            discontinuity_sequence: 0,
+            ended: false,
+        };
+        let segments = [segment(6, Some("run-init1.mp4"), 1_000, false)];
+        let parts = [
+            part(6, 0, 500, true),
+            part(6, 1, 500, false),
+            part(7, 0, 467, true),
+        ];
+        let low_latency = LowLatency {
+            part_target_ms: 500,
+            parts: &parts,
+            open_sequence: 7,
+            next_part: Some("run-7.1.m4s".into()),
+        };
+        let rendered = render(&header, &segments, Some(&low_latency));
+        let text = std::str::from_utf8(&rendered).unwrap();
+        assert_eq!(
+            text,
+            "#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-TARGETDURATION:1
+#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500
+#EXT-X-PART-INF:PART-TARGET=0.500
+#EXT-X-MEDIA-SEQUENCE:6
+#EXT-X-MAP:URI=\"run-init1.mp4\"
+#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:32.000Z
+#EXT-X-PART:DURATION=0.500,URI=\"run-6.0.m4s\",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.500,URI=\"run-6.1.m4s\"
+#EXTINF:1.000,
+run-6.m4s
+#EXT-X-PART:DURATION=0.467,URI=\"run-7.0.m4s\",INDEPENDENT=YES
+#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"run-7.1.m4s\"
+"
+        );
+        let Ok(Playlist::MediaPlaylist(parsed)) = m3u8_rs::parse_playlist_res(&rendered) else {
+            panic!("m3u8-rs cannot parse:\n{text}");
+        };
+        assert_eq!(parsed.segments.len(), 1);
+        assert_eq!(parsed.media_sequence, 6);
+        // Once ended, nothing is open and nothing is hinted.
+        let ended = PlaylistHeader {
+            ended: true,
+            ..header
+        };
+        let text = render(&ended, &segments, Some(&low_latency));
+        let text = std::str::from_utf8(&text).unwrap();
+        assert!(text.ends_with("run-6.m4s\n#EXT-X-ENDLIST\n"), "{text}");
     }
 
     #[test]
