@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use nova_media::{CachePolicy, LivePlayback, StreamId};
+use nova_media::{CachePolicy, LivePlayback, PlaybackObject, StreamId};
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -36,16 +36,7 @@ async fn live_object(
     path: Result<Path<(String, String)>, PathRejection>,
     reload: Result<Query<Reload>, QueryRejection>,
 ) -> Response {
-    let found = match reload {
-        Ok(Query(reload)) => match &path {
-            Ok(Path((stream, name))) if reload.msn.is_some() || reload.part.is_some() => {
-                blocking_reload(state.playback.as_ref(), stream, name, reload).await
-            }
-            _ => Ok(()),
-        },
-        Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
-    };
-    match found.and_then(|()| find(&state, path)) {
+    match serve(&state, path, reload).await {
         Ok(object) => {
             let mut response = object.body.into_response();
             let headers = response.headers_mut();
@@ -70,12 +61,80 @@ async fn live_object(
     }
 }
 
+async fn serve(
+    state: &AppState,
+    path: Result<Path<(String, String)>, PathRejection>,
+    reload: Result<Query<Reload>, QueryRejection>,
+) -> Result<PlaybackObject, ApiError> {
+    let Path((stream, name)) =
+        path.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let Query(reload) = reload.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let not_found = || ApiError::NotFound(format!("no {name:?} in stream {stream:?} right now"));
+    let stream_id: StreamId = stream.parse().map_err(|_| not_found())?;
+    if !is_object_path(&name) {
+        return Err(ApiError::BadRequest(format!(
+            "{name:?} is not a playback object name: use the names the playlist lists"
+        )));
+    }
+    let playback = state.playback.as_ref();
+    if reload.msn.is_some() || reload.part.is_some() {
+        blocking_reload(playback, stream_id, &name, reload).await?;
+    }
+    match playback.get(stream_id, &name) {
+        Some(object) => Ok(object),
+        None => preload_hint(playback, stream_id, &name)
+            .await?
+            .ok_or_else(not_found),
+    }
+}
+
+/// RFC 8216bis §4.4.5.3: a client may request the part an
+/// `EXT-X-PRELOAD-HINT` names before it exists; the request is held until
+/// the part is there (at most three target durations). Anything else that
+/// does not exist is `None` at once.
+async fn preload_hint(
+    playback: &dyn LivePlayback,
+    stream: StreamId,
+    name: &str,
+) -> Result<Option<PlaybackObject>, ApiError> {
+    let Some((rendition, file)) = name.split_once('/') else {
+        return Ok(None);
+    };
+    let Some(mut changes) = playback.changes(stream) else {
+        return Ok(None);
+    };
+    let mut deadline = None;
+    loop {
+        if let Some(object) = playback.get(stream, name) {
+            return Ok(Some(object));
+        }
+        let Some(edge) = playback.live_edge(stream, rendition) else {
+            return Ok(None);
+        };
+        if edge.ended || edge.next_part.as_deref() != Some(file) {
+            return Ok(None);
+        }
+        let deadline = *deadline.get_or_insert_with(|| {
+            tokio::time::Instant::now() + Duration::from_secs(3 * edge.target_duration.max(1))
+        });
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Ok(None),
+            Err(_) => {
+                return Err(ApiError::NotYet(format!(
+                    "the hinted part {name:?} did not appear in three target durations: reload the playlist"
+                )));
+            }
+        }
+    }
+}
+
 /// Waits until the rendition playlist `name` holds what `reload` asks for,
 /// at most three target durations (§6.2.5.2), woken by the window's own
 /// change notifications rather than by polling.
 async fn blocking_reload(
     playback: &dyn LivePlayback,
-    stream: &str,
+    stream_id: StreamId,
     name: &str,
     reload: Reload,
 ) -> Result<(), ApiError> {
@@ -84,9 +143,7 @@ async fn blocking_reload(
             "_HLS_part needs _HLS_msn: ask for a part of a given segment".to_owned(),
         ));
     };
-    let (Ok(stream_id), Some((rendition, "index.m3u8"))) =
-        (stream.parse::<StreamId>(), name.split_once('/'))
-    else {
+    let Some((rendition, "index.m3u8")) = name.split_once('/') else {
         // Not an LL-HLS playlist: the parameters mean nothing here.
         return Ok(());
     };
@@ -130,22 +187,6 @@ async fn blocking_reload(
             }
         }
     }
-}
-
-fn find(
-    state: &AppState,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<nova_media::PlaybackObject, ApiError> {
-    let Path((stream, name)) =
-        path.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
-    let not_found = || ApiError::NotFound(format!("no {name:?} in stream {stream:?} right now"));
-    let stream_id: StreamId = stream.parse().map_err(|_| not_found())?;
-    if !is_object_path(&name) {
-        return Err(ApiError::BadRequest(format!(
-            "{name:?} is not a playback object name: use the names the playlist lists"
-        )));
-    }
-    state.playback.get(stream_id, &name).ok_or_else(not_found)
 }
 
 /// A name, or a rendition's directory and a name in it: nothing deeper.
@@ -194,7 +235,7 @@ mod tests {
     use tokio::sync::watch;
     use tokio::time::Instant;
 
-    use super::{Reload, blocking_reload, is_object_name, is_object_path};
+    use super::{Reload, blocking_reload, is_object_name, is_object_path, preload_hint};
     use crate::error::ApiError;
 
     /// A live window whose edge the test moves by hand.
@@ -212,24 +253,40 @@ mod tests {
                     open_parts,
                     target_duration: 2,
                     ended: false,
+                    next_part: Some(part_name(last_segment + 1, open_parts)),
                 }),
                 changes: watch::Sender::new(()),
             }
         }
 
         fn part_done(&self) {
-            self.edge.lock().unwrap().open_parts += 1;
+            let mut edge = self.edge.lock().unwrap();
+            edge.open_parts += 1;
+            edge.next_part = Some(part_name(edge.open_segment, edge.open_parts));
+            drop(edge);
             self.changes.send_replace(());
         }
     }
 
+    fn part_name(segment: u64, index: u32) -> String {
+        format!("run-{segment}.{index}.m4s")
+    }
+
     impl LivePlayback for Edge {
-        fn get(&self, _: StreamId, _: &str) -> Option<PlaybackObject> {
-            None
+        /// The open segment's parts exist, nothing else.
+        fn get(&self, _: StreamId, name: &str) -> Option<PlaybackObject> {
+            let edge = self.edge.lock().unwrap();
+            (0..edge.open_parts)
+                .any(|i| name == format!("source/{}", part_name(edge.open_segment, i)))
+                .then(|| PlaybackObject {
+                    body: bytes::Bytes::from_static(b"part"),
+                    content_type: "video/mp4",
+                    cache: nova_media::CachePolicy::Immutable,
+                })
         }
 
         fn live_edge(&self, _: StreamId, _: &str) -> Option<LiveEdge> {
-            Some(*self.edge.lock().unwrap())
+            Some(self.edge.lock().unwrap().clone())
         }
 
         fn changes(&self, _: StreamId) -> Option<watch::Receiver<()>> {
@@ -238,8 +295,8 @@ mod tests {
     }
 
     async fn ask(edge: &Edge, msn: Option<u64>, part: Option<u32>) -> Result<(), ApiError> {
-        let stream = StreamId::new_random().to_string();
-        blocking_reload(edge, &stream, "source/index.m3u8", Reload { msn, part }).await
+        let stream = StreamId::new_random();
+        blocking_reload(edge, stream, "source/index.m3u8", Reload { msn, part }).await
     }
 
     #[tokio::test(start_paused = true)]
@@ -262,6 +319,32 @@ mod tests {
         ask(&edge, Some(5), Some(2)).await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_millis(800));
         producer.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_hinted_part_is_served_as_soon_as_it_exists() {
+        let edge = std::sync::Arc::new(Edge::new(4, 1));
+        let stream = StreamId::new_random();
+        let start = Instant::now();
+        // Not the hinted part: no such object, at once.
+        let other = preload_hint(edge.as_ref(), stream, "source/run-5.3.m4s").await;
+        assert!(matches!(other, Ok(None)));
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        let producer = {
+            let edge = edge.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                edge.part_done();
+            })
+        };
+        let hinted = preload_hint(edge.as_ref(), stream, "source/run-5.1.m4s").await;
+        assert!(matches!(hinted, Ok(Some(_))), "{hinted:?}");
+        assert_eq!(start.elapsed(), Duration::from_millis(300));
+        producer.await.unwrap();
+        // The next hint never comes: 503 after three target durations.
+        let never = preload_hint(edge.as_ref(), stream, "source/run-5.2.m4s").await;
+        assert!(matches!(never, Err(ApiError::NotYet(_))), "{never:?}");
+        assert_eq!(start.elapsed(), Duration::from_millis(6_300));
     }
 
     #[tokio::test(start_paused = true)]

@@ -23,7 +23,7 @@ pub struct PlaybackObject {
 
 /// Where a rendition's live playlist stands, for LL-HLS blocking playlist
 /// reloads (RFC 8216bis §6.2.5.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveEdge {
     /// Media sequence number of the newest complete segment, if any.
     pub last_segment: Option<u64>,
@@ -34,6 +34,9 @@ pub struct LiveEdge {
     pub target_duration: u64,
     /// The playlist will not change again (`EXT-X-ENDLIST`).
     pub ended: bool,
+    /// The part `EXT-X-PRELOAD-HINT` names (a file name in the rendition's
+    /// directory), which may be requested before it exists.
+    pub next_part: Option<String>,
 }
 
 /// The live window as the HTTP layer sees it: named objects per stream.

@@ -100,6 +100,8 @@ impl StreamWindow {
             open_parts: u32::try_from(open_parts).unwrap_or(u32::MAX),
             target_duration: self.target_duration,
             ended: self.ended_at.is_some(),
+            next_part: next_part_name(self.live.back(), &self.parts, open_segment)
+                .filter(|_| self.ended_at.is_none()),
         })
     }
 
@@ -306,7 +308,7 @@ impl StreamWindow {
                 part_target_ms: self.config.part_target_ms,
                 parts: self.parts.as_slices().0,
                 open_sequence,
-                next_part: next_part_name(segments, &self.parts, open_sequence),
+                next_part: next_part_name(segments.last(), &self.parts, open_sequence),
             }
         });
         self.playlist = Some(render(&header, segments, low_latency.as_ref()));
@@ -316,11 +318,11 @@ impl StreamWindow {
 /// The name the open segment's next part will have: its parts are named
 /// `{run}-{sequence}.{index}.m4s`, its segments `{run}-{sequence}.m4s`.
 fn next_part_name(
-    segments: &[MediaSegment],
+    newest: Option<&MediaSegment>,
     parts: &VecDeque<PartialSegment>,
     open_sequence: u64,
 ) -> Option<String> {
-    let newest = segments.last()?;
+    let newest = newest?;
     let run = newest
         .name
         .strip_suffix(&format!("{}.m4s", newest.sequence))?;

@@ -457,6 +457,11 @@ fn ll_hls_parts_make_up_the_segments_and_are_listed_while_live() {
     let edge = run.windows.live_edge(run.stream, SOURCE_RENDITION).unwrap();
     assert_eq!(edge.last_segment, Some(2));
     assert_eq!((edge.open_segment, edge.open_parts), (3, open.len() as u32));
+    assert_eq!(
+        edge.next_part
+            .map(|p| format!("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{p}\"")),
+        Some(hint)
+    );
     assert!(!edge.ended);
     assert!(run.windows.live_edge(run.stream, MUXED_RENDITION).is_none());
 }

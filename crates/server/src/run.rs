@@ -103,7 +103,7 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         container: args.hls_container,
         target_segment_duration: Duration::from_secs_f64(args.segment_duration),
         live_window_segments: args.live_window,
-        ..StreamSettings::default()
+        part_target_duration: Duration::from_secs_f64(args.part_target),
     };
 
     let rtmp_listener = TcpListener::bind(args.rtmp_addr)
@@ -274,6 +274,12 @@ fn validate(args: &ServeArgs) -> Result<()> {
     anyhow::ensure!(
         (2..=100).contains(&args.live_window),
         "--live-window must be between 2 and 100 segments"
+    );
+    // RFC 8216bis §4.4.3.7: parts are a fraction of a segment; below 0.1 s
+    // every frame would be a part.
+    anyhow::ensure!(
+        (0.1..=args.segment_duration).contains(&args.part_target),
+        "--part-target must be between 0.1 seconds and --segment-duration"
     );
     anyhow::ensure!(
         (0.0..=600.0).contains(&args.reconnect_window),

@@ -588,6 +588,17 @@ async fn a_blocking_playlist_reload_answers_as_soon_as_the_part_exists() {
         "answered {after_seen:?} after a 20 ms poll saw the part"
     );
 
+    // The hinted part can be asked for before it exists (§4.4.5.3): the
+    // request is held until it does, and then the playlist lists it.
+    let text = server.fetch_text(&url).await.unwrap();
+    let (msn, hinted, run) = preload_hint(&text);
+    let part_url = format!("{}/live/{id}/source/{run}-{msn}.{hinted}.m4s", server.http);
+    let early = server.client.get(&part_url).send().await.unwrap();
+    assert_eq!(early.status(), 200, "{part_url}");
+    assert!(!early.bytes().await.unwrap().is_empty());
+    let text = server.fetch_text(&url).await.unwrap();
+    assert!(lists(&text, &run, msn, hinted), "{text}");
+
     // A segment far beyond the playlist is refused at once (§6.2.5.2).
     let far = server
         .client
