@@ -465,3 +465,33 @@ fn ll_hls_parts_make_up_the_segments_and_are_listed_while_live() {
     assert!(!edge.ended);
     assert!(run.windows.live_edge(run.stream, MUXED_RENDITION).is_none());
 }
+
+#[test]
+fn an_audio_only_stream_is_one_audio_rendition_in_the_master_and_the_mpd() {
+    let mut events = vec![publish_started(1, &settings(SegmentContainer::Fmp4, 2))];
+    events.extend(flv::stream_events(media::audio_only_flv()));
+    events.push(StreamEvent::StreamEnded);
+    let run = run(events);
+    assert!(run.recorder.segments_of(SOURCE_RENDITION).is_empty());
+    let audio = run.recorder.segments_of(AUDIO_RENDITION);
+    assert_eq!(
+        sequences(&audio),
+        sequences(&run.recorder.segments_of(MUXED_RENDITION))
+    );
+
+    let body = run.get("master.m3u8");
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let Ok(Playlist::MasterPlaylist(master)) = m3u8_rs::parse_playlist_res(&body) else {
+        panic!("not a master playlist:\n{text}");
+    };
+    assert_eq!(master.variants.len(), 1, "{text}");
+    assert_eq!(master.variants[0].uri, "audio/index.m3u8");
+    assert_eq!(master.variants[0].codecs.as_deref(), Some("mp4a.40.2"));
+
+    let mpd = mpd_summary(&run.get("manifest.mpd"));
+    let periods = mpd["periods"].as_array().unwrap();
+    assert_eq!(periods.len(), 1, "{mpd}");
+    let sets = periods[0]["adaptationSets"].as_array().unwrap();
+    assert_eq!(sets.len(), 1, "{mpd}");
+    check_timeline(representation(&periods[0], "audio"), &audio);
+}
