@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use nova_media::{SegmentContainer, StreamId};
+
 use crate::rate_limit::RateLimit;
 
 /// What the API hands out to clients about where things are, and the rules
@@ -20,6 +22,9 @@ pub struct ApiConfig {
     /// How far back viewers may seek in a live stream (`/dvr/…`) unless the
     /// stream sets `dvr_window_seconds`.
     pub dvr_window: Duration,
+    /// The server's segment container, for streams that do not choose one:
+    /// only fMP4 streams have a master playlist and a DASH MPD.
+    pub default_container: SegmentContainer,
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +56,7 @@ impl ApiConfig {
             super_chat_tiers: SuperChatTier::defaults(),
             viewer_session_timeout: Duration::from_secs(45),
             dvr_window: Duration::from_secs(2 * 3600),
+            default_container: SegmentContainer::default(),
         }
     }
 
@@ -59,12 +65,28 @@ impl ApiConfig {
         self.public_url.trim_end_matches('/')
     }
 
-    /// Where players find a stream's HLS playlist.
-    pub(crate) fn hls_url(&self, stream: nova_media::StreamId) -> String {
+    /// Where players find a stream's playback object `name`.
+    fn live_url(&self, stream: StreamId, name: &str) -> String {
         format!(
-            "{}/live/{stream}/index.m3u8",
+            "{}/live/{stream}/{name}",
             self.public_url.trim_end_matches('/')
         )
+    }
+
+    /// The muxed audio+video HLS playlist: plays in every HLS player, for
+    /// either container.
+    pub(crate) fn hls_url(&self, stream: StreamId) -> String {
+        self.live_url(stream, "index.m3u8")
+    }
+
+    /// The multivariant playlist over the CMAF renditions (fMP4 only).
+    pub(crate) fn master_url(&self, stream: StreamId) -> String {
+        self.live_url(stream, "master.m3u8")
+    }
+
+    /// The DASH MPD over the CMAF renditions (fMP4 only).
+    pub(crate) fn dash_url(&self, stream: StreamId) -> String {
+        self.live_url(stream, "manifest.mpd")
     }
 }
 

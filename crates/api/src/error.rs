@@ -52,6 +52,10 @@ pub(crate) enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    /// What was asked for is not there yet and waiting longer will not
+    /// help this request; a retry may (e.g. an LL-HLS part that never came).
+    #[error("{0}")]
+    NotYet(String),
     #[error("invalid request body")]
     Validation(Vec<FieldError>),
     /// A rate limit or slow mode: retry after this many seconds.
@@ -120,6 +124,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::NotYet(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::DatabaseUnavailable { .. } | Self::StorageUnavailable(_) => {

@@ -6,6 +6,7 @@ mod access;
 mod auth;
 mod background;
 mod chat;
+mod clock;
 mod config;
 mod error;
 mod events;

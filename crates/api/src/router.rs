@@ -13,8 +13,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    chat, events, health, hosts, openapi, playback, recordings, streams, super_chats, viewers,
-    webhooks,
+    chat, clock, events, health, hosts, openapi, playback, recordings, streams, super_chats,
+    viewers, webhooks,
 };
 
 /// Management requests are small JSON documents.
@@ -35,6 +35,7 @@ pub fn app(state: AppState) -> Router {
     document.merge(health_paths);
     let frequent = playback::routes()
         .merge(recordings::playback_routes())
+        .merge(clock::routes())
         .merge(health)
         .layer(request_log(Level::DEBUG));
     let served_document = document.clone();

@@ -19,11 +19,14 @@ mod stream_id;
 pub use codec::{AudioCodec, AudioConfig, VideoCodec, VideoConfig};
 pub use frame::{Frame, TIMEBASE_HZ, Track};
 pub use object_store::{ObjectMeta, ObjectStore, ObjectStoreError};
-pub use playback::{CachePolicy, LivePlayback, PlaybackObject};
+pub use playback::{CachePolicy, LiveEdge, LivePlayback, PlaybackObject};
 pub use publish::{
     PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, SegmentContainer,
     StreamSettings,
 };
-pub use segment::{InitSegment, MediaSegment, SOURCE_RENDITION, SegmentEvent, SegmentSink};
+pub use segment::{
+    AUDIO_RENDITION, InitSegment, MUXED_RENDITION, MediaSegment, PartialSegment, SOURCE_RENDITION,
+    SegmentEvent, SegmentSink,
+};
 pub use stream_event::StreamEvent;
 pub use stream_id::StreamId;

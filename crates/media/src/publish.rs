@@ -53,6 +53,9 @@ pub struct StreamSettings {
     pub target_segment_duration: Duration,
     /// How many segments the live playlist lists.
     pub live_window_segments: usize,
+    /// LL-HLS partial segments of the CMAF renditions last at most this
+    /// long (`EXT-X-PART-INF:PART-TARGET`, RFC 8216bis §4.4.3.7).
+    pub part_target_duration: Duration,
 }
 
 impl Default for StreamSettings {
@@ -61,6 +64,7 @@ impl Default for StreamSettings {
             container: SegmentContainer::default(),
             target_segment_duration: Duration::from_secs(2),
             live_window_segments: 6,
+            part_target_duration: Duration::from_millis(500),
         }
     }
 }

@@ -5,8 +5,18 @@ use bytes::Bytes;
 
 use crate::{SegmentContainer, StreamId, StreamSettings};
 
-/// The rendition that is the publisher's own encode, passed through.
+/// The rendition that is the publisher's own encode, passed through: in
+/// fMP4 runs, its video track alone (one CMAF track per rendition, served
+/// under `/live/{stream}/source/`).
 pub const SOURCE_RENDITION: &str = "source";
+
+/// The audio track of an fMP4 run on its own, cut at the same media times as
+/// the video renditions (served under `/live/{stream}/audio/`).
+pub const AUDIO_RENDITION: &str = "audio";
+
+/// The publisher's audio and video muxed together, the playlist at
+/// `/live/{stream}/index.m3u8`: what legacy players and MPEG-TS runs use.
+pub const MUXED_RENDITION: &str = "main";
 
 /// The CMAF initialization segment (`ftyp` + `moov`) of one publish session.
 /// MPEG-TS has none.
@@ -15,7 +25,7 @@ pub struct InitSegment {
     pub stream: StreamId,
     /// The rendition (quality) it belongs to, e.g. [`SOURCE_RENDITION`] or `720p`.
     pub rendition: Arc<str>,
-    /// Unique within the stream's packaging run; segments refer to it.
+    /// Unique within the rendition's packaging run; segments refer to it.
     pub name: String,
     pub data: Bytes,
 }
@@ -28,7 +38,9 @@ pub struct MediaSegment {
     pub rendition: Arc<str>,
     /// Media sequence number (RFC 8216 §4.3.3.2): continues across reconnects.
     pub sequence: u64,
-    /// File name under `/live/{stream}/`, unique for the life of the server.
+    /// File name, unique within its rendition for the life of the server:
+    /// under `/live/{stream}/` for [`MUXED_RENDITION`], under
+    /// `/live/{stream}/{rendition}/` for the others.
     pub name: String,
     pub container: SegmentContainer,
     /// The init segment this segment needs (`EXT-X-MAP`), for fMP4.
@@ -42,6 +54,25 @@ pub struct MediaSegment {
     pub discontinuity: bool,
     /// Wall-clock time of the first frame (`EXT-X-PROGRAM-DATE-TIME`).
     pub program_date_time: SystemTime,
+    pub data: Bytes,
+}
+
+/// A part of a media segment not yet closed (LL-HLS partial segment, RFC
+/// 8216bis §4.4.4.9): one CMAF chunk (`moof` + `mdat`). The segment, when it
+/// closes, is its parts' bytes end to end.
+#[derive(Clone, Debug)]
+pub struct PartialSegment {
+    pub stream: StreamId,
+    pub rendition: Arc<str>,
+    /// Media sequence number of the segment it belongs to.
+    pub sequence: u64,
+    /// Its place in the segment, from 0.
+    pub index: u32,
+    /// File name in the rendition's directory.
+    pub name: String,
+    pub duration_ms: u64,
+    /// Starts with a sync sample (`INDEPENDENT=YES`).
+    pub independent: bool,
     pub data: Bytes,
 }
 
@@ -68,4 +99,9 @@ pub enum SegmentEvent {
 /// slow work (uploads) to their own tasks.
 pub trait SegmentSink: Send + Sync + 'static {
     fn handle(&self, event: &SegmentEvent);
+
+    /// A partial segment, ahead of the segment that will contain it. Only
+    /// the live window serves parts; sinks that keep whole segments (the
+    /// recorder) need not look at them.
+    fn part(&self, _part: &PartialSegment) {}
 }

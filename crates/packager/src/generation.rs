@@ -10,7 +10,7 @@ use crate::muxer::AAC_FRAME_SAMPLES;
 /// encoders publish.
 const NOMINAL_VIDEO_FRAME_MS: i64 = 33;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Generation {
     /// Increases with every change within a packaging run.
     pub id: u64,
@@ -44,5 +44,32 @@ impl Generation {
             Track::Video => keyframe && self.video.is_some(),
             Track::Audio => self.video.is_none() && self.audio.is_some(),
         }
+    }
+}
+
+/// The generations of a one-track rendition: the same ids as the session's,
+/// with the other track left out, so the rendition's muxer restarts exactly
+/// where the muxed one does (aligned discontinuities, RFC 8216 §6.2.4).
+#[derive(Default)]
+pub(crate) struct TrackGenerations {
+    last: Option<std::sync::Arc<Generation>>,
+}
+
+impl TrackGenerations {
+    pub(crate) fn only(
+        &mut self,
+        track: Track,
+        of: &std::sync::Arc<Generation>,
+    ) -> std::sync::Arc<Generation> {
+        if let Some(last) = self.last.as_ref().filter(|last| last.id == of.id) {
+            return last.clone();
+        }
+        let only = std::sync::Arc::new(Generation {
+            id: of.id,
+            video: of.video.clone().filter(|_| track == Track::Video),
+            audio: of.audio.clone().filter(|_| track == Track::Audio),
+        });
+        self.last = Some(only.clone());
+        only
     }
 }

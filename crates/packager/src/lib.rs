@@ -8,19 +8,27 @@
 mod counters;
 mod ffi;
 mod ffmpeg_log;
+mod fmp4_info;
 mod generation;
 mod interleave;
 pub mod ladder;
 mod live_windows;
+mod ll_hls;
+mod manifests;
+mod master;
 mod memory_io;
+mod mpd;
 mod muxer;
 mod naming;
 mod packager;
 mod playlist;
 mod segment_writer;
 mod session;
+mod stream_windows;
 mod timeline;
+mod track_renditions;
 mod window;
+mod xml;
 
 pub use counters::PackagerCounters;
 pub use ffmpeg_log::init_ffmpeg;

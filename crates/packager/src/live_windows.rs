@@ -6,26 +6,33 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use nova_media::{
-    LivePlayback, PlaybackObject, SegmentEvent, SegmentSink, StreamId, StreamSettings,
+    LiveEdge, LivePlayback, PartialSegment, PlaybackObject, SegmentEvent, SegmentSink, StreamId,
+    StreamSettings,
 };
 
-use crate::window::{StreamWindow, WindowConfig};
+use crate::stream_windows::StreamWindows;
+use crate::window::WindowConfig;
 
 /// How often ended streams are looked for and forgotten.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What applies to every stream's window. The window's size and target
 /// duration are the stream's own settings, from `SegmentEvent::Started`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct LiveWindowsConfig {
     /// How long an ended stream's final playlist and segments stay served.
     pub ended_retention: Duration,
+    /// Absolute URL of a clock answering with an xs:dateTime, for the MPD's
+    /// `UTCTiming` (ISO/IEC 23009-1 §5.8.5.7): DASH players place the live
+    /// edge by it, and may not reach any public time server.
+    pub clock_url: Option<Arc<str>>,
 }
 
 impl Default for LiveWindowsConfig {
     fn default() -> Self {
         Self {
             ended_retention: Duration::from_secs(600),
+            clock_url: None,
         }
     }
 }
@@ -37,7 +44,7 @@ impl Default for LiveWindowsConfig {
 /// reference-counted bytes under a brief lock.
 pub struct LiveWindows {
     config: LiveWindowsConfig,
-    streams: RwLock<HashMap<StreamId, Arc<Mutex<StreamWindow>>>>,
+    streams: RwLock<HashMap<StreamId, Arc<Mutex<StreamWindows>>>>,
     last_sweep: Mutex<Instant>,
 }
 
@@ -54,7 +61,7 @@ impl LiveWindows {
         }
     }
 
-    fn window(&self, stream: StreamId) -> Option<Arc<Mutex<StreamWindow>>> {
+    fn window(&self, stream: StreamId) -> Option<Arc<Mutex<StreamWindows>>> {
         self.streams
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -64,7 +71,7 @@ impl LiveWindows {
 
     /// The stream's window; one with default settings if its `Started` was
     /// never seen.
-    fn window_or_insert(&self, stream: StreamId) -> Arc<Mutex<StreamWindow>> {
+    fn window_or_insert(&self, stream: StreamId) -> Arc<Mutex<StreamWindows>> {
         if let Some(window) = self.window(stream) {
             return window;
         }
@@ -74,7 +81,10 @@ impl LiveWindows {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .entry(stream)
-            .or_insert_with(|| Arc::new(Mutex::new(StreamWindow::new(container, config))))
+            .or_insert_with(|| {
+                let clock_url = self.config.clock_url.clone();
+                Arc::new(Mutex::new(StreamWindows::new(container, config, clock_url)))
+            })
             .clone()
     }
 
@@ -133,6 +143,10 @@ impl SegmentSink for LiveWindows {
         }
         self.sweep(now);
     }
+
+    fn part(&self, part: &PartialSegment) {
+        lock(&self.window_or_insert(part.stream)).add_part(part);
+    }
 }
 
 impl LivePlayback for LiveWindows {
@@ -140,12 +154,23 @@ impl LivePlayback for LiveWindows {
         let window = self.window(stream)?;
         lock(&window).object(name, Instant::now())
     }
+
+    fn live_edge(&self, stream: StreamId, rendition: &str) -> Option<LiveEdge> {
+        let window = self.window(stream)?;
+        lock(&window).live_edge(rendition)
+    }
+
+    fn changes(&self, stream: StreamId) -> Option<tokio::sync::watch::Receiver<()>> {
+        let window = self.window(stream)?;
+        Some(lock(&window).changes())
+    }
 }
 
 fn window_config(settings: &StreamSettings) -> WindowConfig {
     WindowConfig {
         segments: settings.live_window_segments,
         min_target_secs: (settings.target_segment_duration.as_millis() as u64).div_ceil(1000),
+        part_target_ms: u64::try_from(settings.part_target_duration.as_millis()).unwrap_or(500),
     }
 }
 

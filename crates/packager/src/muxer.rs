@@ -213,6 +213,17 @@ impl Muxer {
         Ok(segment)
     }
 
+    /// Ends the current CMAF chunk (one `moof` + `mdat`) within the segment:
+    /// an LL-HLS part. Returns the chunk's bytes.
+    pub(crate) fn flush_part(&mut self) -> Result<Bytes, MuxError> {
+        ffi::flush_fragment(&mut self.output).map_err(|source| MuxError::Ffmpeg {
+            container: container_name(self.container),
+            action: "flushing a part",
+            source,
+        })?;
+        Ok(self.bytes.take())
+    }
+
     /// Ends the last segment and the muxer; returns the segment's bytes.
     pub(crate) fn finish(mut self) -> Result<Bytes, MuxError> {
         let segment = self.cut()?;

@@ -40,6 +40,11 @@ impl RunNames {
         };
         format!("{}-{sequence}.{extension}", self.run)
     }
+
+    /// An LL-HLS part name, e.g. `m3k9x0a1b2-17.3.m4s`: part 3 of segment 17.
+    pub(crate) fn part(&self, sequence: u64, index: usize) -> String {
+        format!("{}-{sequence}.{index}.m4s", self.run)
+    }
 }
 
 /// Microseconds since the Unix epoch in base 36, strictly increasing within
@@ -95,6 +100,7 @@ mod tests {
         assert_eq!(names.next_init(), "abc-init2.mp4");
         assert_eq!(names.segment(7, SegmentContainer::Fmp4), "abc-7.m4s");
         assert_eq!(names.segment(8, SegmentContainer::Ts), "abc-8.ts");
+        assert_eq!(names.part(8, 2), "abc-8.2.m4s");
         assert_eq!(base36(0), "0");
         assert_eq!(base36(36 * 36 + 35), "10z");
     }

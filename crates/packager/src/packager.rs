@@ -4,13 +4,16 @@
 use std::sync::Arc;
 
 use nova_media::{
-    SOURCE_RENDITION, SegmentEvent, SegmentSink, StreamEvent, StreamId, StreamSettings,
+    MUXED_RENDITION, SegmentContainer, SegmentEvent, SegmentSink, StreamEvent, StreamId,
+    StreamSettings,
 };
 
 use crate::counters::PackagerCounters;
 use crate::ffmpeg_log::init_ffmpeg;
+use crate::naming::RunNames;
 use crate::segment_writer::SegmentWriter;
 use crate::session::Session;
+use crate::track_renditions::TrackRenditions;
 
 /// Packages one stream. Synchronous: the server runs it on its own thread and
 /// feeds it the hub's events in order.
@@ -19,10 +22,16 @@ use crate::session::Session;
 /// first `PublishStarted` and ends at `StreamEnded`. Publishers that
 /// reconnect or take over continue the same timeline after a discontinuity
 /// (RFC 8216 §4.3.2.3); media sequence numbers continue too (§4.3.3.2).
+///
+/// Every run has the muxed output ([`MUXED_RENDITION`]); fMP4 runs also
+/// have one CMAF track per rendition ([`TrackRenditions`]) for the master
+/// playlist and DASH. Muxing twice costs about a millisecond per media
+/// second of passthrough, which keeps legacy players on one URL.
 pub struct Packager {
     stream: StreamId,
     sink: Arc<dyn SegmentSink>,
     writer: Option<SegmentWriter>,
+    tracks: Option<TrackRenditions>,
     session: Option<Session>,
     next_generation: u64,
     ended: bool,
@@ -36,6 +45,7 @@ impl Packager {
             stream,
             sink,
             writer: None,
+            tracks: None,
             session: None,
             next_generation: 1,
             ended: false,
@@ -106,11 +116,23 @@ impl Packager {
         self.end_session();
         match &self.writer {
             None => {
+                let names = RunNames::new();
+                if settings.container == SegmentContainer::Fmp4 {
+                    let part_target_ms =
+                        i64::try_from(settings.part_target_duration.as_millis()).unwrap_or(500);
+                    self.tracks = Some(TrackRenditions::new(
+                        self.stream,
+                        self.sink.clone(),
+                        names.run(),
+                        part_target_ms,
+                    ));
+                }
                 let writer = SegmentWriter::new(
                     self.stream,
-                    SOURCE_RENDITION.into(),
+                    MUXED_RENDITION.into(),
                     self.sink.clone(),
                     settings.container,
+                    names,
                 );
                 writer.emit(SegmentEvent::Started {
                     stream: self.stream,
@@ -146,6 +168,10 @@ impl Packager {
             return;
         };
         while let Some(ready) = session.pop() {
+            if let Some(tracks) = self.tracks.as_mut() {
+                tracks.write(&ready, &clock, target);
+                self.counters.mux_errors += tracks.take_mux_errors();
+            }
             writer.write(ready, &clock, target, &mut self.counters);
         }
     }
@@ -157,8 +183,14 @@ impl Packager {
         if let Some(clock) = session.clock() {
             let target = session.target_ms();
             while let Some(ready) = session.drain() {
+                if let Some(tracks) = self.tracks.as_mut() {
+                    tracks.write(&ready, &clock, target);
+                }
                 writer.write(ready, &clock, target, &mut self.counters);
             }
+        }
+        if let Some(tracks) = self.tracks.as_mut() {
+            self.counters.mux_errors += tracks.close();
         }
         writer.close(&mut self.counters);
         tracing::debug!(stream = %self.stream, session = session.id, counters = ?self.counters, "publish session ended");

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use m3u8_rs::{Map, MediaPlaylist, MediaSegment as PlaylistSegment};
 use nova_media::{MediaSegment, SegmentContainer};
 
+use crate::ll_hls::{LowLatency, header_lines, open_lines, part_tag};
+
 /// `EXTINF` decimals: segment durations are whole milliseconds, so three
 /// decimals state them exactly (RFC 8216 §4.3.2.1 allows decimal durations
 /// from version 3).
@@ -24,8 +26,13 @@ pub(crate) struct PlaylistHeader {
     pub ended: bool,
 }
 
-/// Renders the media playlist of `segments`, oldest first.
-pub(crate) fn render(header: &PlaylistHeader, segments: &[MediaSegment]) -> Bytes {
+/// Renders the media playlist of `segments`, oldest first, with their
+/// LL-HLS parts when `low_latency` is given.
+pub(crate) fn render(
+    header: &PlaylistHeader,
+    segments: &[MediaSegment],
+    low_latency: Option<&LowLatency<'_>>,
+) -> Bytes {
     // RFC 8216 §4.3.3.2: the sequence number of the first segment listed.
     let media_sequence = segments.first().map_or(0, |segment| segment.sequence);
     let mut previous_init: Option<&str> = None;
@@ -43,7 +50,17 @@ pub(crate) fn render(header: &PlaylistHeader, segments: &[MediaSegment]) -> Byte
                     ..Map::default()
                 });
             previous_init = init;
+            let parts = low_latency
+                .map(|ll| {
+                    ll.parts
+                        .iter()
+                        .filter(|p| p.sequence == segment.sequence)
+                        .map(part_tag)
+                        .collect()
+                })
+                .unwrap_or_default();
             PlaylistSegment {
+                unknown_tags: parts,
                 uri: segment.name.clone(),
                 duration: segment.duration_ms as f32 / 1000.0,
                 discontinuity: segment.discontinuity,
@@ -78,7 +95,24 @@ pub(crate) fn render(header: &PlaylistHeader, segments: &[MediaSegment]) -> Byte
     playlist
         .write_to(&mut out)
         .expect("writing to a Vec cannot fail");
-    Bytes::from(out)
+    let Some(low_latency) = low_latency else {
+        return Bytes::from(out);
+    };
+    // m3u8-rs writes no playlist-level tags of its own choosing: the LL-HLS
+    // ones go right after EXT-X-TARGETDURATION, the open segment's parts
+    // after the last segment.
+    let mut text = String::from_utf8(out).expect("m3u8-rs writes UTF-8");
+    let target_line = format!("#EXT-X-TARGETDURATION:{}\n", header.target_duration);
+    if let Some(at) = text.find(&target_line) {
+        text.insert_str(
+            at + target_line.len(),
+            &header_lines(low_latency.part_target_ms),
+        );
+    }
+    if !header.ended {
+        text.push_str(&open_lines(low_latency));
+    }
+    Bytes::from(text)
 }
 
 #[cfg(test)]
@@ -86,7 +120,7 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use m3u8_rs::Playlist;
-    use nova_media::StreamId;
+    use nova_media::{PartialSegment, StreamId};
 
     use super::*;
 
@@ -131,7 +165,7 @@ mod tests {
             segment(6, Some("run-init1.mp4"), 1_033, false),
             segment(7, Some("run-init2.mp4"), 1_967, true),
         ];
-        let text = String::from_utf8(render(&header, &segments).to_vec()).unwrap();
+        let text = String::from_utf8(render(&header, &segments, None).to_vec()).unwrap();
         assert_eq!(
             text,
             "#EXTM3U
@@ -157,6 +191,75 @@ run-7.m4s
         );
     }
 
+    fn part(sequence: u64, index: u32, duration_ms: u64, independent: bool) -> PartialSegment {
+        PartialSegment {
+            stream: StreamId::new_random(),
+            rendition: nova_media::SOURCE_RENDITION.into(),
+            sequence,
+            index,
+            name: format!("run-{sequence}.{index}.m4s"),
+            duration_ms,
+            independent,
+            data: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn renders_ll_hls_parts_exactly() {
+        let header = PlaylistHeader {
+            container: SegmentContainer::Fmp4,
+            target_duration: 1,
+            discontinuity_sequence: 0,
+            ended: false,
+        };
+        let segments = [segment(6, Some("run-init1.mp4"), 1_000, false)];
+        let parts = [
+            part(6, 0, 500, true),
+            part(6, 1, 500, false),
+            part(7, 0, 467, true),
+        ];
+        let low_latency = LowLatency {
+            part_target_ms: 500,
+            parts: &parts,
+            open_sequence: 7,
+            next_part: Some("run-7.1.m4s".into()),
+        };
+        let rendered = render(&header, &segments, Some(&low_latency));
+        let text = std::str::from_utf8(&rendered).unwrap();
+        assert_eq!(
+            text,
+            "#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-TARGETDURATION:1
+#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500
+#EXT-X-PART-INF:PART-TARGET=0.500
+#EXT-X-MEDIA-SEQUENCE:6
+#EXT-X-MAP:URI=\"run-init1.mp4\"
+#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:32.000Z
+#EXT-X-PART:DURATION=0.500,URI=\"run-6.0.m4s\",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.500,URI=\"run-6.1.m4s\"
+#EXTINF:1.000,
+run-6.m4s
+#EXT-X-PART:DURATION=0.467,URI=\"run-7.0.m4s\",INDEPENDENT=YES
+#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"run-7.1.m4s\"
+"
+        );
+        let Ok(Playlist::MediaPlaylist(parsed)) = m3u8_rs::parse_playlist_res(&rendered) else {
+            panic!("m3u8-rs cannot parse:\n{text}");
+        };
+        assert_eq!(parsed.segments.len(), 1);
+        assert_eq!(parsed.media_sequence, 6);
+        // Once ended, nothing is open and nothing is hinted.
+        let ended = PlaylistHeader {
+            ended: true,
+            ..header
+        };
+        let text = render(&ended, &segments, Some(&low_latency));
+        let text = std::str::from_utf8(&text).unwrap();
+        assert!(text.ends_with("run-6.m4s\n#EXT-X-ENDLIST\n"), "{text}");
+    }
+
     #[test]
     fn renders_a_live_ts_window_that_round_trips() {
         let header = PlaylistHeader {
@@ -169,7 +272,7 @@ run-7.m4s
             segment(0, None, 4_000, false),
             segment(1, None, 3_967, false),
         ];
-        let rendered = render(&header, &segments);
+        let rendered = render(&header, &segments, None);
         let text = std::str::from_utf8(&rendered).unwrap();
         assert!(text.starts_with("#EXTM3U\n#EXT-X-VERSION:3\n"), "{text}");
         assert!(

@@ -1,11 +1,19 @@
-//! The segmenter and the muxers of one packaging run: decides where segments
-//! start, feeds the muxer, and emits init and media segments to the sink.
+//! The segmenter and the muxers of one rendition of a packaging run: decides
+//! where segments start, feeds the muxer, and emits init and media segments
+//! to the sink.
+//!
+//! A writer either leads (cuts on its own keyframes) or follows a leader's
+//! [`Boundary`]s, so that segment N of every rendition covers the same media
+//! time (CMAF switching sets, ISO/IEC 23000-19 §7.3.4; RFC 8216bis §6.2.4
+//! for aligned media sequence numbers).
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use nova_media::{
-    InitSegment, MediaSegment, SegmentContainer, SegmentEvent, SegmentSink, StreamId, Track,
+    InitSegment, MediaSegment, PartialSegment, SegmentContainer, SegmentEvent, SegmentSink,
+    StreamId, Track,
 };
 
 use crate::counters::PackagerCounters;
@@ -18,6 +26,13 @@ use crate::timeline::SessionClock;
 /// Keyframes this close to the target still end a segment: with millisecond
 /// timestamps a 2 s GOP at 30 fps can land a millisecond or two early.
 const CUT_TOLERANCE_MS: i64 = 5;
+
+/// Where a leading writer began a segment: followers begin theirs at their
+/// first frame at or after `at_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Boundary {
+    pub at_ms: i64,
+}
 
 pub(crate) struct SegmentWriter {
     stream: StreamId,
@@ -34,6 +49,11 @@ pub(crate) struct SegmentWriter {
     /// A generation no muxer could be started for (e.g. HEVC without a
     /// picture size in fMP4): not retried at every keyframe.
     refused: Option<u64>,
+    /// A follower's next cut, from its leader.
+    pending: Option<Boundary>,
+    /// LL-HLS partial segments last at most this long (RFC 8216bis
+    /// §4.4.3.7); `None`: whole segments only.
+    part_target_ms: Option<i64>,
 }
 
 /// The muxer of one generation, with the segment it is filling.
@@ -56,26 +76,42 @@ struct OpenSegment {
     end_ms: i64,
     program_date_time: SystemTime,
     discontinuity: bool,
+    /// The LL-HLS parts emitted so far; the segment is them end to end.
+    parts: Vec<Bytes>,
+    part_start_ms: i64,
+    part_independent: bool,
 }
 
 impl SegmentWriter {
+    /// `names` may share its run token with the run's other renditions:
+    /// each rendition has a directory of its own.
     pub(crate) fn new(
         stream: StreamId,
         rendition: Arc<str>,
         sink: Arc<dyn SegmentSink>,
         container: SegmentContainer,
+        names: RunNames,
     ) -> Self {
         Self {
             stream,
             rendition,
             sink,
-            names: RunNames::new(),
+            names,
             container,
             next_sequence: 0,
             run_end_ms: 0,
             active: None,
             refused: None,
+            pending: None,
+            part_target_ms: None,
         }
+    }
+
+    /// Emits LL-HLS parts of at most `target_ms` (one CMAF chunk each),
+    /// ahead of the segments they make up.
+    pub(crate) fn with_parts(mut self, target_ms: i64) -> Self {
+        self.part_target_ms = Some(target_ms.max(1));
+        self
     }
 
     pub(crate) fn container(&self) -> SegmentContainer {
@@ -90,33 +126,71 @@ impl SegmentWriter {
         self.sink.handle(&event);
     }
 
-    /// Writes one frame, starting a muxer or a segment first when the frame
-    /// is where one begins.
+    /// Leads: writes one frame, starting a muxer or a segment first when the
+    /// frame is where one begins. Returns where a segment began, if one did.
     pub(crate) fn write(
         &mut self,
         ready: Ready,
         clock: &SessionClock,
         target_ms: i64,
         counters: &mut PackagerCounters,
+    ) -> Option<Boundary> {
+        let cut_point = ready
+            .generation
+            .is_cut_point(ready.frame.track, ready.frame.keyframe);
+        let current = self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.generation == ready.generation.id);
+        if cut_point && !current {
+            if self.refused != Some(ready.generation.id) {
+                self.close(counters);
+                self.open(&ready.generation, *clock, counters);
+            }
+        } else if cut_point && self.segment_is_due(ready.frame.dts, target_ms) {
+            self.cut(ready.frame.dts, counters);
+        }
+        self.put(ready, counters)
+    }
+
+    /// Takes the leader's latest boundary; the next frame at or after it
+    /// starts a segment.
+    pub(crate) fn follow(&mut self, boundary: Boundary) {
+        self.pending = Some(boundary);
+    }
+
+    /// Follows: writes one frame, cutting first if it is this writer's first
+    /// frame at or after the leader's pending boundary. Audio frames are all
+    /// sync samples, so a follower of audio can cut at any of them.
+    pub(crate) fn write_following(
+        &mut self,
+        ready: Ready,
+        clock: &SessionClock,
+        counters: &mut PackagerCounters,
     ) {
+        if let Some(boundary) = self.pending.filter(|b| ready.frame.dts >= b.at_ms) {
+            self.pending = None;
+            let current = self
+                .active
+                .as_ref()
+                .is_some_and(|a| a.generation == ready.generation.id);
+            if current {
+                self.cut(ready.frame.dts, counters);
+            } else if self.refused != Some(ready.generation.id) {
+                self.close(counters);
+                self.open(&ready.generation, *clock, counters);
+            }
+            tracing::trace!(stream = %self.stream, rendition = %self.rendition, at = boundary.at_ms, dts = ready.frame.dts, "followed a boundary");
+        }
+        self.put(ready, counters);
+    }
+
+    fn put(&mut self, ready: Ready, counters: &mut PackagerCounters) -> Option<Boundary> {
         let Ready {
             frame,
             duration_ms,
             generation,
         } = ready;
-        let cut_point = generation.is_cut_point(frame.track, frame.keyframe);
-        let current = self
-            .active
-            .as_ref()
-            .is_some_and(|a| a.generation == generation.id);
-        if cut_point && !current {
-            if self.refused != Some(generation.id) {
-                self.close(counters);
-                self.open(&generation, *clock, counters);
-            }
-        } else if cut_point && self.segment_is_due(frame.dts, target_ms) {
-            self.cut(frame.dts, counters);
-        }
         let Some(active) = self
             .active
             .as_mut()
@@ -125,22 +199,41 @@ impl SegmentWriter {
             // A frame of a new generation before its first keyframe, or one
             // after a muxer failure: nothing can decode it.
             counters.frames_skipped += 1;
-            return;
+            return None;
         };
+        let mut began = None;
         if active.segment.is_none() {
+            began = Some(Boundary { at_ms: frame.dts });
             let discontinuity = std::mem::take(&mut active.discontinuous);
             active.segment = Some(OpenSegment {
                 start_ms: frame.dts,
                 end_ms: frame.dts,
                 program_date_time: active.clock.wall_clock(frame.dts),
                 discontinuity,
+                parts: Vec::new(),
+                part_start_ms: frame.dts,
+                // Segments start where they can be decoded from.
+                part_independent: true,
             });
+        } else if let Some(target) = self.part_target_ms
+            && active.segment.as_ref().is_some_and(|s| {
+                frame.dts > s.part_start_ms && frame.dts + duration_ms - s.part_start_ms > target
+            })
+        {
+            // This frame would make the part longer than its target: the
+            // part ends before it (§4.4.4.9: no longer than PART-TARGET).
+            let independent = frame.track == Track::Audio || frame.keyframe;
+            if !self.end_part(frame.dts, independent, counters) {
+                return None;
+            }
         }
+        // Ending the part may have failed and dropped the muxer.
+        let active = self.active.as_mut()?;
         if let Err(error) = active.muxer.write(&frame, duration_ms) {
             tracing::error!(stream = %self.stream, dts = frame.dts, "{error}; restarting at the next keyframe");
             counters.mux_errors += 1;
             self.active = None;
-            return;
+            return None;
         }
         counters.frames_written += 1;
         let end = frame.dts + duration_ms;
@@ -150,6 +243,7 @@ impl SegmentWriter {
             segment.end_ms = segment.end_ms.max(end);
         }
         self.run_end_ms = self.run_end_ms.max(end);
+        began
     }
 
     /// Ends the muxer and emits its last segment: the session ended, or a new
@@ -165,8 +259,10 @@ impl SegmentWriter {
             ..
         } = active;
         match (muxer.finish(), segment) {
-            (Ok(data), Some(segment)) => {
+            (Ok(data), Some(mut segment)) => {
                 let duration = segment.end_ms - segment.start_ms;
+                let end_ms = segment.end_ms;
+                let data = self.last_part(&mut segment, data, end_ms);
                 self.emit_segment(data, segment, duration, init_name, counters);
             }
             (Ok(_), None) => {}
@@ -175,6 +271,72 @@ impl SegmentWriter {
                 counters.mux_errors += 1;
             }
         }
+    }
+
+    /// Flushes the muxer's chunk as the open segment's next part, which
+    /// lasts until `next_start_ms`. Returns false if the muxer failed.
+    fn end_part(
+        &mut self,
+        next_start_ms: i64,
+        next_independent: bool,
+        counters: &mut PackagerCounters,
+    ) -> bool {
+        let Some(active) = self.active.as_mut() else {
+            return false;
+        };
+        let data = match active.muxer.flush_part() {
+            Ok(data) => data,
+            Err(error) => {
+                tracing::error!(stream = %self.stream, "{error}; restarting at the next keyframe");
+                counters.mux_errors += 1;
+                self.active = None;
+                return false;
+            }
+        };
+        let Some(segment) = active.segment.as_mut() else {
+            return true;
+        };
+        let part = PartialSegment {
+            stream: self.stream,
+            rendition: self.rendition.clone(),
+            sequence: self.next_sequence,
+            index: u32::try_from(segment.parts.len()).unwrap_or(u32::MAX),
+            name: self.names.part(self.next_sequence, segment.parts.len()),
+            duration_ms: u64::try_from(next_start_ms - segment.part_start_ms).unwrap_or(0),
+            independent: segment.part_independent,
+            data: data.clone(),
+        };
+        segment.parts.push(data);
+        segment.part_start_ms = next_start_ms;
+        segment.part_independent = next_independent;
+        self.sink.part(&part);
+        true
+    }
+
+    /// The bytes of a closing segment: with parts, `rest` is its last part
+    /// (emitted here) and the segment is all of them end to end.
+    fn last_part(&self, segment: &mut OpenSegment, rest: Bytes, end_ms: i64) -> Bytes {
+        if self.part_target_ms.is_none() {
+            return rest;
+        }
+        let part = PartialSegment {
+            stream: self.stream,
+            rendition: self.rendition.clone(),
+            sequence: self.next_sequence,
+            index: u32::try_from(segment.parts.len()).unwrap_or(u32::MAX),
+            name: self.names.part(self.next_sequence, segment.parts.len()),
+            duration_ms: u64::try_from(end_ms - segment.part_start_ms).unwrap_or(0),
+            independent: segment.part_independent,
+            data: rest.clone(),
+        };
+        self.sink.part(&part);
+        let mut whole =
+            Vec::with_capacity(segment.parts.iter().map(Bytes::len).sum::<usize>() + rest.len());
+        for chunk in segment.parts.drain(..) {
+            whole.extend_from_slice(&chunk);
+        }
+        whole.extend_from_slice(&rest);
+        Bytes::from(whole)
     }
 
     fn segment_is_due(&self, dts: i64, target_ms: i64) -> bool {
@@ -190,13 +352,14 @@ impl SegmentWriter {
         let Some(active) = self.active.as_mut() else {
             return;
         };
-        let Some(segment) = active.segment.take() else {
+        let Some(mut segment) = active.segment.take() else {
             return;
         };
         match active.muxer.cut() {
             Ok(data) => {
                 let init_name = active.init_name.clone();
                 let duration = next_start_ms - segment.start_ms;
+                let data = self.last_part(&mut segment, data, next_start_ms);
                 self.emit_segment(data, segment, duration, init_name, counters);
             }
             Err(error) => {
@@ -259,7 +422,7 @@ impl SegmentWriter {
 
     fn emit_segment(
         &mut self,
-        data: bytes::Bytes,
+        data: Bytes,
         segment: OpenSegment,
         duration_ms: i64,
         init_name: Option<String>,
@@ -283,6 +446,7 @@ impl SegmentWriter {
         };
         tracing::debug!(
             stream = %self.stream,
+            rendition = %self.rendition,
             run = self.names.run(),
             sequence,
             start_ms = media.start_ms,

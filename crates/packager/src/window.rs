@@ -1,12 +1,17 @@
-//! One stream's live window: the segments its playlist lists, those that
+//! One rendition's live window: the segments its playlist lists, those that
 //! recently slid out, and the init segments they need (RFC 8216 §6.2.2).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use nova_media::{CachePolicy, InitSegment, MediaSegment, PlaybackObject, SegmentContainer};
+use nova_media::{
+    CachePolicy, InitSegment, LiveEdge, MediaSegment, PartialSegment, PlaybackObject,
+    SegmentContainer,
+};
 
+use crate::fmp4_info::{FragmentInfo, TrackInfo};
+use crate::ll_hls::{LowLatency, PART_SEGMENTS};
 use crate::playlist::{PlaylistHeader, render};
 
 pub(crate) const PLAYLIST_NAME: &str = "index.m3u8";
@@ -20,6 +25,8 @@ pub(crate) struct WindowConfig {
     pub segments: usize,
     /// The smallest `EXT-X-TARGETDURATION`, in seconds.
     pub min_target_secs: u64,
+    /// `EXT-X-PART-INF:PART-TARGET` of windows that receive parts.
+    pub part_target_ms: u64,
 }
 
 struct Retired {
@@ -38,6 +45,14 @@ pub(crate) struct StreamWindow {
     target_duration: u64,
     ended_at: Option<Instant>,
     playlist: Option<Bytes>,
+    /// Read back from the bytes of one-track renditions, for the master
+    /// playlist and the MPD: per init name, and per listed segment name.
+    tracks: HashMap<String, TrackInfo>,
+    fragments: HashMap<String, FragmentInfo>,
+    /// LL-HLS parts of the newest segments and of the open one; only
+    /// windows that receive parts have an LL-HLS playlist.
+    parts: VecDeque<PartialSegment>,
+    has_parts: bool,
 }
 
 impl StreamWindow {
@@ -52,7 +67,42 @@ impl StreamWindow {
             target_duration: config.min_target_secs.max(1),
             ended_at: None,
             playlist: None,
+            tracks: HashMap::new(),
+            fragments: HashMap::new(),
+            parts: VecDeque::new(),
+            has_parts: false,
         }
+    }
+
+    /// A part of the segment being filled: listed at once (RFC 8216bis
+    /// §4.4.4.9), so players can fetch it well before the segment closes.
+    pub(crate) fn add_part(&mut self, part: &PartialSegment) {
+        self.has_parts = true;
+        self.parts.push_back(part.clone());
+        self.render();
+    }
+
+    /// Where the LL-HLS playlist stands; `None` for windows without parts.
+    pub(crate) fn live_edge(&self) -> Option<LiveEdge> {
+        if !self.has_parts {
+            return None;
+        }
+        let last_segment = self.live.back().map(|s| s.sequence);
+        let open_segment = last_segment.map_or(0, |n| n + 1);
+        let open_parts = self
+            .parts
+            .iter()
+            .filter(|p| p.sequence == open_segment)
+            .count();
+        Some(LiveEdge {
+            last_segment,
+            open_segment,
+            open_parts: u32::try_from(open_parts).unwrap_or(u32::MAX),
+            target_duration: self.target_duration,
+            ended: self.ended_at.is_some(),
+            next_part: next_part_name(self.live.back(), &self.parts, open_segment)
+                .filter(|_| self.ended_at.is_none()),
+        })
     }
 
     /// A new packaging run replaces the playlist. The old run's segments stay
@@ -70,6 +120,7 @@ impl StreamWindow {
         *self = Self {
             retired: std::mem::take(&mut self.retired),
             inits: std::mem::take(&mut self.inits),
+            tracks: std::mem::take(&mut self.tracks),
             ..Self::new(container, config)
         };
         self.prune_inits();
@@ -78,6 +129,28 @@ impl StreamWindow {
     pub(crate) fn add_init(&mut self, init: &InitSegment) {
         self.inits.retain(|known| known.name != init.name);
         self.inits.push(init.clone());
+        if init.rendition.as_ref() != nova_media::MUXED_RENDITION
+            && let Some(track) = TrackInfo::parse(&init.data)
+        {
+            self.tracks.insert(init.name.clone(), track);
+        }
+    }
+
+    /// Segments the playlist lists, oldest first.
+    pub(crate) fn live(&self) -> impl DoubleEndedIterator<Item = &MediaSegment> {
+        self.live.iter()
+    }
+
+    pub(crate) fn track(&self, init_name: &str) -> Option<&TrackInfo> {
+        self.tracks.get(init_name)
+    }
+
+    pub(crate) fn fragment(&self, segment_name: &str) -> Option<&FragmentInfo> {
+        self.fragments.get(segment_name)
+    }
+
+    pub(crate) fn target_duration(&self) -> u64 {
+        self.target_duration
     }
 
     pub(crate) fn add_segment(&mut self, segment: &MediaSegment, now: Instant) {
@@ -85,6 +158,12 @@ impl StreamWindow {
         // segments about to slide out.
         let listed_ms = self.listed_ms();
         self.live.push_back(segment.clone());
+        if segment.rendition.as_ref() != nova_media::MUXED_RENDITION
+            && segment.container == SegmentContainer::Fmp4
+            && let Some(fragment) = FragmentInfo::parse(&segment.data)
+        {
+            self.fragments.insert(segment.name.clone(), fragment);
+        }
         // RFC 8216 §4.3.3.1: each EXTINF, rounded to the nearest integer, is
         // at most the target duration. It only ever grows during a run, as
         // players pace their reloads by it (§6.3.4).
@@ -94,16 +173,22 @@ impl StreamWindow {
             self.retire_oldest(now, listed_ms);
         }
         self.expire(now);
+        // Parts are listed for the newest few segments only (§4.4.4.9); the
+        // older ones stay fetchable as part of their whole segments.
+        let oldest_listed = segment.sequence.saturating_sub(PART_SEGMENTS as u64 - 1);
+        while self
+            .parts
+            .front()
+            .is_some_and(|p| p.sequence < oldest_listed)
+        {
+            self.parts.pop_front();
+        }
         self.render();
     }
 
     pub(crate) fn end(&mut self, now: Instant) {
         self.ended_at.get_or_insert(now);
         self.render();
-    }
-
-    pub(crate) fn ended_at(&self) -> Option<Instant> {
-        self.ended_at
     }
 
     /// Forgets segments whose grace period is over, and inits nothing needs.
@@ -133,6 +218,13 @@ impl StreamWindow {
             .iter()
             .filter(|r| r.until > now)
             .map(|r| &r.segment);
+        if let Some(part) = self.parts.iter().find(|p| p.name == name) {
+            return Some(PlaybackObject {
+                body: part.data.clone(),
+                content_type: MP4_TYPE,
+                cache: CachePolicy::Immutable,
+            });
+        }
         if let Some(segment) = live.chain(retired).find(|s| s.name == name) {
             return Some(PlaybackObject {
                 body: segment.data.clone(),
@@ -164,6 +256,7 @@ impl StreamWindow {
         let Some(segment) = self.live.pop_front() else {
             return;
         };
+        self.fragments.remove(&segment.name);
         if segment.discontinuity {
             // §6.2.2: keep the discontinuity sequence numbers of the
             // remaining segments unchanged.
@@ -190,9 +283,13 @@ impl StreamWindow {
             .collect();
         let mut keep = keep.into_iter();
         self.inits.retain(|_| keep.next().unwrap_or(true));
+        let inits = &self.inits;
+        self.tracks
+            .retain(|name, _| inits.iter().any(|init| &init.name == name));
     }
 
     fn render(&mut self) {
+        // Players need one complete segment to start from (§6.2.5.1).
         if self.live.is_empty() {
             return;
         }
@@ -203,9 +300,34 @@ impl StreamWindow {
             ended: self.ended_at.is_some(),
         };
         self.live.make_contiguous();
+        self.parts.make_contiguous();
         let (segments, _) = self.live.as_slices();
-        self.playlist = Some(render(&header, segments));
+        let low_latency = self.has_parts.then(|| {
+            let open_sequence = segments.last().map_or(0, |s| s.sequence + 1);
+            LowLatency {
+                part_target_ms: self.config.part_target_ms,
+                parts: self.parts.as_slices().0,
+                open_sequence,
+                next_part: next_part_name(segments.last(), &self.parts, open_sequence),
+            }
+        });
+        self.playlist = Some(render(&header, segments, low_latency.as_ref()));
     }
+}
+
+/// The name the open segment's next part will have: its parts are named
+/// `{run}-{sequence}.{index}.m4s`, its segments `{run}-{sequence}.m4s`.
+fn next_part_name(
+    newest: Option<&MediaSegment>,
+    parts: &VecDeque<PartialSegment>,
+    open_sequence: u64,
+) -> Option<String> {
+    let newest = newest?;
+    let run = newest
+        .name
+        .strip_suffix(&format!("{}.m4s", newest.sequence))?;
+    let index = parts.iter().filter(|p| p.sequence == open_sequence).count();
+    Some(format!("{run}{open_sequence}.{index}.m4s"))
 }
 
 #[cfg(test)]
@@ -220,6 +342,7 @@ mod tests {
     const CONFIG: WindowConfig = WindowConfig {
         segments: 3,
         min_target_secs: 2,
+        part_target_ms: 500,
     };
 
     fn init(name: &str) -> InitSegment {
@@ -350,6 +473,5 @@ mod tests {
         assert!(window.object(PLAYLIST_NAME, now).is_none());
         assert!(window.object("r-0.m4s", now).is_some());
         assert!(window.object("r-init1.mp4", now).is_some());
-        assert!(window.ended_at().is_none());
     }
 }

@@ -66,6 +66,10 @@ pub struct ServeArgs {
     #[arg(long, env = "NOVA_LIVE_WINDOW", default_value_t = 6)]
     pub live_window: usize,
 
+    /// Longest LL-HLS partial segment of the CMAF renditions, in seconds.
+    #[arg(long, env = "NOVA_PART_TARGET", default_value_t = 0.5)]
+    pub part_target: f64,
+
     /// Seconds a stream stays live after its publisher drops, waiting for it to reconnect.
     #[arg(long, env = "NOVA_RECONNECT_WINDOW", default_value_t = 10.0)]
     pub reconnect_window: f64,

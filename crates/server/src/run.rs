@@ -9,7 +9,7 @@ use nova_api::{
     WebhookDeliveryConfig,
 };
 use nova_media::{SegmentSink, StreamSettings};
-use nova_packager::LiveWindows;
+use nova_packager::{LiveWindows, LiveWindowsConfig};
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
@@ -105,6 +105,7 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         container: args.hls_container,
         target_segment_duration: Duration::from_secs_f64(args.segment_duration),
         live_window_segments: args.live_window,
+        part_target_duration: Duration::from_secs_f64(args.part_target),
     };
 
     let rtmp_listener = TcpListener::bind(args.rtmp_addr)
@@ -128,11 +129,17 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
 
     let api_config = ApiConfig {
         viewer_session_timeout: Duration::from_secs_f64(args.viewer_session_timeout),
+        default_container: args.hls_container,
         dvr_window: Duration::from_secs(args.storage.dvr_window),
         ..ApiConfig::new(public_url.clone(), public_rtmp_url.clone())
     };
     let recording = Recording::start(&args.storage, data_dir, &pool, &api_config).await?;
-    let windows = Arc::new(LiveWindows::new());
+    // DASH players synchronise to this server's clock (ISO/IEC 23009-1
+    // §5.8.5.7): the MPD's times are its times.
+    let windows = Arc::new(LiveWindows::with_config(LiveWindowsConfig {
+        clock_url: Some(format!("{public_url}/api/v1/clock").into()),
+        ..LiveWindowsConfig::default()
+    }));
     let health = Arc::new(HealthBoard::default());
     let (status, status_queue) = StatusWriter::new();
     let mut sinks: Vec<Arc<dyn SegmentSink>> = vec![windows.clone()];
@@ -284,6 +291,12 @@ fn validate(args: &ServeArgs) -> Result<()> {
     anyhow::ensure!(
         (2..=100).contains(&args.live_window),
         "--live-window must be between 2 and 100 segments"
+    );
+    // RFC 8216bis §4.4.3.7: parts are a fraction of a segment; below 0.1 s
+    // every frame would be a part.
+    anyhow::ensure!(
+        (0.1..=args.segment_duration).contains(&args.part_target),
+        "--part-target must be between 0.1 seconds and --segment-duration"
     );
     anyhow::ensure!(
         (0.0..=600.0).contains(&args.reconnect_window),

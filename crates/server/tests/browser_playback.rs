@@ -1,5 +1,6 @@
-//! A real browser plays what nova-live serves: hls.js in headless Chromium,
-//! on a page from another origin, for fMP4 and MPEG-TS streams.
+//! A real browser plays what nova-live serves: hls.js and dash.js in
+//! headless Chromium, on a page from another origin, for fMP4 and MPEG-TS
+//! streams, the muxed playlist, the master playlist and the MPD.
 //! `scripts/test` installs Chromium and the players (tests/browser).
 
 mod support;
@@ -32,37 +33,67 @@ async fn hls_js_in_chromium_plays_fmp4_and_ts_streams() {
         let url = fixture.playlist_url(&stream);
         fixture.wait_for_segments(&url, 2).await;
 
-        let report = play_in_chromium(&url).await;
-        let samples = report["samples"].as_array().unwrap();
-        let times: Vec<f64> = samples.iter().map(|s| s[0].as_f64().unwrap()).collect();
-        let advanced = times.last().unwrap() - times.first().unwrap();
-        assert!(
-            advanced >= f64::from(WATCH_SECONDS) * 0.6,
-            "{container}: playback advanced {advanced:.2} s in {WATCH_SECONDS} s: {report}"
-        );
-        assert_eq!(
-            samples.last().unwrap()[1],
-            640,
-            "{container}: picture width: {report}"
-        );
-        let fatal: Vec<&Value> = report["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e.as_str().unwrap().ends_with(":true"))
-            .collect();
-        assert!(
-            fatal.is_empty(),
-            "{container}: fatal player errors: {report}"
-        );
+        let report = play_in_chromium("play-hls.mjs", &url).await;
+        assert_played(container, &report);
         publisher.kill().await.unwrap();
     }
 
     fixture.finish().await;
 }
 
-async fn play_in_chromium(url: &str) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/play-hls.mjs");
+#[tokio::test]
+async fn hls_js_plays_the_master_playlist_and_dash_js_the_mpd() {
+    let fixture = Fixture::start(&[]).await;
+    let (server, token) = (&fixture.server, &fixture.token);
+    let stream = server
+        .create_stream(token, json!({ "title": "browser renditions" }))
+        .await;
+    let mut publisher = publish(
+        &stream_key_url(server, &stream),
+        &["-stream_loop", "-1"],
+        60.0,
+    );
+    fixture
+        .wait_for_segments(&fixture.playlist_url(&stream), 3)
+        .await;
+    let master = stream["playback"]["master_url"].as_str().unwrap();
+    let report = play_in_chromium("play-hls.mjs", master).await;
+    assert_played("master.m3u8", &report);
+    let mpd = stream["playback"]["dash_url"].as_str().unwrap();
+    let report = play_in_chromium("play-dash.mjs", mpd).await;
+    assert_played("manifest.mpd", &report);
+    publisher.kill().await.unwrap();
+    fixture.finish().await;
+}
+
+/// Playback advanced at about real time, showed the sample's picture, and
+/// the player reported no fatal error.
+fn assert_played(what: &str, report: &Value) {
+    let samples = report["samples"].as_array().unwrap();
+    let times: Vec<f64> = samples.iter().map(|s| s[0].as_f64().unwrap()).collect();
+    let advanced = times.last().unwrap() - times.first().unwrap();
+    assert!(
+        advanced >= f64::from(WATCH_SECONDS) * 0.6,
+        "{what}: playback advanced {advanced:.2} s in {WATCH_SECONDS} s: {report}"
+    );
+    assert_eq!(
+        samples.last().unwrap()[1],
+        640,
+        "{what}: picture width: {report}"
+    );
+    let fatal: Vec<&Value> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.as_str().unwrap().ends_with(":true"))
+        .collect();
+    assert!(fatal.is_empty(), "{what}: fatal player errors: {report}");
+}
+
+async fn play_in_chromium(script: &str, url: &str) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/browser")
+        .join(script);
     let output = tokio::time::timeout(
         LIMIT,
         tokio::process::Command::new("node")
@@ -82,5 +113,5 @@ async fn play_in_chromium(url: &str) -> Value {
     );
     let stdout = String::from_utf8(output.stdout).unwrap();
     serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("unexpected output from play-hls.mjs ({e}): {stdout}"))
+        .unwrap_or_else(|e| panic!("unexpected output from {script:?} ({e}): {stdout}"))
 }

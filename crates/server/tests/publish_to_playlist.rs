@@ -4,11 +4,11 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use m3u8_rs::MediaPlaylist;
-use serde_json::json;
-use support::fixture::{Fixture, LIMIT};
+use serde_json::{Value, json};
+use support::fixture::{Fixture, LIMIT, Tracks};
 use support::media_check::{finish_hls_player, start_hls_player};
 use support::server::stream_key_url;
 use support::{publish, wait_for};
@@ -87,6 +87,141 @@ async fn publish_goes_live_plays_and_ends() {
     fixture.finish().await;
 }
 
+/// The master playlist of an ended fMP4 stream, its renditions' playlists
+/// with every segment probed, and the MPD's SegmentTimeline checked against
+/// them. Returns each rendition's playlist by URI.
+async fn check_renditions(fixture: &Fixture, stream: &Value) -> Vec<(String, MediaPlaylist)> {
+    let master_url = stream["playback"]["master_url"].as_str().unwrap();
+    let base = master_url.rsplit_once('/').unwrap().0;
+    let (text, master) = fixture.master(master_url).await;
+    assert!(master.independent_segments, "{text}");
+    assert_eq!(master.variants.len(), 1, "{text}");
+    let variant = &master.variants[0];
+    // The sample is H.264 with AAC-LC.
+    let codecs = variant.codecs.as_deref().unwrap();
+    assert!(
+        codecs.starts_with("avc1.") && codecs.ends_with(",mp4a.40.2"),
+        "{text}"
+    );
+    let resolution = variant.resolution.unwrap();
+    assert_eq!((resolution.width, resolution.height), (640, 360), "{text}");
+    assert!(
+        variant.bandwidth >= variant.average_bandwidth.unwrap(),
+        "{text}"
+    );
+    assert_eq!(variant.audio.as_deref(), Some("audio"), "{text}");
+    let audio = &master.alternatives[0];
+    assert_eq!(audio.group_id, "audio", "{text}");
+
+    let mut renditions = Vec::new();
+    for (uri, tracks) in [
+        (variant.uri.clone(), Tracks::Video),
+        (audio.uri.clone().unwrap(), Tracks::Audio),
+    ] {
+        let url = format!("{base}/{uri}");
+        let (text, playlist) = fixture.playlist(&url).await.unwrap();
+        assert!(playlist.end_list, "{text}");
+        fixture.check_segments(&url, &playlist, tracks).await;
+        renditions.push((uri, playlist));
+    }
+
+    let mpd_url = stream["playback"]["dash_url"].as_str().unwrap();
+    let mpd = fixture.mpd(mpd_url).await;
+    assert!(mpd["minimumUpdatePeriod"].is_null(), "ended: {mpd}");
+    let periods = mpd["periods"].as_array().unwrap();
+    for (uri, playlist) in &renditions {
+        let rendition = uri.split('/').next().unwrap();
+        let representations: Vec<&Value> = periods
+            .iter()
+            .flat_map(|p| p["adaptationSets"].as_array().unwrap())
+            .flat_map(|set| set["representations"].as_array().unwrap())
+            .filter(|rep| rep["id"] == rendition)
+            .collect();
+        // The MPD lists the playlist's segments, in order, with the same
+        // durations, and its templates name the files the playlist does.
+        let mut listed = Vec::new();
+        for rep in &representations {
+            let timescale = rep["timescale"].as_f64().unwrap();
+            let first = rep["startNumber"].as_u64().unwrap();
+            for (index, entry) in rep["segments"].as_array().unwrap().iter().enumerate() {
+                let number = first + index as u64;
+                let path = rep["media"]
+                    .as_str()
+                    .unwrap()
+                    .replace("$Number$", &number.to_string());
+                listed.push((number, path, entry[1].as_f64().unwrap() / timescale));
+            }
+        }
+        assert_eq!(listed.len(), playlist.segments.len(), "{uri}: {mpd}");
+        for ((number, path, seconds), (index, segment)) in
+            listed.iter().zip(playlist.segments.iter().enumerate())
+        {
+            assert_eq!(*number, playlist.media_sequence + index as u64, "{mpd}");
+            assert_eq!(path, &format!("{rendition}/{}", segment.uri), "{mpd}");
+            assert!(
+                (seconds - f64::from(segment.duration)).abs() < 0.05,
+                "{path}: S@d {seconds} s, EXTINF {}",
+                segment.duration
+            );
+        }
+    }
+    renditions
+}
+
+#[tokio::test]
+async fn fmp4_streams_play_as_cmaf_renditions_over_hls_and_dash() {
+    let fixture = Fixture::start(&[]).await;
+    let server = &fixture.server;
+    let stream = server
+        .create_stream(&fixture.token, json!({ "title": "Renditions" }))
+        .await;
+    let id = stream["id"].as_str().unwrap();
+    let live_url = |name: &str| format!("{}/live/{id}/{name}", server.http);
+    assert_eq!(stream["playback"]["master_url"], live_url("master.m3u8"));
+    assert_eq!(stream["playback"]["dash_url"], live_url("manifest.mpd"));
+
+    let mut publisher = publish(&stream_key_url(server, &stream), &[], 7.0);
+    fixture
+        .wait_for_segments(&fixture.playlist_url(&stream), 2)
+        .await;
+    let mpd = fixture.mpd(&live_url("manifest.mpd")).await;
+    assert_eq!(mpd["type"], "dynamic", "{mpd}");
+    assert!(mpd["minimumUpdatePeriod"].as_f64().unwrap() >= 1.0, "{mpd}");
+    assert!(
+        mpd["profiles"]
+            .as_str()
+            .unwrap()
+            .contains("urn:mpeg:dash:profile:isoff-live:2011"),
+        "{mpd}"
+    );
+    // The MPD's clock is served by nova-live itself, as an xs:dateTime.
+    let clock_url = mpd["utcTiming"][0].as_str().unwrap();
+    assert_eq!(clock_url, format!("{}/api/v1/clock", server.http));
+    let now = server.fetch_text(clock_url).await.unwrap();
+    let skew = chrono::Utc::now() - chrono::DateTime::parse_from_rfc3339(&now).unwrap().to_utc();
+    assert!(skew.num_seconds().abs() < 60, "clock says {now}");
+    let master = server.fetch(&live_url("master.m3u8")).await.unwrap();
+    assert_eq!(
+        master.headers()["content-type"],
+        "application/vnd.apple.mpegurl"
+    );
+
+    assert!(publisher.wait().await.unwrap().success());
+    server
+        .wait_for_status(&fixture.token, id, "ended", LIMIT)
+        .await;
+    let renditions = check_renditions(&fixture, &stream).await;
+    for (uri, playlist) in &renditions {
+        let total: f64 = playlist
+            .segments
+            .iter()
+            .map(|s| f64::from(s.duration))
+            .sum();
+        assert!((total - 7.0).abs() < 0.5, "{uri}: {total} s of 7");
+    }
+    fixture.finish().await;
+}
+
 #[tokio::test]
 async fn mpeg_ts_segments_when_the_stream_asks_for_them() {
     let fixture = Fixture::start(&["--segment-duration", "4"]).await;
@@ -98,6 +233,8 @@ async fn mpeg_ts_segments_when_the_stream_asks_for_them() {
         )
         .await;
     let id = stream["id"].as_str().unwrap();
+    assert!(stream["playback"]["master_url"].is_null(), "{stream}");
+    assert!(stream["playback"]["dash_url"].is_null(), "{stream}");
     let mut publisher = publish(&stream_key_url(server, &stream), &[], 9.0);
     assert!(publisher.wait().await.unwrap().success());
     server
@@ -278,6 +415,37 @@ async fn a_dropped_publisher_that_reconnects_continues_the_playlist() {
         "{text}"
     );
     fixture.check_every_segment(&playlist_url, &playlist).await;
+
+    // Every CMAF rendition continues its media sequence across the
+    // reconnect with a discontinuity at the same segment, and the MPD
+    // starts a new Period there.
+    let reconnect = |p: &MediaPlaylist| {
+        let index = p.segments.iter().position(|s| s.discontinuity).unwrap();
+        p.media_sequence + index as u64
+    };
+    let renditions = check_renditions(&fixture, &stream).await;
+    for (uri, rendition) in &renditions {
+        assert_eq!(
+            rendition
+                .segments
+                .iter()
+                .filter(|s| s.discontinuity)
+                .count(),
+            1,
+            "{uri}"
+        );
+        assert_eq!(reconnect(rendition), reconnect(&playlist), "{uri}");
+    }
+    let mpd = fixture
+        .mpd(stream["playback"]["dash_url"].as_str().unwrap())
+        .await;
+    let periods = mpd["periods"].as_array().unwrap();
+    assert_eq!(periods.len(), 2, "{mpd}");
+    assert_eq!(periods[1]["id"], reconnect(&playlist).to_string(), "{mpd}");
+    assert!(
+        periods[1]["start"].as_f64().unwrap() > periods[0]["start"].as_f64().unwrap(),
+        "{mpd}"
+    );
     fixture.finish().await;
 }
 
@@ -321,4 +489,124 @@ async fn shutdown_ends_live_streams() {
     assert_eq!(status, "ended");
     pool.close().await;
     database.drop_database().await;
+}
+
+/// The part an LL-HLS playlist hints at next (`EXT-X-PRELOAD-HINT`), as
+/// (media sequence number, part index, run prefix of the names).
+fn preload_hint(text: &str) -> (u64, u32, String) {
+    let uri = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""))
+        .unwrap_or_else(|| panic!("no preload hint:\n{text}"))
+        .trim_end_matches('"');
+    // `{run}-{msn}.{part}.m4s`
+    let (run, rest) = uri.rsplit_once('-').unwrap();
+    let mut numbers = rest.trim_end_matches(".m4s").split('.');
+    let msn = numbers.next().unwrap().parse().unwrap();
+    let part = numbers.next().unwrap().parse().unwrap();
+    (msn, part, run.to_owned())
+}
+
+/// Whether `text` lists part `part` of segment `msn` (not merely hints at
+/// it), or the whole segment.
+fn lists(text: &str, run: &str, msn: u64, part: u32) -> bool {
+    let uri = format!("URI=\"{run}-{msn}.{part}.m4s\"");
+    text.lines().any(|l| {
+        (l.starts_with("#EXT-X-PART:") && l.contains(&uri)) || l == format!("{run}-{msn}.m4s")
+    })
+}
+
+#[tokio::test]
+async fn a_blocking_playlist_reload_answers_as_soon_as_the_part_exists() {
+    let fixture = Fixture::start(&[]).await;
+    let server = &fixture.server;
+    let stream = server
+        .create_stream(&fixture.token, json!({ "title": "Low latency" }))
+        .await;
+    let id = stream["id"].as_str().unwrap();
+    let mut publisher = publish(
+        &stream_key_url(server, &stream),
+        &["-stream_loop", "-1"],
+        60.0,
+    );
+    fixture
+        .wait_for_segments(&fixture.playlist_url(&stream), 2)
+        .await;
+    let url = format!("{}/live/{id}/source/index.m3u8", server.http);
+    let text = server.fetch_text(&url).await.unwrap();
+    assert!(
+        text.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES"),
+        "{text}"
+    );
+    assert!(text.contains("#EXT-X-PART-INF:PART-TARGET=0.500"), "{text}");
+    assert!(
+        text.contains("#EXT-X-RENDITION-REPORT:URI=\"../audio/index.m3u8\""),
+        "{text}"
+    );
+
+    // Ask for the part after the one being filled: it does not exist yet.
+    let (msn, hinted, run) = preload_hint(&text);
+    let part = hinted + 1;
+    assert!(!lists(&text, &run, msn, part), "{text}");
+
+    // Meanwhile, note when the part shows up in the playlist.
+    let seen = {
+        let (client, url, run) = (server.client.clone(), url.clone(), run.clone());
+        tokio::spawn(async move {
+            loop {
+                let text = client.get(&url).send().await.unwrap().text().await.unwrap();
+                if lists(&text, &run, msn, part) {
+                    return Instant::now();
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let asked = Instant::now();
+    let response = server
+        .client
+        .get(format!("{url}?_HLS_msn={msn}&_HLS_part={part}"))
+        .send()
+        .await
+        .unwrap();
+    let answered = Instant::now();
+    assert_eq!(response.status(), 200);
+    let blocked = response.text().await.unwrap();
+    assert!(
+        lists(&blocked, &run, msn, part),
+        "answered without the part:\n{blocked}"
+    );
+    let seen = tokio::time::timeout(LIMIT, seen).await.unwrap().unwrap();
+    // It answered before the three-target-duration timeout, and about when
+    // the part appeared, not a polling interval later. (Loose bounds: this
+    // judges the mechanism, not the machine's speed.)
+    let waited = answered - asked;
+    assert!(waited < Duration::from_secs(6), "waited {waited:?}");
+    let after_seen = answered.saturating_duration_since(seen);
+    assert!(
+        after_seen < Duration::from_millis(400),
+        "answered {after_seen:?} after a 20 ms poll saw the part"
+    );
+
+    // The hinted part can be asked for before it exists (§4.4.5.3): the
+    // request is held until it does, and then the playlist lists it.
+    let text = server.fetch_text(&url).await.unwrap();
+    let (msn, hinted, run) = preload_hint(&text);
+    let part_url = format!("{}/live/{id}/source/{run}-{msn}.{hinted}.m4s", server.http);
+    let early = server.client.get(&part_url).send().await.unwrap();
+    assert_eq!(early.status(), 200, "{part_url}");
+    assert!(!early.bytes().await.unwrap().is_empty());
+    let text = server.fetch_text(&url).await.unwrap();
+    assert!(lists(&text, &run, msn, hinted), "{text}");
+
+    // A segment far beyond the playlist is refused at once (§6.2.5.2).
+    let far = server
+        .client
+        .get(format!("{url}?_HLS_msn={}", msn + 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(far.status(), 400);
+    publisher.kill().await.unwrap();
+    fixture.finish().await;
 }

@@ -2,7 +2,7 @@
 //! it, plus the ingest details and settings for its owner.
 
 use chrono::{DateTime, Utc};
-use nova_media::StreamId;
+use nova_media::{SegmentContainer, StreamId};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -53,7 +53,13 @@ pub(crate) struct Ingest {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Playback {
+    /// HLS with audio and video muxed together: plays in every HLS player.
     pub hls_url: String,
+    /// HLS multivariant playlist over the CMAF renditions (separate video
+    /// and audio tracks, LL-HLS ready); `null` for MPEG-TS streams.
+    pub master_url: Option<String>,
+    /// MPEG-DASH MPD over the same CMAF renditions; `null` for MPEG-TS streams.
+    pub dash_url: Option<String>,
 }
 
 /// The stream with its whole key: the answer to creating a stream and to
@@ -85,10 +91,15 @@ impl StreamView {
         let stream = StreamId(row.id);
         let config = &state.config;
         let owner = audience == Audience::Owner;
+        let overrides = StreamOverrides::from_stored(&row.settings).0;
+        let cmaf =
+            overrides.container.unwrap_or(config.default_container) == SegmentContainer::Fmp4;
         Self {
             id: row.id,
             playback: Playback {
                 hls_url: config.hls_url(stream),
+                master_url: cmaf.then(|| config.master_url(stream)),
+                dash_url: cmaf.then(|| config.dash_url(stream)),
             },
             viewer_count: u32::try_from(row.viewer_count).unwrap_or(0),
             health: state.live.health(stream),
@@ -98,7 +109,7 @@ impl StreamView {
             }),
             // Anything the authorizer would warn about at publish time is
             // shown as the default here, which is what publishing will use.
-            settings: owner.then(|| StreamOverrides::from_stored(&row.settings).0),
+            settings: owner.then_some(overrides),
             title: row.title,
             description: row.description,
             status: row.status,

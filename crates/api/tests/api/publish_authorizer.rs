@@ -18,6 +18,7 @@ fn defaults() -> StreamSettings {
         container: SegmentContainer::Fmp4,
         target_segment_duration: Duration::from_secs(4),
         live_window_segments: 5,
+        ..StreamSettings::default()
     }
 }
 

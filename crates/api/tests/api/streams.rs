@@ -141,6 +141,15 @@ async fn create_returns_the_stream_its_key_and_where_it_lives(pool: PgPool) {
         stream["playback"]["hls_url"],
         format!("{PUBLIC_URL}/live/{id}/index.m3u8")
     );
+    // fMP4 (the default) also plays as CMAF renditions over HLS and DASH.
+    assert_eq!(
+        stream["playback"]["master_url"],
+        format!("{PUBLIC_URL}/live/{id}/master.m3u8")
+    );
+    assert_eq!(
+        stream["playback"]["dash_url"],
+        format!("{PUBLIC_URL}/live/{id}/manifest.mpd")
+    );
 
     let key = stream["stream_key"].as_str().unwrap();
     let hint = stream["ingest"]["stream_key_hint"].as_str().unwrap();

@@ -8,7 +8,9 @@ pub mod probe;
 
 use std::sync::{Arc, Mutex};
 
-use nova_media::{SegmentContainer, SegmentEvent, SegmentSink, StreamEvent, StreamSettings};
+use nova_media::{
+    MUXED_RENDITION, SegmentContainer, SegmentEvent, SegmentSink, StreamEvent, StreamSettings,
+};
 
 /// Our logs and FFmpeg's (routed through tracing) in the test output;
 /// `RUST_LOG` widens them.
@@ -21,39 +23,67 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// A sink that keeps every event, to look at afterwards.
+/// A sink that keeps every event and part, to look at afterwards.
 #[derive(Default)]
-pub struct Recorder(Mutex<Vec<SegmentEvent>>);
+pub struct Recorder(
+    Mutex<Vec<SegmentEvent>>,
+    Mutex<Vec<nova_media::PartialSegment>>,
+);
 
 impl Recorder {
+    pub fn parts_of(&self, rendition: &str) -> Vec<nova_media::PartialSegment> {
+        let parts = self.1.lock().unwrap();
+        parts
+            .iter()
+            .filter(|p| p.rendition.as_ref() == rendition)
+            .cloned()
+            .collect()
+    }
+
     pub fn events(&self) -> Vec<SegmentEvent> {
         self.0.lock().unwrap().clone()
     }
 
+    /// The muxed output's segments ([`MUXED_RENDITION`]).
     pub fn segments(&self) -> Vec<nova_media::MediaSegment> {
+        self.segments_of(MUXED_RENDITION)
+    }
+
+    pub fn segments_of(&self, rendition: &str) -> Vec<nova_media::MediaSegment> {
         self.events()
             .into_iter()
             .filter_map(|e| match e {
-                SegmentEvent::Segment(s) => Some(s),
+                SegmentEvent::Segment(s) if s.rendition.as_ref() == rendition => Some(s),
                 _ => None,
             })
             .collect()
     }
 
+    /// An init segment of the muxed output.
     pub fn init(&self, name: &str) -> bytes::Bytes {
+        self.init_of(MUXED_RENDITION, name)
+    }
+
+    pub fn init_of(&self, rendition: &str, name: &str) -> bytes::Bytes {
         self.events()
             .into_iter()
             .find_map(|e| match e {
-                SegmentEvent::Init(i) if i.name == name => Some(i.data),
+                SegmentEvent::Init(i) if i.name == name && i.rendition.as_ref() == rendition => {
+                    Some(i.data)
+                }
                 _ => None,
             })
-            .unwrap_or_else(|| panic!("no init segment {name}"))
+            .unwrap_or_else(|| panic!("no init segment {name} in {rendition}"))
     }
 }
 
 impl SegmentSink for Recorder {
     fn handle(&self, event: &SegmentEvent) {
         self.0.lock().unwrap().push(event.clone());
+    }
+
+    fn part(&self, part: &nova_media::PartialSegment) {
+        self.1.lock().unwrap().push(part.clone());
     }
 }
 
@@ -67,6 +97,12 @@ impl SegmentSink for Tee {
             sink.handle(event);
         }
     }
+
+    fn part(&self, part: &nova_media::PartialSegment) {
+        for sink in &self.0 {
+            sink.part(part);
+        }
+    }
 }
 
 pub fn settings(container: SegmentContainer, target_secs: u64) -> Arc<StreamSettings> {
@@ -74,6 +110,7 @@ pub fn settings(container: SegmentContainer, target_secs: u64) -> Arc<StreamSett
         container,
         target_segment_duration: std::time::Duration::from_secs(target_secs),
         live_window_segments: 6,
+        ..StreamSettings::default()
     })
 }
 
@@ -82,4 +119,27 @@ pub fn publish_started(session: u32, settings: &Arc<StreamSettings>) -> StreamEv
         session,
         settings: settings.clone(),
     }
+}
+
+/// The MPD as Python's XML parser reads it (`tests/dash/mpd_summary.py`).
+pub fn mpd_summary(mpd: &[u8]) -> serde_json::Value {
+    use std::io::Write;
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/dash/mpd_summary.py");
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is installed");
+    child.stdin.take().unwrap().write_all(mpd).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "the MPD does not parse: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(mpd)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }

@@ -81,12 +81,17 @@ pub(super) struct Subscriber {
 }
 
 /// How often a subscriber's consumer is woken.
+///
+/// A batch is also handed over once it spans [`BATCH_SPAN_MS`] of media
+/// time, so LL-HLS parts (RFC 8216bis §4.4.4.9, ~0.5 s) are never held up
+/// by the batching.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Wakeups {
     /// At every frame: for consumers that forward frames as they come
     /// (RTMP players, relays).
     PerFrame,
-    /// At every video keyframe, control event, or [`BATCH_FRAMES`] frames.
+    /// At every video keyframe, control event, [`BATCH_FRAMES`] frames, or
+    /// [`BATCH_SPAN_MS`] of media time.
     /// For consumers that can only act on a keyframe anyway (the packager
     /// closes segments there): waking a thread costs more than the frame.
     PerBatch,
@@ -95,6 +100,10 @@ pub(super) enum Wakeups {
 /// The most frames a [`Wakeups::PerBatch`] subscriber waits for: about half
 /// a second of a 30 fps stream with audio, and a bound for audio-only ones.
 pub(super) const BATCH_FRAMES: usize = 40;
+
+/// The most media time a [`Wakeups::PerBatch`] batch spans: a fifth of an
+/// LL-HLS part target, still a handful of frames per wakeup.
+pub(super) const BATCH_SPAN_MS: i64 = 100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Delivery {
@@ -181,9 +190,14 @@ impl Subscriber {
     pub(super) fn push(&mut self, frame: &Frame) -> bool {
         self.queued_frames.fetch_add(1, Ordering::Relaxed);
         if let Some(batch) = &mut self.batch {
+            let first_dts = match batch.first() {
+                Some(StreamEvent::Frame(first)) => first.dts,
+                _ => frame.dts,
+            };
             batch.push(StreamEvent::Frame(frame.clone()));
             let keyframe = frame.track == Track::Video && frame.keyframe;
-            return if keyframe || batch.len() >= BATCH_FRAMES {
+            let spans = frame.dts - first_dts >= BATCH_SPAN_MS;
+            return if keyframe || spans || batch.len() >= BATCH_FRAMES {
                 self.flush()
             } else {
                 !self.tx.is_closed()

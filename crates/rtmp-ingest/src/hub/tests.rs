@@ -11,7 +11,7 @@ use nova_media::{
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::subscription::BATCH_FRAMES;
+use super::subscription::{BATCH_FRAMES, BATCH_SPAN_MS};
 use super::*;
 use crate::media::Media;
 
@@ -552,6 +552,26 @@ async fn the_feed_is_woken_per_batch_and_at_every_keyframe() {
     publisher.send(Media::Frame(video(100, false)));
     publisher.send(Media::Frame(video(101, true)));
     assert_eq!(drain(&mut feed), ["P100", "K101"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_is_handed_over_once_it_spans_a_tenth_of_a_second() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, mut feed) = f.started().await;
+    publisher.send(Media::VideoConfig(video_config()));
+    publisher.send(Media::Frame(video(0, true)));
+    drain(&mut feed);
+    // 30 fps: three frames span 66 ms and are held back...
+    for dts in [33, 66, 99] {
+        publisher.send(Media::Frame(video(dts, false)));
+    }
+    assert!(drain(&mut feed).is_empty());
+    // ...the frame 100 ms after the batch's first hands the batch over,
+    // long before BATCH_FRAMES.
+    publisher.send(Media::Frame(video(33 + BATCH_SPAN_MS, false)));
+    assert_eq!(drain(&mut feed), ["P33", "P66", "P99", "P133"]);
 }
 
 #[tokio::test(start_paused = true)]

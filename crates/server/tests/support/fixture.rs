@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use m3u8_rs::{MediaPlaylist, Playlist};
+use m3u8_rs::{MasterPlaylist, MediaPlaylist, Playlist};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::media_check::check_segment;
+use super::media_check::{check_segment, mpd_summary};
 use super::server::{Server, ServerOptions, TestDatabase};
 use super::wait_for;
 
@@ -60,6 +61,25 @@ impl Fixture {
         }
     }
 
+    pub async fn master(&self, url: &str) -> (String, MasterPlaylist) {
+        let text = self
+            .server
+            .fetch_text(url)
+            .await
+            .expect("a master playlist");
+        match m3u8_rs::parse_playlist_res(text.as_bytes()) {
+            Ok(Playlist::MasterPlaylist(playlist)) => (text, playlist),
+            other => panic!("expected a master playlist at {url}: {other:?}\n{text}"),
+        }
+    }
+
+    /// The MPD at `url`, as `tests/dash/mpd_summary.py` reads it.
+    pub async fn mpd(&self, url: &str) -> Value {
+        let response = self.server.fetch(url).await.expect("an MPD");
+        assert_eq!(response.headers()["content-type"], "application/dash+xml");
+        mpd_summary(&response.bytes().await.unwrap())
+    }
+
     pub async fn wait_for_segments(&self, url: &str, count: usize) -> MediaPlaylist {
         wait_for(&format!("{count} segments in {url}"), LIMIT, || async {
             let (_, playlist) = self.playlist(url).await?;
@@ -68,10 +88,22 @@ impl Fixture {
         .await
     }
 
-    /// Fetches and probes every segment of an ended playlist: each decodes,
-    /// starts on a keyframe, lasts what EXTINF says, and starts after the
-    /// one before it (across discontinuities too).
+    /// Fetches and probes every segment of an ended muxed playlist: each
+    /// decodes, starts on a keyframe, lasts what EXTINF says, and starts
+    /// after the one before it (across discontinuities too).
     pub async fn check_every_segment(&self, playlist_url: &str, playlist: &MediaPlaylist) {
+        self.check_segments(playlist_url, playlist, Tracks::Both)
+            .await;
+    }
+
+    /// Like [`Fixture::check_every_segment`], for a playlist whose segments
+    /// carry `tracks`. Audio-only segments are judged by their audio.
+    pub async fn check_segments(
+        &self,
+        playlist_url: &str,
+        playlist: &MediaPlaylist,
+        tracks: Tracks,
+    ) {
         let base = reqwest::Url::parse(playlist_url).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut init: Option<Vec<u8>> = None;
@@ -115,13 +147,36 @@ impl Fixture {
                 segment.uri,
                 report.decode_errors
             );
+            let listed = f64::from(segment.duration);
+            assert_eq!(
+                report.audio_packets > 0,
+                tracks != Tracks::Video,
+                "{}: audio packets {}",
+                segment.uri,
+                report.audio_packets
+            );
+            assert_eq!(
+                report.video_packets > 0,
+                tracks != Tracks::Audio,
+                "{}: video packets {}",
+                segment.uri,
+                report.video_packets
+            );
+            if tracks == Tracks::Audio {
+                assert!(
+                    (report.audio_duration - listed).abs() < 0.05,
+                    "{}: EXTINF {listed} but the audio lasts {}",
+                    segment.uri,
+                    report.audio_duration
+                );
+                starts.push(report.audio_start);
+                continue;
+            }
             assert!(
                 report.first_video_packet_is_keyframe,
                 "{} does not start on a keyframe",
                 segment.uri
             );
-            assert!(report.audio_packets > 0, "{} has no audio", segment.uri);
-            let listed = f64::from(segment.duration);
             assert!(
                 (report.video_duration - listed).abs() < 0.1,
                 "{}: EXTINF {listed} but the video lasts {}",
@@ -141,4 +196,12 @@ impl Fixture {
             "segment start times go backwards: {starts:?}"
         );
     }
+}
+
+/// Which tracks a playlist's segments carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tracks {
+    Both,
+    Video,
+    Audio,
 }

@@ -14,6 +14,10 @@ pub struct SegmentReport {
     pub video_duration: f64,
     pub video_packets: usize,
     pub audio_packets: usize,
+    /// Earliest audio presentation time, and from there to the end of the
+    /// latest audio frame, in seconds.
+    pub audio_start: f64,
+    pub audio_duration: f64,
     /// What `ffmpeg -v error` printed while decoding every frame; empty when clean.
     pub decode_errors: String,
 }
@@ -47,10 +51,11 @@ pub fn check_segment(dir: &Path, name: &str, init: Option<&[u8]>, segment: &[u8]
         .iter()
         .filter(|p| p["codec_type"] == "video")
         .collect();
-    let audio_packets = packets
+    let audio: Vec<&Value> = packets
         .iter()
         .filter(|p| p["codec_type"] == "audio")
-        .count();
+        .collect();
+    let audio_packets = audio.len();
     let seconds = |p: &Value, field: &str| p[field].as_str().and_then(|s| s.parse::<f64>().ok());
     let first_video_packet_is_keyframe = video
         .first()
@@ -61,6 +66,15 @@ pub fn check_segment(dir: &Path, name: &str, init: Option<&[u8]>, segment: &[u8]
         .filter_map(|p| seconds(p, "pts_time"))
         .fold(f64::INFINITY, f64::min);
     let video_end = video
+        .iter()
+        .filter_map(|p| Some(seconds(p, "pts_time")? + seconds(p, "duration_time").unwrap_or(0.0)))
+        .fold(f64::NEG_INFINITY, f64::max);
+
+    let audio_start = audio
+        .iter()
+        .filter_map(|p| seconds(p, "pts_time"))
+        .fold(f64::INFINITY, f64::min);
+    let audio_end = audio
         .iter()
         .filter_map(|p| Some(seconds(p, "pts_time")? + seconds(p, "duration_time").unwrap_or(0.0)))
         .fold(f64::NEG_INFINITY, f64::max);
@@ -81,6 +95,8 @@ pub fn check_segment(dir: &Path, name: &str, init: Option<&[u8]>, segment: &[u8]
         video_duration: video_end - video_start,
         video_packets: video.len(),
         audio_packets,
+        audio_start,
+        audio_duration: audio_end - audio_start,
         decode_errors,
     }
 }
@@ -123,4 +139,27 @@ pub async fn finish_hls_player(player: tokio::process::Child) -> PlayerReport {
         errors: String::from_utf8_lossy(&output.stderr).into_owned(),
         video_frames: stdout.lines().filter(|l| !l.starts_with('#')).count(),
     }
+}
+
+/// Summarises an MPD with Python's XML parser (`tests/dash/mpd_summary.py`),
+/// independently of the renderer that wrote it.
+pub fn mpd_summary(mpd: &[u8]) -> Value {
+    use std::io::Write;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/dash/mpd_summary.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is installed");
+    child.stdin.take().unwrap().write_all(mpd).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "the MPD does not parse: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(mpd)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }

@@ -24,6 +24,7 @@ fn authorizer(pool: &PgPool) -> PgPublishAuthorizer {
             container: SegmentContainer::Fmp4,
             target_segment_duration: Duration::from_secs(2),
             live_window_segments: 6,
+            ..StreamSettings::default()
         },
     )
 }

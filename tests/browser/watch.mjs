@@ -1,0 +1,48 @@
+// Shared by the players' scripts: serves a page (and the player's script)
+// from a local origin that is not nova-live's, so CORS is exercised, opens
+// it in headless Chromium and samples what the <video> element does.
+import { createServer } from 'node:http';
+import { chromium } from 'playwright-core';
+
+// `page` is the HTML; `assets` maps a path to [content type, bytes].
+// Resolves to {samples: [[currentTime, videoWidth], ...], errors: [...]},
+// the page reporting its player's errors in `window.playerErrors`.
+export async function watch(page, assets, seconds) {
+  const server = createServer((request, response) => {
+    const asset = assets[request.url];
+    if (asset) {
+      response.writeHead(200, { 'content-type': asset[0] });
+      response.end(asset[1]);
+    } else {
+      response.writeHead(200, { 'content-type': 'text/html' });
+      response.end(page);
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+
+  // Without the background-networking flags Chromium keeps dialling Google
+  // hosts, which this closed network refuses.
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const tab = await browser.newPage();
+    await tab.goto(origin);
+    const samples = [];
+    for (let i = 0; i < Number(seconds); i++) {
+      await tab.waitForTimeout(1000);
+      samples.push(await tab.evaluate(() => {
+        const video = document.getElementById('v');
+        return [video.currentTime, video.videoWidth];
+      }));
+    }
+    const errors = await tab.evaluate(() => window.playerErrors);
+    return { samples, errors };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
