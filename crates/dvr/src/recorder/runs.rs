@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use nova_media::{InitSegment, MediaSegment, ObjectMeta, SegmentContainer, SegmentEvent, StreamId};
+use nova_media::{
+    InitSegment, MUXED_RENDITION, MediaSegment, ObjectMeta, SegmentContainer, SegmentEvent,
+    StreamId,
+};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -30,6 +33,16 @@ struct Run {
     after_init: HashSet<String>,
     /// What was submitted, per rendition: the finished recording's playlists.
     segments: BTreeMap<String, Vec<NewSegment>>,
+    /// CMAF streams are recorded as their separate tracks (what VOD's master
+    /// playlist and DASH use); the muxed copy for legacy players would only
+    /// double the storage.
+    skip_muxed: bool,
+}
+
+impl Run {
+    fn records(&self, rendition: &str) -> bool {
+        !(self.skip_muxed && rendition == MUXED_RENDITION)
+    }
 }
 
 pub(super) async fn run(
@@ -40,7 +53,7 @@ pub(super) async fn run(
     let mut runs: HashMap<StreamId, Run> = HashMap::new();
     while let Some(event) = events.recv().await {
         match event {
-            SegmentEvent::Started { stream, .. } => {
+            SegmentEvent::Started { stream, settings } => {
                 if let Some(previous) = runs.remove(&stream) {
                     finish(&submitter, stream, previous);
                 }
@@ -53,16 +66,23 @@ pub(super) async fn run(
                         inits: HashMap::new(),
                         after_init: HashSet::new(),
                         segments: BTreeMap::new(),
+                        skip_muxed: settings.container == SegmentContainer::Fmp4,
                     },
                 );
             }
             SegmentEvent::Init(init) => {
-                if let Some(run) = runs.get_mut(&init.stream) {
+                if let Some(run) = runs
+                    .get_mut(&init.stream)
+                    .filter(|r| r.records(&init.rendition))
+                {
                     store_init(&submitter, run, &init);
                 }
             }
             SegmentEvent::Segment(segment) => {
-                if let Some(run) = runs.get_mut(&segment.stream) {
+                if let Some(run) = runs
+                    .get_mut(&segment.stream)
+                    .filter(|r| r.records(&segment.rendition))
+                {
                     store_segment(&submitter, run, &segment);
                 }
             }

@@ -8,9 +8,9 @@ use m3u8_rs::{
     MediaSegment, VariantStream,
 };
 
-use super::{AUDIO_RENDITION, MUXED_RENDITION};
 use crate::index::{RenditionSummary, SegmentRow};
 use crate::keys::file_name;
+use nova_media::{AUDIO_RENDITION, MUXED_RENDITION};
 
 /// `EXTINF` decimals: durations are whole milliseconds.
 const EXTINF_DECIMALS: usize = 3;

@@ -7,11 +7,3 @@ mod window;
 
 pub use hls::{MediaPlaylistKind, master_playlist, media_playlist};
 pub use window::dvr_window;
-
-/// The rendition that carries the audio of CMAF recordings (video renditions
-/// are video-only and name it in `EXT-X-MEDIA`).
-pub const AUDIO_RENDITION: &str = "audio";
-
-/// The packager's muxed audio+video output (the legacy playlist): left out of
-/// a master playlist that has the separate CMAF tracks.
-pub const MUXED_RENDITION: &str = "main";
