@@ -8,13 +8,16 @@
 mod bits;
 pub mod codec;
 pub mod flv;
+pub mod fmp4;
 mod frame;
+pub mod mpd;
 mod object_store;
 mod playback;
 mod publish;
 mod segment;
 mod stream_event;
 mod stream_id;
+mod xml;
 
 pub use codec::{AudioCodec, AudioConfig, VideoCodec, VideoConfig};
 pub use frame::{Frame, TIMEBASE_HZ, Track};

@@ -8,7 +8,6 @@
 mod counters;
 mod ffi;
 mod ffmpeg_log;
-mod fmp4_info;
 mod generation;
 mod interleave;
 pub mod ladder;
@@ -17,7 +16,6 @@ mod ll_hls;
 mod manifests;
 mod master;
 mod memory_io;
-mod mpd;
 mod muxer;
 mod naming;
 mod packager;
@@ -28,7 +26,10 @@ mod stream_windows;
 mod timeline;
 mod track_renditions;
 mod window;
-mod xml;
+
+// The DASH renderer and the fMP4 reader are shared with VOD (nova-dvr).
+use nova_media::fmp4 as fmp4_info;
+use nova_media::mpd;
 
 pub use counters::PackagerCounters;
 pub use ffmpeg_log::init_ffmpeg;
