@@ -3,8 +3,8 @@
 //! init segment, a fragment's `tfdt` and sample count from a segment. The
 //! manifests then describe exactly what players will find in the files.
 
-use bytes::Bytes;
 use crate::codec::{AacConfig, AvcConfig, HevcConfig};
+use bytes::Bytes;
 
 /// The one track of a CMAF init segment.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use nova_media::{SegmentEvent, SegmentSink};
+use nova_media::{PartialSegment, SegmentEvent, SegmentSink};
 
 pub struct FanOut(pub Vec<Arc<dyn SegmentSink>>);
 
@@ -10,6 +10,14 @@ impl SegmentSink for FanOut {
     fn handle(&self, event: &SegmentEvent) {
         for sink in &self.0 {
             sink.handle(event);
+        }
+    }
+
+    // Every method of the trait is forwarded: a default left in place here
+    // would silently swallow what the live window needs (LL-HLS parts).
+    fn part(&self, part: &PartialSegment) {
+        for sink in &self.0 {
+            sink.part(part);
         }
     }
 }
