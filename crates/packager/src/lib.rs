@@ -5,6 +5,8 @@
 //! them to a [`SegmentSink`](nova_media::SegmentSink). [`LiveWindows`] is the
 //! sink that keeps each stream's live window and serves its media playlist.
 
+mod abr;
+mod abr_rung;
 mod counters;
 mod ffi;
 mod ffmpeg_log;
@@ -30,6 +32,7 @@ mod track_renditions;
 mod window;
 mod xml;
 
+pub use abr::AbrConfig;
 pub use counters::PackagerCounters;
 pub use ffmpeg_log::init_ffmpeg;
 pub use live_windows::{LiveWindows, LiveWindowsConfig};

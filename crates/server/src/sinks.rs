@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use nova_media::{SegmentEvent, SegmentSink};
+use nova_media::{SegmentEvent, SegmentSink, StreamId};
 
 pub struct FanOut(pub Vec<Arc<dyn SegmentSink>>);
 
@@ -10,6 +10,12 @@ impl SegmentSink for FanOut {
     fn handle(&self, event: &SegmentEvent) {
         for sink in &self.0 {
             sink.handle(event);
+        }
+    }
+
+    fn rendition_dropped(&self, stream: StreamId, rendition: &str) {
+        for sink in &self.0 {
+            sink.rendition_dropped(stream, rendition);
         }
     }
 }
