@@ -9,7 +9,6 @@ use nova_api::{
     WebhookDeliveryConfig,
 };
 use nova_media::{SegmentSink, StreamSettings};
-use nova_packager::ladder::LadderProfile;
 use nova_packager::{AbrConfig, LiveWindows, LiveWindowsConfig};
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
 use sqlx::postgres::PgPoolOptions;
@@ -150,8 +149,9 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         sinks.push(recording.recorder.clone());
     }
     let abr = AbrConfig {
-        profile: LadderProfile::default_ladder(),
         preset: args.abr_preset.clone(),
+        // Live: the ladder sheds its top rendition rather than fall behind.
+        ..AbrConfig::default()
     };
     let observer = Arc::new(StreamObserver::new(
         status,
