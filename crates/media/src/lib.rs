@@ -25,7 +25,7 @@ pub use object_store::{ObjectMeta, ObjectStore, ObjectStoreError};
 pub use playback::{CachePolicy, LiveEdge, LivePlayback, PlaybackObject};
 pub use publish::{
     PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, SegmentContainer,
-    StreamSettings,
+    StreamSettings, TranscodeProfile,
 };
 pub use segment::{
     AUDIO_RENDITION, InitSegment, MUXED_RENDITION, MediaSegment, PartialSegment, SOURCE_RENDITION,

@@ -5,6 +5,8 @@
 //! them to a [`SegmentSink`](nova_media::SegmentSink). [`LiveWindows`] is the
 //! sink that keeps each stream's live window and serves its media playlist.
 
+mod abr;
+mod abr_rung;
 mod counters;
 mod ffi;
 mod ffmpeg_log;
@@ -31,6 +33,7 @@ mod window;
 use nova_media::fmp4 as fmp4_info;
 use nova_media::mpd;
 
+pub use abr::AbrConfig;
 pub use counters::PackagerCounters;
 pub use ffmpeg_log::init_ffmpeg;
 pub use live_windows::{LiveWindows, LiveWindowsConfig};
