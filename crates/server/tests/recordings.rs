@@ -522,6 +522,7 @@ async fn after_a_kill_9_the_recording_plays_up_to_its_last_stored_segment() {
     }
     let listed = per_rendition.values().copied().max().unwrap();
     assert_eq!(recording["duration_ms"].as_i64(), Some(listed));
+    let video_ms = per_rendition["source"];
     let frames = play(recording["playback"]["hls_url"].as_str().unwrap()).await;
     let expected = video_ms as f64 * 0.03;
     assert!(
