@@ -571,6 +571,41 @@ fn video_only_streams_package_in_both_containers() {
 }
 
 #[test]
+fn hevc_is_passed_through_in_fmp4_with_its_picture_size() {
+    let source = media::hevc_video_events();
+    let run = run(
+        LiveWindowsConfig::default(),
+        session(1, SegmentContainer::Fmp4, 2, &source),
+    );
+    assert_eq!(run.counters.mux_errors, 0, "{:?}", run.counters);
+    // Two GOPs of 2 s; the MP4's 1/15360 timestamps round to milliseconds.
+    let lasted = durations(&run);
+    assert_eq!(lasted.len(), 2, "{lasted:?}");
+    assert!(
+        lasted.iter().all(|d| (1_990..=2_010).contains(d)),
+        "{lasted:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (segment, report) in run.segments().iter().zip(run.probe_each(dir.path())) {
+        assert!(
+            report.decode_errors.is_empty(),
+            "{}: {}",
+            segment.name,
+            report.decode_errors
+        );
+        assert!(report.first_video_is_keyframe(), "{}", segment.name);
+    }
+    // The master playlist states the codec and size from the bitstream.
+    let master = run
+        .windows
+        .get(run.stream, "master.m3u8")
+        .expect("a master playlist");
+    let text = String::from_utf8(master.body.to_vec()).unwrap();
+    assert!(text.contains("RESOLUTION=640x360"), "{text}");
+    assert!(text.contains("CODECS=\"hvc1."), "{text}");
+}
+
+#[test]
 fn audio_only_streams_are_cut_on_time() {
     let source = flv::stream_events(media::audio_only_flv());
     let mut events = session(1, SegmentContainer::Fmp4, 2, &source);

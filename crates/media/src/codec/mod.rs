@@ -5,6 +5,7 @@
 mod aac;
 mod avc;
 mod hevc;
+mod hevc_sps;
 
 pub use aac::{AacConfig, AacConfigError};
 pub use avc::{AvcConfig, AvcConfigError};
@@ -44,7 +45,7 @@ impl VideoConfig {
     pub fn dimensions(&self) -> Option<(u32, u32)> {
         match self {
             Self::Avc(c) => Some((c.width, c.height)),
-            Self::Hevc(_) => None,
+            Self::Hevc(c) => c.dimensions,
         }
     }
 

@@ -84,3 +84,46 @@ fn scratch_dir() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
 }
+
+/// 4 s of 640x360 30 fps HEVC (x265, a keyframe every 2 s, no B-frames) as
+/// hub events: what an Enhanced-RTMP publisher sends. The ffmpeg CLI here
+/// (5.1) cannot write HEVC into FLV, so the frames come out of an MP4, whose
+/// samples are length-prefixed like E-RTMP's.
+pub fn hevc_video_events() -> Vec<nova_media::StreamEvent> {
+    use nova_media::{Frame, StreamEvent, Track, VideoConfig, codec::HevcConfig};
+    let file = generate(
+        "hevc.mp4",
+        "-f lavfi -i testsrc2=size=640x360:rate=30 -t 4 -c:v libx265 \
+         -x265-params keyint=60:min-keyint=60:scenecut=0:bframes=0:log-level=none -tag:v hvc1 -f mp4",
+    );
+    let at = file
+        .windows(4)
+        .position(|w| w == b"hvcC")
+        .expect("an hvcC box");
+    let size = u32::from_be_bytes(file[at - 4..at].try_into().unwrap()) as usize;
+    let record = bytes::Bytes::copy_from_slice(&file[at + 4..at - 4 + size]);
+    let config = HevcConfig::parse(record).expect("x265's record parses");
+    let mut events = vec![StreamEvent::VideoConfig(VideoConfig::Hevc(config))];
+    let path = scratch_dir().join("hevc.mp4");
+    let mut input = ffmpeg_next::format::input(&path).expect("ffmpeg opens the MP4");
+    let time_base = input
+        .streams()
+        .best(ffmpeg_next::media::Type::Video)
+        .unwrap()
+        .time_base();
+    let ms =
+        |t: i64| t * 1000 * i64::from(time_base.numerator()) / i64::from(time_base.denominator());
+    for (_, packet) in input.packets() {
+        let (Some(dts), Some(pts), Some(data)) = (packet.dts(), packet.pts(), packet.data()) else {
+            continue;
+        };
+        events.push(StreamEvent::Frame(Frame {
+            track: Track::Video,
+            dts: ms(dts),
+            pts: ms(pts),
+            keyframe: packet.is_key(),
+            data: bytes::Bytes::copy_from_slice(data),
+        }));
+    }
+    events
+}
