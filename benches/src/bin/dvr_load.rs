@@ -213,6 +213,8 @@ fn measure(args: &Args, http: &Http, sample: &Path, record: bool, work: &Path) -
         .as_ref()
         .map(|s3| StoreWatch::start(s3.bucket_dir(), spool.clone(), poll));
 
+    let publisher_dir = work.join(storage);
+    std::fs::create_dir_all(&publisher_dir)?;
     let before = Snapshot::take(&nova, s3.as_ref());
     let mut publishers = Vec::with_capacity(args.streams);
     for (i, url) in publish_urls.iter().enumerate() {
@@ -221,7 +223,7 @@ fn measure(args: &Args, http: &Http, sample: &Path, record: bool, work: &Path) -
             sample,
             Some(args.seconds),
             url,
-            &work.join(storage),
+            &publisher_dir,
             i,
         )?);
     }
