@@ -1,9 +1,20 @@
 //! Helpers for the load harnesses (`src/bin/load.rs` for RTMP,
-//! `src/bin/api_load.rs` for the API): process CPU time from `/proc`,
-//! latency percentiles, HLS media playlist counting and ffmpeg's `-progress` reports. The Criterion micro-benchmarks
-//! live in `benches/`.
+//! `src/bin/dvr_load.rs` for recording to S3, `src/bin/api_load.rs` for the
+//! API): process CPU time from `/proc`, child-process guards, starting
+//! nova-live, latency percentiles, HLS media playlists, ffmpeg's `-progress`
+//! reports, and watching a live window against an object store's directory.
+//! The Criterion micro-benchmarks live in `benches/`.
 
+pub mod dvr_report;
+pub mod dvr_watch;
+pub mod host;
+pub mod http;
+pub mod interrupt;
 pub mod latency;
+pub mod nova;
 pub mod playlist;
+pub mod process;
 pub mod procfs;
 pub mod progress;
+pub mod publish;
+pub mod s3s;

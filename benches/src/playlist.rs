@@ -8,6 +8,8 @@ pub struct MediaPlaylist {
     pub media_sequence: u64,
     /// `#EXTINF` durations, in order.
     pub durations: Vec<f64>,
+    /// Segment URIs (the lines that are not tags), in order.
+    pub uris: Vec<String>,
     /// `#EXT-X-ENDLIST` seen.
     pub ended: bool,
 }
@@ -23,6 +25,8 @@ impl MediaPlaylist {
                 playlist.durations.push(duration.parse().unwrap_or(0.0));
             } else if line == "#EXT-X-ENDLIST" {
                 playlist.ended = true;
+            } else if !line.is_empty() && !line.starts_with('#') {
+                playlist.uris.push(line.to_owned());
             }
         }
         playlist
@@ -72,6 +76,7 @@ mod tests {
         let playlist = MediaPlaylist::parse(text);
         assert_eq!(playlist.media_sequence, 0);
         assert_eq!(playlist.segments_produced(), 2);
+        assert_eq!(playlist.uris, ["0.m4s", "1.m4s"]);
         assert!(playlist.ended);
     }
 

@@ -5,19 +5,23 @@
 //! runs it.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
+use std::io::{self, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, ValueEnum};
+use nova_benches::host::{Probe, machine_description, probe_sample};
+use nova_benches::http::{Http, NovaApi};
+use nova_benches::interrupt;
+use nova_benches::nova::{NovaLive, NovaOptions, ServerProcess};
 use nova_benches::playlist::{MediaPlaylist, expected_segments};
+use nova_benches::process::{Guarded, free_port, is_root, tail};
 use nova_benches::procfs::{self, CpuReading, CpuSource, MachineTicks};
 use nova_benches::progress::Progress;
+use nova_benches::publish::Publisher;
 use serde_json::{Value, json};
 
 /// Both servers are configured for 2 s segments and the sample has a
@@ -38,10 +42,6 @@ const QUIET_CPU: f64 = 0.005;
 const DRAIN_LIMIT: Duration = Duration::from_secs(15);
 /// Server CPU is first measured this long with nothing published.
 const IDLE_WINDOW: Duration = Duration::from_secs(2);
-/// `sub` of the API token the harness uses.
-const BENCH_USER: &str = "6e6f7661-6c69-4076-a562-656e63680001";
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Pushes a sample to nova-live and nginx-rtmp and compares their CPU cost.
 #[derive(Debug, Parser)]
@@ -157,7 +157,7 @@ fn run(args: &Args) -> Result<bool> {
         .worker_threads(1)
         .enable_all()
         .build()?;
-    rt.spawn(watch_signals());
+    interrupt::watch(&rt, "load");
     let http = Http::new(rt)?;
 
     let sample = fs::canonicalize(&args.sample)
@@ -200,7 +200,7 @@ fn run(args: &Args) -> Result<bool> {
     let mut rows = Vec::new();
     let mut all_ok = true;
     for (kind, n, mode) in plan {
-        if INTERRUPTED.load(Ordering::SeqCst) {
+        if interrupt::is_set() {
             bail!("interrupted");
         }
         eprintln!("==> {} {} N={n}", kind.name(), mode.name());
@@ -222,7 +222,7 @@ fn run(args: &Args) -> Result<bool> {
                 rows.push(row);
             }
             Err(err) => {
-                if INTERRUPTED.load(Ordering::SeqCst) {
+                if interrupt::is_set() {
                     return Err(err);
                 }
                 eprintln!("    failed: {err:#}");
@@ -256,54 +256,8 @@ fn run(args: &Args) -> Result<bool> {
     Ok(all_ok)
 }
 
-async fn watch_signals() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return;
-    };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
-    }
-    INTERRUPTED.store(true, Ordering::SeqCst);
-    eprintln!("load: interrupted, stopping servers and publishers");
-}
-
-fn check_interrupted() -> Result<()> {
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        bail!("interrupted");
-    }
-    Ok(())
-}
-
-/// Sleeps, waking early with an error on SIGINT/SIGTERM.
-fn pause(duration: Duration) -> Result<()> {
-    let until = Instant::now() + duration;
-    loop {
-        check_interrupted()?;
-        let now = Instant::now();
-        if now >= until {
-            return Ok(());
-        }
-        std::thread::sleep((until - now).min(Duration::from_millis(100)));
-    }
-}
-
 // ---------------------------------------------------------------------------
 // One measurement
-
-struct Publisher {
-    process: Guarded,
-    started: Instant,
-    finished: Option<(Duration, ExitStatus)>,
-    log: PathBuf,
-    progress: PathBuf,
-}
 
 struct PublisherResult {
     /// From its spawn to its exit.
@@ -344,7 +298,7 @@ fn measure(
 
     // What the server costs with its N streams created but nothing published.
     let idle_start = Snapshot::take(&server);
-    pause(IDLE_WINDOW)?;
+    interrupt::pause(IDLE_WINDOW)?;
     let before = Snapshot::take(&server);
     let idle_cpu_ms_per_second = before.server.seconds_since(&idle_start.server).0 * 1000.0
         / (before.at - idle_start.at).as_secs_f64();
@@ -353,54 +307,28 @@ fn measure(
 
     let mut publishers = Vec::with_capacity(n);
     for (i, target) in targets.iter().enumerate() {
-        let log_path = work.join(format!("publisher-{i}.log"));
-        let progress_path = work.join(format!("publisher-{i}.progress"));
-        let log = File::create(&log_path)?;
-        let mut cmd = Command::new(&args.ffmpeg);
-        cmd.args([
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-progress",
-        ])
-        .arg(&progress_path);
-        if let Mode::Paced { seconds } = mode {
-            cmd.args(["-re", "-stream_loop", "-1"]);
-            cmd.arg("-i").arg(sample);
-            cmd.args(["-t", &seconds.to_string()]);
-        } else {
-            cmd.arg("-i").arg(sample);
-        }
-        cmd.args(["-c", "copy", "-f", "flv", &target.publish_url]);
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log));
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", args.ffmpeg.display()))?;
-        publishers.push(Publisher {
-            process: Guarded::new(child, "ffmpeg", libc::SIGKILL, Duration::ZERO),
-            started: Instant::now(),
-            finished: None,
-            log: log_path,
-            progress: progress_path,
-        });
+        let paced = match mode {
+            Mode::Paced { seconds } => Some(seconds),
+            Mode::Fast => None,
+        };
+        publishers.push(Publisher::spawn(
+            &args.ffmpeg,
+            sample,
+            paced,
+            &target.publish_url,
+            work,
+            i,
+        )?);
     }
 
     // Wait for every publisher, bounded.
     let give_up = start + deadline;
     loop {
-        check_interrupted()?;
+        interrupt::check()?;
         let mut running = 0;
         for publisher in &mut publishers {
-            if publisher.finished.is_none() {
-                match publisher.process.try_wait() {
-                    Some(status) => {
-                        publisher.finished = Some((publisher.started.elapsed(), status))
-                    }
-                    None => running += 1,
-                }
+            if publisher.poll() {
+                running += 1;
             }
         }
         if running == 0 || Instant::now() >= give_up {
@@ -423,9 +351,7 @@ fn measure(
         };
         results.push(PublisherResult {
             wall,
-            progress: fs::read_to_string(&publisher.progress)
-                .ok()
-                .and_then(|text| Progress::parse_last(&text)),
+            progress: publisher.last_progress(),
             status,
             segments: 0,
             log_tail: tail(&publisher.log, 3),
@@ -435,7 +361,7 @@ fn measure(
     let after = drain(&server)?;
     let window = after.at - start;
 
-    pause(SETTLE)?;
+    interrupt::pause(SETTLE)?;
     for (result, target) in results.iter_mut().zip(&targets) {
         result.segments = server
             .read_playlist(http, &target.playlist)
@@ -553,7 +479,7 @@ fn drain(server: &Server) -> Result<Snapshot> {
     let limit = Instant::now() + DRAIN_LIMIT;
     let mut last = Snapshot::take(server);
     loop {
-        pause(QUIET_INTERVAL)?;
+        interrupt::pause(QUIET_INTERVAL)?;
         let now = Snapshot::take(server);
         let (busy, _) = now.server.seconds_since(&last.server);
         let quiet = busy <= QUIET_CPU && now.server.ticks <= last.server.ticks + 1;
@@ -791,111 +717,33 @@ struct Target {
     playlist: PlaylistAt,
 }
 
-struct NovaApi {
-    base: String,
-    token: String,
-}
-
 struct Server {
     kind: ServerKind,
-    process: Guarded,
+    /// Stopped (with nova-live's embedded PostgreSQL) when dropped.
+    process: ServerProcess,
     rtmp_port: u16,
     api: Option<NovaApi>,
-    /// Where nova-live's embedded PostgreSQL keeps `postmaster.pid`.
-    postmaster_pid_file: Option<PathBuf>,
     /// Removed after the processes are stopped (fields drop after `drop`).
     dir: tempfile::TempDir,
 }
 
 impl Server {
     fn start_nova(args: &Args, http: &Http) -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("nova-load-live-")
-            .tempdir()?;
-        // When run as root, nova-live runs its PostgreSQL as `postgres`, which
-        // must be able to enter the data directory to keep its cluster there.
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755))?;
-        let rtmp_port = free_port()?;
-        let http_port = free_port()?;
-        let base = format!("http://127.0.0.1:{http_port}");
-        let log = File::create(dir.path().join("nova-live.log"))?;
-        let mut cmd = Command::new(&args.nova_live);
-        cmd.arg("serve")
-            .arg("--rtmp-addr")
-            .arg(format!("127.0.0.1:{rtmp_port}"))
-            .arg("--http-addr")
-            .arg(format!("127.0.0.1:{http_port}"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .arg("--public-url")
-            .arg(&base);
-        match &args.database_url {
-            Some(url) => {
-                cmd.arg("--database-url").arg(url);
-            }
-            None => {
-                cmd.env_remove("DATABASE_URL");
-            }
-        }
-        cmd.args(&args.nova_args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log));
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", args.nova_live.display()))?;
-        // SIGTERM: it ends its streams and stops its PostgreSQL.
-        let process = Guarded::new(child, "nova-live", libc::SIGTERM, Duration::from_secs(60));
-        let postmaster_pid_file =
-            (args.database_url.is_none()).then(|| dir.path().join("postgres/postmaster.pid"));
-        let mut server = Self {
+        let nova = NovaLive::start(
+            http,
+            &NovaOptions {
+                binary: &args.nova_live,
+                database_url: args.database_url.as_deref(),
+                extra_args: &args.nova_args,
+            },
+        )?;
+        Ok(Self {
             kind: ServerKind::NovaLive,
-            process,
-            rtmp_port,
-            api: None,
-            postmaster_pid_file,
-            dir,
-        };
-
-        let ready_by = Instant::now() + Duration::from_secs(120);
-        loop {
-            check_interrupted()?;
-            if let Some(status) = server.process.try_wait() {
-                bail!(
-                    "nova-live exited ({status}) before it was ready:\n{}",
-                    server.log_tail()
-                );
-            }
-            if http.get_status(&format!("{base}/readyz")) == Some(200) {
-                break;
-            }
-            if Instant::now() >= ready_by {
-                bail!(
-                    "nova-live was not ready after 120 s:\n{}",
-                    server.log_tail()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-
-        let mut token_cmd = Command::new(&args.nova_live);
-        token_cmd
-            .args(["token", "--user", BENCH_USER, "--data-dir"])
-            .arg(server.dir.path());
-        let output = run_with_timeout(token_cmd, Duration::from_secs(30))?;
-        if !output.status.success() {
-            bail!(
-                "nova-live token failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        let token = String::from_utf8(output.stdout)?.trim().to_owned();
-        if token.is_empty() {
-            bail!("nova-live token printed nothing");
-        }
-        server.api = Some(NovaApi { base, token });
-        Ok(server)
+            process: nova.process,
+            rtmp_port: nova.rtmp_port,
+            api: Some(nova.api),
+            dir: nova.dir,
+        })
     }
 
     fn start_nginx(args: &Args) -> Result<Self> {
@@ -953,18 +801,20 @@ impl Server {
         let child = cmd
             .spawn()
             .with_context(|| format!("starting {}", args.nginx.display()))?;
-        let process = Guarded::new(child, "nginx", libc::SIGTERM, Duration::from_secs(10));
+        let process = ServerProcess {
+            process: Guarded::new(child, "nginx", libc::SIGTERM, Duration::from_secs(10)),
+            postmaster_pid_file: None,
+        };
         let mut server = Self {
             kind: ServerKind::Nginx,
             process,
             rtmp_port,
             api: None,
-            postmaster_pid_file: None,
             dir,
         };
         let ready_by = Instant::now() + Duration::from_secs(10);
         loop {
-            check_interrupted()?;
+            interrupt::check()?;
             if let Some(status) = server.process.try_wait() {
                 bail!(
                     "nginx exited ({status}) before it was ready:\n{}",
@@ -996,7 +846,7 @@ impl Server {
                 .collect()),
             Some(api) => (0..n)
                 .map(|i| {
-                    check_interrupted()?;
+                    interrupt::check()?;
                     let created = http.create_stream(api, &format!("load test stream {i}"))?;
                     Ok(Target {
                         publish_url: format!("{rtmp}/{}", created.stream_key),
@@ -1020,9 +870,7 @@ impl Server {
     }
 
     fn postmaster_pid(&self) -> Option<i32> {
-        let text = fs::read_to_string(self.postmaster_pid_file.as_ref()?).ok()?;
-        let pid: i32 = text.lines().next()?.trim().parse().ok()?;
-        procfs::read_stat(pid).map(|_| pid)
+        self.process.postmaster_pid()
     }
 
     fn read_playlist(&self, http: &Http, at: &PlaylistAt) -> Option<MediaPlaylist> {
@@ -1043,28 +891,6 @@ impl Server {
             out.push_str(&tail(&self.dir.path().join("nginx.out"), 5));
         }
         out
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let postmaster = self.postmaster_pid();
-        self.process.stop();
-        // nova-live stops its PostgreSQL on SIGTERM; if it could not (it was
-        // killed), stop the postmaster it left behind, found by its pid file.
-        if let Some(pid) = postmaster
-            && self.postmaster_pid() == Some(pid)
-        {
-            eprintln!("    stopping the embedded PostgreSQL nova-live left running (pid {pid})");
-            signal(pid, libc::SIGINT); // PostgreSQL's "fast shutdown"
-            let until = Instant::now() + Duration::from_secs(15);
-            while procfs::read_stat(pid).is_some() && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            if procfs::read_stat(pid).is_some() {
-                signal(pid, libc::SIGKILL);
-            }
-        }
     }
 }
 
@@ -1094,272 +920,4 @@ fn find_rtmp_module() -> Result<PathBuf> {
     Err(anyhow!(
         "ngx_rtmp_module.so not found (apt install libnginx-mod-rtmp, or pass --nginx-rtmp-module)"
     ))
-}
-
-// ---------------------------------------------------------------------------
-// Processes
-
-/// A child process that is stopped (signal, grace period, then SIGKILL, and
-/// the same for the children it leaves) when dropped.
-struct Guarded {
-    child: Child,
-    name: &'static str,
-    stop_signal: i32,
-    grace: Duration,
-    status: Option<ExitStatus>,
-}
-
-impl Guarded {
-    fn new(child: Child, name: &'static str, stop_signal: i32, grace: Duration) -> Self {
-        Self {
-            child,
-            name,
-            stop_signal,
-            grace,
-            status: None,
-        }
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    fn try_wait(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().ok().flatten();
-        }
-        self.status
-    }
-
-    fn stop(&mut self) {
-        if self.try_wait().is_some() {
-            return;
-        }
-        let descendants: Vec<i32> = procfs::process_tree(self.pid(), &[self.pid()])
-            .iter()
-            .map(|p| p.pid)
-            .collect();
-        signal(self.pid(), self.stop_signal);
-        let until = Instant::now() + self.grace;
-        while self.try_wait().is_none() && Instant::now() < until {
-            std::thread::sleep(POLL);
-        }
-        if self.try_wait().is_none() {
-            if self.stop_signal != libc::SIGKILL {
-                eprintln!(
-                    "    {} (pid {}) did not stop within {:?}: killing it",
-                    self.name,
-                    self.pid(),
-                    self.grace
-                );
-            }
-            let _ = self.child.kill();
-            self.status = self.child.wait().ok();
-        }
-        // Children it had (nginx workers) that outlived it.
-        let until = Instant::now() + Duration::from_secs(2);
-        for pid in descendants {
-            while procfs::read_stat(pid).is_some() && Instant::now() < until {
-                std::thread::sleep(POLL);
-            }
-            if procfs::read_stat(pid).is_some() {
-                signal(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn signal(pid: i32, sig: i32) {
-    // SAFETY: kill(2) has no memory-safety preconditions.
-    unsafe {
-        libc::kill(pid, sig);
-    }
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output> {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {:?}", cmd.get_program()))?;
-    let mut process = Guarded::new(child, "command", libc::SIGKILL, Duration::ZERO);
-    let until = Instant::now() + timeout;
-    // Its output is a few lines, well under a pipe's buffer, so it cannot
-    // block writing while we poll.
-    while process.try_wait().is_none() {
-        check_interrupted()?;
-        if Instant::now() >= until {
-            bail!("{:?} did not finish within {timeout:?}", cmd.get_program());
-        }
-        std::thread::sleep(POLL);
-    }
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    if let Some(pipe) = process.child.stdout.as_mut() {
-        pipe.read_to_end(&mut stdout)?;
-    }
-    if let Some(pipe) = process.child.stderr.as_mut() {
-        pipe.read_to_end(&mut stderr)?;
-    }
-    let status = process.try_wait().context("exit status")?;
-    Ok(Output {
-        status,
-        stdout,
-        stderr,
-    })
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn tail(path: &Path, lines: usize) -> String {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-// ---------------------------------------------------------------------------
-// Sample and machine
-
-struct Probe {
-    duration: f64,
-    bit_rate: f64,
-}
-
-fn probe_sample(ffprobe: &Path, sample: &Path) -> Result<Probe> {
-    let mut cmd = Command::new(ffprobe);
-    cmd.args([
-        "-v",
-        "error",
-        "-show_entries",
-        "format=duration,bit_rate",
-        "-of",
-        "default=noprint_wrappers=1",
-    ])
-    .arg(sample);
-    let output = run_with_timeout(cmd, Duration::from_secs(30))?;
-    if !output.status.success() {
-        bail!(
-            "ffprobe {} failed: {}",
-            sample.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    let field = |key: &str| -> Option<f64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))?
-            .trim()
-            .parse()
-            .ok()
-    };
-    let duration = field("duration").context("ffprobe gave no duration")?;
-    if duration <= 0.0 {
-        bail!("sample {} has no duration", sample.display());
-    }
-    Ok(Probe {
-        duration,
-        bit_rate: field("bit_rate").unwrap_or(0.0),
-    })
-}
-
-fn machine_description() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
-                .map(|(_, m)| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default();
-    format!("{cores} cores, {model}, Linux {kernel}")
-}
-
-// ---------------------------------------------------------------------------
-// HTTP (nova-live's API and playlists)
-
-struct Http {
-    rt: tokio::runtime::Runtime,
-    client: reqwest::Client,
-}
-
-struct CreatedStream {
-    stream_key: String,
-    hls_url: String,
-}
-
-impl Http {
-    fn new(rt: tokio::runtime::Runtime) -> Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .no_proxy()
-            .build()?;
-        Ok(Self { rt, client })
-    }
-
-    fn get_status(&self, url: &str) -> Option<u16> {
-        self.rt
-            .block_on(async { self.client.get(url).send().await })
-            .ok()
-            .map(|r| r.status().as_u16())
-    }
-
-    fn get_text(&self, url: &str) -> Option<String> {
-        self.rt.block_on(async {
-            let response = self.client.get(url).send().await.ok()?;
-            if !response.status().is_success() {
-                return None;
-            }
-            response.text().await.ok()
-        })
-    }
-
-    fn create_stream(&self, api: &NovaApi, title: &str) -> Result<CreatedStream> {
-        let url = format!("{}/api/v1/streams", api.base);
-        let (status, body) = self.rt.block_on(async {
-            let response = self
-                .client
-                .post(&url)
-                .bearer_auth(&api.token)
-                .json(&json!({ "title": title }))
-                .send()
-                .await?;
-            let status = response.status();
-            let body = response.text().await?;
-            Ok::<_, reqwest::Error>((status, body))
-        })?;
-        if status.as_u16() != 201 {
-            bail!("POST {url}: {status}: {body}");
-        }
-        let value: Value =
-            serde_json::from_str(&body).with_context(|| format!("POST {url}: {body}"))?;
-        let field = |pointer: &str| -> Result<String> {
-            value
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .with_context(|| format!("POST {url}: no {pointer} in {body}"))
-        };
-        Ok(CreatedStream {
-            stream_key: field("/stream_key")?,
-            hls_url: field("/playback/hls_url")?,
-        })
-    }
 }
