@@ -4,6 +4,7 @@
 //! live in `benches/`.
 
 pub mod latency;
+pub mod ll_playlist;
 pub mod playlist;
 pub mod procfs;
 pub mod progress;

@@ -70,6 +70,10 @@ pub struct ServeArgs {
     #[arg(long, env = "NOVA_PART_TARGET", default_value_t = 0.5)]
     pub part_target: f64,
 
+    /// Seconds of media between a live stream's thumbnails (`/live/{id}/thumbnail.jpg`).
+    #[arg(long, env = "NOVA_THUMBNAIL_INTERVAL", default_value_t = 5.0)]
+    pub thumbnail_interval: f64,
+
     /// Seconds a stream stays live after its publisher drops, waiting for it to reconnect.
     #[arg(long, env = "NOVA_RECONNECT_WINDOW", default_value_t = 10.0)]
     pub reconnect_window: f64,
