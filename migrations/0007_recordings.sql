@@ -9,6 +9,31 @@ ALTER TABLE stream_segments
     ADD CONSTRAINT stream_segments_init_key_check
         CHECK (init_object_key IS NULL OR (init_object_key <> '' AND init_object_key !~ '^/'));
 
+-- The fMP4 `tfdt` of the segment's first fragment, in its track's timescale:
+-- a static DASH MPD's SegmentTimeline states it exactly.
+ALTER TABLE stream_segments ADD COLUMN base_decode_time bigint;
+
+-- What manifests need from each init segment (read from its own boxes when
+-- it was recorded): the codec string, the track's timescale, the picture
+-- size or the audio format. Goes with its recording.
+CREATE TABLE stream_recording_inits (
+    recording_id  uuid        NOT NULL,
+    object_key    text        NOT NULL,
+    rendition     text        NOT NULL,
+    codecs        text        NOT NULL,
+    timescale     integer     NOT NULL,
+    width         integer,
+    height        integer,
+    sample_rate   integer,
+    channels      smallint,
+    CONSTRAINT stream_recording_inits_pkey PRIMARY KEY (object_key),
+    CONSTRAINT stream_recording_inits_recording_fkey
+        FOREIGN KEY (recording_id) REFERENCES stream_recordings (id) ON DELETE CASCADE,
+    CONSTRAINT stream_recording_inits_timescale_check CHECK (timescale > 0)
+);
+
+CREATE INDEX stream_recording_inits_recording_idx ON stream_recording_inits (recording_id);
+
 -- VOD playlists read one recording's segments per rendition in order.
 CREATE INDEX stream_segments_recording_idx
     ON stream_segments (recording_id, rendition, sequence);

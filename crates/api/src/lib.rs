@@ -35,7 +35,7 @@ pub use auth::JwtKeys;
 pub use background::{BackgroundConfig, spawn_background_tasks};
 pub use config::{ApiConfig, ChatConfig, SuperChatTier};
 pub use events::{EventBus, EventType, LiveEvent, ReplayLimits, Subscription};
-pub use live_control::{IngestHealth, LiveControl};
+pub use live_control::{IngestHealth, LiveControl, RenditionHealth, RenditionState};
 pub use publish_authorizer::PgPublishAuthorizer;
 pub use rate_limit::RateLimit;
 pub use readiness::Readiness;

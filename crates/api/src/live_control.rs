@@ -20,7 +20,35 @@ pub struct IngestHealth {
     pub timestamp_repairs: u64,
     /// Problems a streamer can fix, in words they understand.
     pub warnings: Vec<String>,
+    /// The transcoded renditions of an `abr` stream, top first; left out
+    /// for passthrough streams.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub renditions: Vec<RenditionHealth>,
     pub measured_at: DateTime<Utc>,
+}
+
+/// One transcoded rendition of a live stream.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct RenditionHealth {
+    /// As in the playlists: `720p`, `480p` …
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub state: RenditionState,
+    /// Why the rendition was dropped; `null` while it runs.
+    pub dropped_reason: Option<String>,
+    /// Media seconds encoded per second since it started (1.0 = real
+    /// time); 0 before its first frame.
+    pub speed: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RenditionState {
+    Running,
+    /// Stopped for the rest of the publish session: the server fell behind
+    /// real time (the top rendition goes first) or its encoder failed.
+    Dropped,
 }
 
 pub trait LiveControl: Send + Sync {

@@ -3,14 +3,14 @@
 //! default", so changing a server default reaches every stream that did not
 //! choose otherwise.
 //!
-//! The packager applies `container`; `dvr_window_seconds` sizes the DVR
-//! window and `recording_retention_days` the life of recordings; `profile`
-//! and `latency_mode` are stored and returned so creator apps can set them
-//! now, and take effect when transcoding, DVR and low-latency packaging land.
+//! The packager applies `container`, `profile` (`abr`: the server's ladder)
+//! and `latency_mode` (`low`: the ladder encodes for latency);
+//! `dvr_window_seconds` sizes the DVR window and `recording_retention_days`
+//! the life of recordings.
 
 use std::str::FromStr;
 
-use nova_media::{SegmentContainer, StreamSettings};
+use nova_media::{SegmentContainer, StreamSettings, TranscodeProfile};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -107,6 +107,15 @@ impl StreamOverrides {
         };
         let container = keep(object, "container", parse_container, &mut warnings);
         let profile = keep(object, "profile", parse_profile, &mut warnings);
+        if let Some(name) = profile.as_deref()
+            && transcode_profile(name).is_none()
+        {
+            // Stored as chosen: another server, or a later version, may
+            // have the ladder.
+            warnings.push(format!(
+                "settings.profile: this server has no ladder named {name:?}; packaging passthrough"
+            ));
+        }
         let dvr_window_seconds = keep(
             object,
             "dvr_window_seconds",
@@ -136,8 +145,24 @@ impl StreamOverrides {
     pub fn apply(&self, defaults: &StreamSettings) -> StreamSettings {
         StreamSettings {
             container: self.container.unwrap_or(defaults.container),
+            transcode: self.profile.as_deref().map_or(defaults.transcode, |name| {
+                transcode_profile(name).unwrap_or(TranscodeProfile::Passthrough)
+            }),
+            low_latency: self
+                .latency_mode
+                .map_or(defaults.low_latency, |mode| mode == LatencyMode::Low),
             ..defaults.clone()
         }
+    }
+}
+
+/// The profiles this server transcodes with; `None` for a ladder name it
+/// does not have.
+fn transcode_profile(name: &str) -> Option<TranscodeProfile> {
+    match name {
+        "passthrough" => Some(TranscodeProfile::Passthrough),
+        "abr" => Some(TranscodeProfile::Abr),
+        _ => None,
     }
 }
 
@@ -397,6 +422,49 @@ mod tests {
             assert_eq!(overrides, StreamOverrides::default(), "{stored}");
             assert_eq!(warnings.len(), 1, "{stored}");
         }
+    }
+
+    #[test]
+    fn profile_and_latency_mode_reach_the_packaging_settings() {
+        let (overrides, warnings) =
+            StreamOverrides::from_stored(&json!({ "profile": "abr", "latency_mode": "low" }));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let settings = overrides.apply(&defaults());
+        assert_eq!(settings.transcode, TranscodeProfile::Abr);
+        assert!(settings.low_latency);
+
+        let (overrides, _) = StreamOverrides::from_stored(
+            &json!({ "profile": "passthrough", "latency_mode": "normal" }),
+        );
+        let abr_defaults = StreamSettings {
+            transcode: TranscodeProfile::Abr,
+            low_latency: true,
+            ..defaults()
+        };
+        let settings = overrides.apply(&abr_defaults);
+        assert_eq!(settings.transcode, TranscodeProfile::Passthrough);
+        assert!(!settings.low_latency);
+        // Nothing chosen: the server's defaults.
+        assert_eq!(
+            StreamOverrides::default().apply(&abr_defaults),
+            abr_defaults
+        );
+    }
+
+    #[test]
+    fn an_unknown_ladder_packages_passthrough_with_a_warning() {
+        let (overrides, warnings) = StreamOverrides::from_stored(&json!({ "profile": "sports" }));
+        assert_eq!(overrides.profile.as_deref(), Some("sports"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("sports"), "{warnings:?}");
+        let abr_defaults = StreamSettings {
+            transcode: TranscodeProfile::Abr,
+            ..defaults()
+        };
+        assert_eq!(
+            overrides.apply(&abr_defaults).transcode,
+            TranscodeProfile::Passthrough
+        );
     }
 
     #[test]

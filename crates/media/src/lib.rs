@@ -8,13 +8,16 @@
 mod bits;
 pub mod codec;
 pub mod flv;
+pub mod fmp4;
 mod frame;
+pub mod mpd;
 mod object_store;
 mod playback;
 mod publish;
 mod segment;
 mod stream_event;
 mod stream_id;
+mod xml;
 
 pub use codec::{AudioCodec, AudioConfig, VideoCodec, VideoConfig};
 pub use frame::{Frame, TIMEBASE_HZ, Track};
@@ -22,7 +25,7 @@ pub use object_store::{ObjectMeta, ObjectStore, ObjectStoreError};
 pub use playback::{CachePolicy, LiveEdge, LivePlayback, PlaybackObject};
 pub use publish::{
     PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, SegmentContainer,
-    StreamSettings,
+    StreamSettings, TranscodeProfile,
 };
 pub use segment::{
     AUDIO_RENDITION, InitSegment, MUXED_RENDITION, MediaSegment, PartialSegment, SOURCE_RENDITION,

@@ -44,6 +44,17 @@ impl std::str::FromStr for SegmentContainer {
     }
 }
 
+/// Which renditions a stream is packaged in besides its source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TranscodeProfile {
+    /// The publisher's own encode only.
+    #[default]
+    Passthrough,
+    /// The server's adaptive bit rate ladder, transcoded from the source,
+    /// in fMP4 runs (MPEG-TS runs stay passthrough).
+    Abr,
+}
+
 /// How one live stream is packaged: the server defaults with the stream's own
 /// settings applied on top.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +67,10 @@ pub struct StreamSettings {
     /// LL-HLS partial segments of the CMAF renditions last at most this
     /// long (`EXT-X-PART-INF:PART-TARGET`, RFC 8216bis §4.4.3.7).
     pub part_target_duration: Duration,
+    pub transcode: TranscodeProfile,
+    /// Encode the ladder's renditions for latency over compression (no
+    /// B-frames, no lookahead): the stream's `latency_mode` is `low`.
+    pub low_latency: bool,
 }
 
 impl Default for StreamSettings {
@@ -65,6 +80,8 @@ impl Default for StreamSettings {
             target_segment_duration: Duration::from_secs(2),
             live_window_segments: 6,
             part_target_duration: Duration::from_millis(500),
+            transcode: TranscodeProfile::default(),
+            low_latency: false,
         }
     }
 }

@@ -104,4 +104,8 @@ pub trait SegmentSink: Send + Sync + 'static {
     /// the live window serves parts; sinks that keep whole segments (the
     /// recorder) need not look at them.
     fn part(&self, _part: &PartialSegment) {}
+
+    /// A transcoded rendition stopped for good during the run: manifests
+    /// stop listing it; its segments already out expire as usual.
+    fn rendition_dropped(&self, _stream: StreamId, _rendition: &str) {}
 }

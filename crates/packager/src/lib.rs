@@ -5,10 +5,11 @@
 //! them to a [`SegmentSink`](nova_media::SegmentSink). [`LiveWindows`] is the
 //! sink that keeps each stream's live window and serves its media playlist.
 
+mod abr;
+mod abr_rung;
 mod counters;
 mod ffi;
 mod ffmpeg_log;
-mod fmp4_info;
 mod generation;
 mod interleave;
 pub mod ladder;
@@ -17,7 +18,6 @@ mod ll_hls;
 mod manifests;
 mod master;
 mod memory_io;
-mod mpd;
 mod muxer;
 mod naming;
 mod packager;
@@ -29,8 +29,12 @@ pub mod thumbnail;
 mod timeline;
 mod track_renditions;
 mod window;
-mod xml;
 
+// The DASH renderer and the fMP4 reader are shared with VOD (nova-dvr).
+use nova_media::fmp4 as fmp4_info;
+use nova_media::mpd;
+
+pub use abr::AbrConfig;
 pub use counters::PackagerCounters;
 pub use ffmpeg_log::init_ffmpeg;
 pub use live_windows::{LiveWindows, LiveWindowsConfig};

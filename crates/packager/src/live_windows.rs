@@ -147,6 +147,12 @@ impl SegmentSink for LiveWindows {
     fn part(&self, part: &PartialSegment) {
         lock(&self.window_or_insert(part.stream)).add_part(part);
     }
+
+    fn rendition_dropped(&self, stream: StreamId, rendition: &str) {
+        if let Some(window) = self.window(stream) {
+            lock(&window).drop_rendition(rendition);
+        }
+    }
 }
 
 impl LivePlayback for LiveWindows {

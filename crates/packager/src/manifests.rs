@@ -178,6 +178,7 @@ pub(crate) fn mpd(context: &MpdContext<'_>, tracks: &[(&str, &StreamWindow)]) ->
         return None;
     }
     let document = Mpd {
+        presentation_duration: None,
         availability_start: context.availability_start,
         publish_time: SystemTime::now(),
         // Players reload about once a segment; once ended, never (§5.4.1).

@@ -5,14 +5,18 @@ use std::sync::Arc;
 
 use nova_media::{
     MUXED_RENDITION, SegmentContainer, SegmentEvent, SegmentSink, StreamEvent, StreamId,
-    StreamSettings,
+    StreamSettings, TranscodeProfile,
 };
 
+use crate::abr::{AbrConfig, AbrRenditions};
 use crate::counters::PackagerCounters;
 use crate::ffmpeg_log::init_ffmpeg;
+use crate::interleave::Ready;
+use crate::ladder::LadderStats;
 use crate::naming::RunNames;
 use crate::segment_writer::SegmentWriter;
 use crate::session::Session;
+use crate::timeline::SessionClock;
 use crate::track_renditions::TrackRenditions;
 
 /// Packages one stream. Synchronous: the server runs it on its own thread and
@@ -26,12 +30,15 @@ use crate::track_renditions::TrackRenditions;
 /// Every run has the muxed output ([`MUXED_RENDITION`]); fMP4 runs also
 /// have one CMAF track per rendition ([`TrackRenditions`]) for the master
 /// playlist and DASH. Muxing twice costs about a millisecond per media
-/// second of passthrough, which keeps legacy players on one URL.
+/// second of passthrough, which keeps legacy players on one URL. fMP4 runs
+/// of `abr` streams add the ladder's renditions ([`AbrRenditions`]).
 pub struct Packager {
     stream: StreamId,
     sink: Arc<dyn SegmentSink>,
     writer: Option<SegmentWriter>,
     tracks: Option<TrackRenditions>,
+    abr_config: Arc<AbrConfig>,
+    abr: Option<AbrRenditions>,
     session: Option<Session>,
     next_generation: u64,
     ended: bool,
@@ -46,6 +53,8 @@ impl Packager {
             sink,
             writer: None,
             tracks: None,
+            abr_config: Arc::new(AbrConfig::default()),
+            abr: None,
             session: None,
             next_generation: 1,
             ended: false,
@@ -53,9 +62,31 @@ impl Packager {
         }
     }
 
+    /// The ladder `abr` streams are transcoded with (default:
+    /// [`AbrConfig::default`]).
+    pub fn with_abr(mut self, config: AbrConfig) -> Self {
+        self.abr_config = Arc::new(config);
+        self
+    }
+
     /// Handles one event. Never panics on bad input: what cannot be packaged
     /// is logged and counted in [`Packager::counters`].
     pub fn handle(&mut self, event: StreamEvent) {
+        self.dispatch(event);
+        // Every step, whatever the event: transcoded frames are packaged
+        // as soon as they are out, never waited for.
+        if let Some(abr) = self.abr.as_mut() {
+            abr.drain();
+            self.counters.mux_errors += abr.take_mux_errors();
+        }
+    }
+
+    /// The transcoding ladder's counters, while one runs.
+    pub fn ladder_stats(&self) -> Option<LadderStats> {
+        self.abr.as_ref()?.stats()
+    }
+
+    fn dispatch(&mut self, event: StreamEvent) {
         if self.ended {
             tracing::debug!(stream = %self.stream, "event after the stream ended ignored");
             self.counters.events_ignored += 1;
@@ -126,6 +157,15 @@ impl Packager {
                         names.run(),
                         part_target_ms,
                     ));
+                    if settings.transcode == TranscodeProfile::Abr {
+                        self.abr = Some(AbrRenditions::new(
+                            self.stream,
+                            self.sink.clone(),
+                            names.run(),
+                            part_target_ms,
+                            self.abr_config.clone(),
+                        ));
+                    }
                 }
                 let writer = SegmentWriter::new(
                     self.stream,
@@ -167,9 +207,17 @@ impl Packager {
         let (Some(clock), target) = (session.clock(), session.target_ms()) else {
             return;
         };
+        let low_latency = session.low_latency();
         while let Some(ready) = session.pop() {
+            write_tracks(
+                &mut self.tracks,
+                &mut self.abr,
+                &ready,
+                &clock,
+                target,
+                low_latency,
+            );
             if let Some(tracks) = self.tracks.as_mut() {
-                tracks.write(&ready, &clock, target);
                 self.counters.mux_errors += tracks.take_mux_errors();
             }
             writer.write(ready, &clock, target, &mut self.counters);
@@ -181,16 +229,26 @@ impl Packager {
             return;
         };
         if let Some(clock) = session.clock() {
-            let target = session.target_ms();
+            let (target, low_latency) = (session.target_ms(), session.low_latency());
             while let Some(ready) = session.drain() {
-                if let Some(tracks) = self.tracks.as_mut() {
-                    tracks.write(&ready, &clock, target);
-                }
+                write_tracks(
+                    &mut self.tracks,
+                    &mut self.abr,
+                    &ready,
+                    &clock,
+                    target,
+                    low_latency,
+                );
                 writer.write(ready, &clock, target, &mut self.counters);
             }
         }
         if let Some(tracks) = self.tracks.as_mut() {
             self.counters.mux_errors += tracks.close();
+        }
+        // A reconnect continues every rendition after a discontinuity, as
+        // the source's: the next session starts a ladder of its own.
+        if let Some(abr) = self.abr.as_mut() {
+            self.counters.mux_errors += abr.close();
         }
         writer.close(&mut self.counters);
         tracing::debug!(stream = %self.stream, session = session.id, counters = ?self.counters, "publish session ended");
@@ -210,6 +268,28 @@ impl Packager {
     fn ignore(&mut self, what: &str) {
         tracing::debug!(stream = %self.stream, "{what} ignored");
         self.counters.events_ignored += 1;
+    }
+}
+
+/// One frame into the one-track renditions: the ladder gets it before the
+/// source's cut for it is handed out (see [`AbrRenditions::push`]).
+fn write_tracks(
+    tracks: &mut Option<TrackRenditions>,
+    abr: &mut Option<AbrRenditions>,
+    ready: &Ready,
+    clock: &SessionClock,
+    target_ms: i64,
+    low_latency: bool,
+) {
+    if let Some(abr) = abr.as_mut() {
+        abr.push(ready, clock, low_latency);
+    }
+    let Some(tracks) = tracks.as_mut() else {
+        return;
+    };
+    let boundary = tracks.write(ready, clock, target_ms);
+    if let (Some(abr), Some(boundary)) = (abr.as_mut(), boundary) {
+        abr.boundary(boundary);
     }
 }
 

@@ -31,7 +31,12 @@ const CUT_TOLERANCE_MS: i64 = 5;
 /// first frame at or after `at_ms`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Boundary {
+    /// DTS of the segment's first frame.
     pub at_ms: i64,
+    /// Its PTS: a transcoded rendition's keyframe has the same one.
+    pub pts_ms: i64,
+    /// The media sequence number of the segment that began.
+    pub sequence: u64,
 }
 
 pub(crate) struct SegmentWriter {
@@ -170,19 +175,52 @@ impl SegmentWriter {
     ) {
         if let Some(boundary) = self.pending.filter(|b| ready.frame.dts >= b.at_ms) {
             self.pending = None;
-            let current = self
-                .active
-                .as_ref()
-                .is_some_and(|a| a.generation == ready.generation.id);
-            if current {
-                self.cut(ready.frame.dts, counters);
-            } else if self.refused != Some(ready.generation.id) {
-                self.close(counters);
-                self.open(&ready.generation, *clock, counters);
-            }
+            self.begin_segment(&ready, clock, counters);
             tracing::trace!(stream = %self.stream, rendition = %self.rendition, at = boundary.at_ms, dts = ready.frame.dts, "followed a boundary");
         }
         self.put(ready, counters);
+    }
+
+    /// Follows a leader whose boundaries the caller matches (a transcoded
+    /// rendition arrives later than its leader's cuts): with
+    /// `begins = Some(sequence)` the frame, a keyframe, starts the segment
+    /// numbered `sequence`, so segment N is the same media time in every
+    /// rendition even if this one joined the run late.
+    pub(crate) fn write_at(
+        &mut self,
+        ready: Ready,
+        clock: &SessionClock,
+        begins: Option<u64>,
+        counters: &mut PackagerCounters,
+    ) {
+        if let Some(sequence) = begins {
+            self.begin_segment(&ready, clock, counters);
+            if sequence < self.next_sequence {
+                tracing::warn!(stream = %self.stream, rendition = %self.rendition, sequence, next = self.next_sequence, "segment numbers out of step with the leader");
+            }
+            self.next_sequence = self.next_sequence.max(sequence);
+        }
+        self.put(ready, counters);
+    }
+
+    /// Ends the open segment before `ready`, or starts a muxer for it if
+    /// it is of a new generation.
+    fn begin_segment(
+        &mut self,
+        ready: &Ready,
+        clock: &SessionClock,
+        counters: &mut PackagerCounters,
+    ) {
+        let current = self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.generation == ready.generation.id);
+        if current {
+            self.cut(ready.frame.dts, counters);
+        } else if self.refused != Some(ready.generation.id) {
+            self.close(counters);
+            self.open(&ready.generation, *clock, counters);
+        }
     }
 
     fn put(&mut self, ready: Ready, counters: &mut PackagerCounters) -> Option<Boundary> {
@@ -203,7 +241,11 @@ impl SegmentWriter {
         };
         let mut began = None;
         if active.segment.is_none() {
-            began = Some(Boundary { at_ms: frame.dts });
+            began = Some(Boundary {
+                at_ms: frame.dts,
+                pts_ms: frame.pts,
+                sequence: self.next_sequence,
+            });
             let discontinuity = std::mem::take(&mut active.discontinuous);
             active.segment = Some(OpenSegment {
                 start_ms: frame.dts,

@@ -47,6 +47,10 @@ impl Session {
         self.clock
     }
 
+    pub(crate) fn low_latency(&self) -> bool {
+        self.settings.low_latency
+    }
+
     pub(crate) fn target_ms(&self) -> i64 {
         i64::try_from(self.settings.target_segment_duration.as_millis()).unwrap_or(i64::MAX)
     }

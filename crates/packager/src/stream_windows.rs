@@ -116,6 +116,18 @@ impl StreamWindows {
         self.changes.send_replace(());
     }
 
+    /// A transcoded rendition stopped: new manifests leave it out (and no
+    /// longer wait for its segments to line up); its playlist and segments
+    /// stay served until they expire.
+    pub(crate) fn drop_rendition(&mut self, rendition: &str) {
+        if self.tracks.remove(rendition) {
+            if self.tracks_aligned() {
+                self.render_manifests();
+            }
+            self.changes.send_replace(());
+        }
+    }
+
     pub(crate) fn end(&mut self, now: Instant) {
         self.ended_at.get_or_insert(now);
         for window in self.renditions.values_mut() {

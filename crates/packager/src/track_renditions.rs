@@ -18,7 +18,7 @@ use crate::counters::PackagerCounters;
 use crate::generation::TrackGenerations;
 use crate::interleave::Ready;
 use crate::naming::RunNames;
-use crate::segment_writer::SegmentWriter;
+use crate::segment_writer::{Boundary, SegmentWriter};
 use crate::timeline::SessionClock;
 
 pub(crate) struct TrackRenditions {
@@ -60,7 +60,14 @@ impl TrackRenditions {
         }
     }
 
-    pub(crate) fn write(&mut self, ready: &Ready, clock: &SessionClock, target_ms: i64) {
+    /// Returns where the source video began a segment, if it did: the
+    /// transcoded renditions cut there too.
+    pub(crate) fn write(
+        &mut self,
+        ready: &Ready,
+        clock: &SessionClock,
+        target_ms: i64,
+    ) -> Option<Boundary> {
         let track = ready.frame.track;
         let own = Ready {
             frame: ready.frame.clone(),
@@ -72,17 +79,20 @@ impl TrackRenditions {
         };
         match track {
             Track::Video => {
-                if let Some(boundary) = self.video.write(own, clock, target_ms, &mut self.counters)
-                {
+                let boundary = self.video.write(own, clock, target_ms, &mut self.counters);
+                if let Some(boundary) = boundary {
                     self.audio.follow(boundary);
                 }
+                boundary
             }
             Track::Audio if ready.generation.video.is_some() => {
                 self.audio.write_following(own, clock, &mut self.counters);
+                None
             }
             // No video in this generation: the audio track leads.
             Track::Audio => {
                 self.audio.write(own, clock, target_ms, &mut self.counters);
+                None
             }
         }
     }

@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use nova_media::SegmentContainer;
+use nova_media::{SegmentContainer, TranscodeProfile};
 use uuid::Uuid;
 
 /// nova-live: RTMP in, HLS out, with a management API over Postgres.
@@ -19,6 +19,14 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Print an API token (JWT) for a user, valid for this server's secret.
     Token(TokenArgs),
+}
+
+fn parse_profile(value: &str) -> Result<TranscodeProfile, String> {
+    match value {
+        "passthrough" => Ok(TranscodeProfile::Passthrough),
+        "abr" => Ok(TranscodeProfile::Abr),
+        other => Err(format!("unknown profile {other:?}: use passthrough or abr")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +81,16 @@ pub struct ServeArgs {
     /// Seconds of media between a live stream's thumbnails (`/live/{id}/thumbnail.jpg`).
     #[arg(long, env = "NOVA_THUMBNAIL_INTERVAL", default_value_t = 5.0)]
     pub thumbnail_interval: f64,
+
+    /// Transcode profile of streams that don't choose one: passthrough (the
+    /// publisher's encode only) or abr (plus the 720p/480p/360p ladder below
+    /// the source, fMP4 only).
+    #[arg(long, env = "NOVA_PROFILE", default_value = "passthrough", value_parser = parse_profile)]
+    pub profile: TranscodeProfile,
+
+    /// x264 preset of the ABR ladder's renditions (ultrafast … veryslow).
+    #[arg(long, env = "NOVA_ABR_PRESET", default_value = "veryfast")]
+    pub abr_preset: String,
 
     /// Seconds a stream stays live after its publisher drops, waiting for it to reconnect.
     #[arg(long, env = "NOVA_RECONNECT_WINDOW", default_value_t = 10.0)]

@@ -7,25 +7,32 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use nova_media::{SegmentSink, StreamId};
-use nova_packager::Packager;
+use nova_packager::{AbrConfig, Packager};
 use nova_rtmp_ingest::{HubObserver, Subscription};
 
-use crate::health::{HealthBoard, Input};
+use crate::health::{HealthBoard, Input, renditions};
 use crate::status_writer::{StatusChange, StatusWriter};
 
 pub struct StreamObserver {
     status: StatusWriter,
     sink: Arc<dyn SegmentSink>,
     health: Arc<HealthBoard>,
+    abr: AbrConfig,
     packagers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl StreamObserver {
-    pub fn new(status: StatusWriter, sink: Arc<dyn SegmentSink>, health: Arc<HealthBoard>) -> Self {
+    pub fn new(
+        status: StatusWriter,
+        sink: Arc<dyn SegmentSink>,
+        health: Arc<HealthBoard>,
+        abr: AbrConfig,
+    ) -> Self {
         Self {
             status,
             sink,
             health,
+            abr,
             packagers: Mutex::new(Vec::new()),
         }
     }
@@ -54,11 +61,12 @@ impl HubObserver for StreamObserver {
         let sink = self.sink.clone();
         let board = self.health.clone();
         let tracker = board.track(stream);
+        let abr = self.abr.clone();
         // Muxing is CPU work: it runs on its own thread, never on the runtime.
         let spawned = std::thread::Builder::new()
             .name(format!("pkg-{}", &stream.to_string()[..8]))
             .spawn(move || {
-                let mut packager = Packager::new(stream, sink);
+                let mut packager = Packager::new(stream, sink).with_abr(abr);
                 while let Some(event) = feed.blocking_recv() {
                     // Seen before the packager takes the event; the lock is
                     // taken once per event, after the muxing is done.
@@ -69,6 +77,7 @@ impl HubObserver for StreamObserver {
                         health.observe(input, arrived);
                     }
                     health.counters(&packager.counters(), arrived);
+                    health.renditions(renditions::of(packager.ladder_stats()));
                 }
                 board.forget(stream, &tracker);
             });

@@ -10,7 +10,7 @@ use nova_api::{
 };
 use nova_media::{SegmentSink, StreamSettings};
 use nova_packager::thumbnail::{ThumbnailConfig, Thumbnailer, WithThumbnails};
-use nova_packager::{LiveWindows, LiveWindowsConfig};
+use nova_packager::{AbrConfig, LiveWindows, LiveWindowsConfig};
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
@@ -107,6 +107,8 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         target_segment_duration: Duration::from_secs_f64(args.segment_duration),
         live_window_segments: args.live_window,
         part_target_duration: Duration::from_secs_f64(args.part_target),
+        transcode: args.profile,
+        low_latency: false,
     };
 
     let rtmp_listener = TcpListener::bind(args.rtmp_addr)
@@ -154,10 +156,16 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     if let Some(recording) = &recording {
         sinks.push(recording.recorder.clone());
     }
+    let abr = AbrConfig {
+        preset: args.abr_preset.clone(),
+        // Live: the ladder sheds its top rendition rather than fall behind.
+        ..AbrConfig::default()
+    };
     let observer = Arc::new(StreamObserver::new(
         status,
         Arc::new(FanOut(sinks)),
         health.clone(),
+        abr,
     ));
     let hub = Hub::new(
         HubConfig {

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use support::fixture::{Fixture, LIMIT};
-use support::publish;
 use support::server::stream_key_url;
+use support::{publish, wait_for};
 const WATCH_SECONDS: u32 = 8;
 
 #[tokio::test]
@@ -63,6 +63,52 @@ async fn hls_js_plays_the_master_playlist_and_dash_js_the_mpd() {
     let report = play_in_chromium("play-dash.mjs", mpd).await;
     assert_played("manifest.mpd", &report);
     publisher.kill().await.unwrap();
+    fixture.finish().await;
+}
+
+#[tokio::test]
+async fn a_recording_plays_back_in_hls_js_and_dash_js() {
+    let fixture = Fixture::start(&["--reconnect-window", "1"]).await;
+    let (server, token) = (&fixture.server, &fixture.token);
+    let stream = server
+        .create_stream(token, json!({ "title": "browser VOD" }))
+        .await;
+    let id = stream["id"].as_str().unwrap();
+    let mut publisher = publish(
+        &stream_key_url(server, &stream),
+        &["-stream_loop", "-1"],
+        14.0,
+    );
+    assert!(publisher.wait().await.unwrap().success());
+    let recordings = format!("{}/api/v1/streams/{id}/recordings", server.http);
+    let recording = wait_for("a complete recording", LIMIT, || async {
+        let page: Value = server
+            .client
+            .get(&recordings)
+            .bearer_auth(token)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        page["items"]
+            .as_array()?
+            .first()
+            .filter(|r| r["state"] == "complete")
+            .cloned()
+    })
+    .await;
+    let hls = recording["playback"]["hls_url"].as_str().unwrap();
+    assert_played(
+        "VOD master.m3u8",
+        &play_in_chromium("play-hls.mjs", hls).await,
+    );
+    let dash = recording["playback"]["dash_url"].as_str().unwrap();
+    assert_played(
+        "VOD manifest.mpd",
+        &play_in_chromium("play-dash.mjs", dash).await,
+    );
     fixture.finish().await;
 }
 

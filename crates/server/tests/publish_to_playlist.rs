@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use support::fixture::{Fixture, LIMIT, Tracks};
 use support::media_check::{finish_hls_player, probe_jpeg, start_hls_player};
 use support::server::stream_key_url;
-use support::{publish, wait_for};
+use support::{publish, publish_720p, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
@@ -271,6 +271,79 @@ async fn fmp4_streams_play_as_cmaf_renditions_over_hls_and_dash() {
             .sum();
         assert!((total - 7.0).abs() < 0.5, "{uri}: {total} s of 7");
     }
+    fixture.finish().await;
+}
+
+#[tokio::test]
+async fn abr_streams_add_the_ladder_renditions_below_the_source() {
+    // ultrafast: the machine running the tests is shared, and a ladder
+    // that falls behind real time drops renditions by design.
+    let fixture = Fixture::start(&["--abr-preset", "ultrafast"]).await;
+    let server = &fixture.server;
+    let stream = server
+        .create_stream(&fixture.token, json!({ "title": "Ladder" }))
+        .await;
+    let id = stream["id"].as_str().unwrap();
+    let patched = server
+        .client
+        .patch(format!("{}/api/v1/streams/{id}", server.http))
+        .bearer_auth(&fixture.token)
+        .json(&json!({ "settings": { "profile": "abr" } }))
+        .send()
+        .await
+        .unwrap();
+    assert!(patched.status().is_success(), "{}", patched.status());
+
+    let mut publisher = publish_720p(&stream_key_url(server, &stream), 8.0);
+    fixture
+        .wait_for_segments(&fixture.playlist_url(&stream), 1)
+        .await;
+    // While live, the stream's health shows the ladder's renditions.
+    let renditions = wait_for("the ladder in the stream's health", LIMIT, || async {
+        let live = server.get_stream(&fixture.token, id).await;
+        let renditions = live["health"]["renditions"].as_array()?.clone();
+        (renditions.len() == 2).then_some(renditions)
+    })
+    .await;
+    assert_eq!(renditions[0]["name"], "480p", "{renditions:?}");
+    assert_eq!(renditions[0]["height"], 480, "{renditions:?}");
+    assert_eq!(renditions[1]["name"], "360p", "{renditions:?}");
+    for rendition in &renditions {
+        assert_eq!(rendition["state"], "running", "{renditions:?}");
+    }
+
+    assert!(publisher.wait().await.unwrap().success());
+    server
+        .wait_for_status(&fixture.token, id, "ended", LIMIT)
+        .await;
+    let master_url = stream["playback"]["master_url"].as_str().unwrap();
+    let base = master_url.rsplit_once('/').unwrap().0;
+    let (text, master) = fixture.master(master_url).await;
+    let mut variants: Vec<(String, u64)> = master
+        .variants
+        .iter()
+        .map(|v| (v.uri.clone(), v.resolution.unwrap().height))
+        .collect();
+    variants.sort_by_key(|(_, height)| *height);
+    assert_eq!(
+        variants,
+        [
+            ("360p/index.m3u8".to_owned(), 360),
+            ("480p/index.m3u8".to_owned(), 480),
+            ("source/index.m3u8".to_owned(), 720),
+        ],
+        "{text}"
+    );
+    let mut lengths = Vec::new();
+    for (uri, _) in &variants {
+        let url = format!("{base}/{uri}");
+        let (text, playlist) = fixture.playlist(&url).await.unwrap();
+        assert!(playlist.end_list, "{text}");
+        fixture.check_segments(&url, &playlist, Tracks::Video).await;
+        lengths.push((playlist.media_sequence, playlist.segments.len()));
+    }
+    // Segment N is the same stretch of the stream in every rendition.
+    assert!(lengths.windows(2).all(|w| w[0] == w[1]), "{lengths:?}");
     fixture.finish().await;
 }
 

@@ -135,6 +135,12 @@ fn assert_stored(rows: &[IndexedSegment], path_of: impl Fn(&str) -> PathBuf) {
         assert_eq!(size as i64, row.byte_size, "{}", row.object_key);
         if let Some(init) = &row.init_object_key {
             assert!(path_of(init).is_file(), "{init} is named but not stored");
+            let directory = |key: &str| key.rsplit_once('/').map(|(dir, _)| dir.to_owned());
+            assert_eq!(
+                directory(init),
+                directory(&row.object_key),
+                "a segment's init is its own rendition's"
+            );
         }
     }
     // Per rendition, sequences run without a gap.
@@ -518,10 +524,10 @@ async fn after_a_kill_9_the_recording_plays_up_to_its_last_stored_segment() {
     assert_eq!(recording["duration_ms"].as_i64(), Some(listed));
     let video_ms = per_rendition["source"];
     let frames = play(recording["playback"]["hls_url"].as_str().unwrap()).await;
-    let expected = listed as f64 * 0.03;
+    let expected = video_ms as f64 * 0.03;
     assert!(
         (frames as f64 - expected).abs() <= 10.0,
-        "{frames} frames for {listed} ms"
+        "{frames} frames for {video_ms} ms of video"
     );
     let (status, _) = server.terminate().await;
     assert!(status.success());

@@ -1,12 +1,14 @@
-//! Recorded playback: `/vod/{recording}/…` (a finished recording, and the
-//! segments every recorded playlist lists), `/clips/{clip}/…` and
-//! `/dvr/{stream}/…` (the live stream's DVR window).
+//! Recorded playback: `/vod/{recording}/…` (a finished recording as HLS and
+//! DASH, and the segments every recorded playlist lists), `/clips/{clip}/…`
+//! and `/dvr/{stream}/…` (the live stream's DVR window).
 //!
 //! Segments are proxied from the object store rather than redirected to
 //! presigned S3 URLs: players on closed networks may not reach the bucket,
 //! the filesystem store has no URLs at all, and one origin keeps CORS and
 //! caching in one place; an edge cache in front (see `nginx/`) takes the
 //! load off this origin, as it does for live segments.
+
+use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::rejection::PathRejection;
@@ -27,6 +29,8 @@ use crate::state::AppState;
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 const MASTER: &str = "master.m3u8";
 const MEDIA: &str = "index.m3u8";
+const MPD: &str = "manifest.mpd";
+const MPD_TYPE: &str = "application/dash+xml";
 /// Recorded playlists do not change; clips and recordings can be deleted,
 /// so not forever.
 const VOD_PLAYLIST_CACHE: &str = "public, max-age=60";
@@ -48,13 +52,41 @@ async fn vod_master(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let (recording, file) = parse(path)?;
-    expect(&file, MASTER)?;
+    if file != MASTER && file != MPD {
+        return Err(not_found(&file));
+    }
     let row = complete_recording(&state, &recording).await?;
     let renditions = renditions(&state, row.id).await?;
-    Ok(playlist(
-        vod::master_playlist(&renditions),
-        VOD_PLAYLIST_CACHE,
-    ))
+    if file == MASTER {
+        return Ok(playlist(
+            vod::master_playlist(&renditions),
+            VOD_PLAYLIST_CACHE,
+        ));
+    }
+    let mut by_rendition = BTreeMap::new();
+    for summary in &renditions {
+        let rows = segments(&state, row.id, &summary.rendition).await?;
+        by_rendition.insert(summary.rendition.clone(), rows);
+    }
+    let inits = index::inits(&state.pool, row.id)
+        .await
+        .map_err(|error| ApiError::from_db("reading a recording's init segments", error))?;
+    let duration = std::time::Duration::from_millis(row.duration_ms.max(0) as u64);
+    let mpd = vod::static_mpd(&renditions, &by_rendition, &inits, duration).ok_or_else(|| {
+        ApiError::NotFound(
+            "this recording has no CMAF renditions (it was recorded as MPEG-TS): play its HLS \
+             playlist"
+                .to_owned(),
+        )
+    })?;
+    let mut response = mpd.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MPD_TYPE));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(VOD_PLAYLIST_CACHE),
+    );
+    Ok(response)
 }
 
 /// A rendition's VOD playlist, or one of the recording's objects.

@@ -32,12 +32,16 @@ pub(crate) struct RecordingView {
 pub(crate) struct RecordingPlayback {
     /// HLS VOD master playlist; absent until the recording is complete.
     pub hls_url: Option<String>,
+    /// Static DASH MPD (CMAF recordings); absent until complete.
+    pub dash_url: Option<String>,
 }
 
 impl RecordingView {
     pub fn new(row: RecordingRow, renditions: Vec<String>, config: &ApiConfig) -> Self {
-        let hls_url = (row.state == RecordingState::Complete)
-            .then(|| format!("{}/vod/{}/master.m3u8", config.base_url(), row.id));
+        let complete = row.state == RecordingState::Complete;
+        let url =
+            |file: &str| complete.then(|| format!("{}/vod/{}/{file}", config.base_url(), row.id));
+        let (hls_url, dash_url) = (url("master.m3u8"), url("manifest.mpd"));
         Self {
             id: row.id,
             stream_id: row.stream_id,
@@ -49,7 +53,7 @@ impl RecordingView {
             segment_count: row.segment_count,
             expires_at: row.expires_at,
             renditions,
-            playback: RecordingPlayback { hls_url },
+            playback: RecordingPlayback { hls_url, dash_url },
         }
     }
 }

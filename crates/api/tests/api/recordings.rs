@@ -78,6 +78,7 @@ async fn record(
                 init_object_key: Some(init_key.clone()),
                 container: "fmp4".into(),
                 discontinuity: false,
+                base_decode_time: Some(1_000 + sequence * 2_000),
             },
         )
         .await

@@ -63,6 +63,7 @@ pub fn sample_health() -> IngestHealth {
         frames_dropped: 0,
         timestamp_repairs: 1,
         warnings: vec!["a warning".to_owned()],
+        renditions: Vec::new(),
         measured_at: Utc::now(),
     }
 }

@@ -89,6 +89,7 @@ mod tests {
             init_object_key: None,
             container: "ts".into(),
             discontinuity: false,
+            base_decode_time: None,
         }
     }
 

@@ -4,10 +4,12 @@
 //! store, so everything the index names can be served.
 
 mod clips;
+mod inits;
 mod recordings;
 mod segments;
 
 pub use clips::{ClipRow, clip, clip_segments, insert_clip, playable_range};
+pub use inits::{InitRow, add_init, inits};
 pub use recordings::{
     RecordingRow, RecordingState, delete_rows, expired, finish_recording, mark_deleting,
     object_keys, open_recording, recording, recordings_of_stream, recover_interrupted,

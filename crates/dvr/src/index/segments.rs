@@ -21,6 +21,9 @@ pub struct NewSegment {
     /// `fmp4` or `ts`.
     pub container: String,
     pub discontinuity: bool,
+    /// The fMP4 `tfdt` in the track's timescale (none for MPEG-TS).
+    #[serde(default)]
+    pub base_decode_time: Option<i64>,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -35,10 +38,12 @@ pub struct SegmentRow {
     pub init_object_key: Option<String>,
     pub container: String,
     pub discontinuity: bool,
+    pub base_decode_time: Option<i64>,
 }
 
 const COLUMNS: &str = "rendition, sequence, media_start_ms, program_date_time, duration_ms, \
-                       byte_size, object_key, init_object_key, container, discontinuity";
+                       byte_size, object_key, init_object_key, container, discontinuity, \
+                       base_decode_time";
 
 /// Indexes a stored segment and adds it to its recording's totals, in one
 /// transaction. A repeat (an upload retried after a crash) is a no-op:
@@ -48,8 +53,8 @@ pub async fn add_segment(pool: &PgPool, segment: &NewSegment) -> Result<bool, sq
     let inserted = sqlx::query(
         "INSERT INTO stream_segments (stream_id, recording_id, rendition, sequence, \
              media_start_ms, program_date_time, duration_ms, byte_size, object_key, \
-             init_object_key, container, discontinuity) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             init_object_key, container, discontinuity, base_decode_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
          ON CONFLICT DO NOTHING",
     )
     .bind(segment.stream_id)
@@ -64,6 +69,7 @@ pub async fn add_segment(pool: &PgPool, segment: &NewSegment) -> Result<bool, sq
     .bind(&segment.init_object_key)
     .bind(&segment.container)
     .bind(segment.discontinuity)
+    .bind(segment.base_decode_time)
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -158,6 +164,7 @@ impl From<&NewSegment> for SegmentRow {
             init_object_key: segment.init_object_key.clone(),
             container: segment.container.clone(),
             discontinuity: segment.discontinuity,
+            base_decode_time: segment.base_decode_time,
         }
     }
 }

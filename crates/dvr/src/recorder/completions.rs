@@ -38,7 +38,12 @@ pub(super) async fn run(
                     observer.recording_ready(&row);
                 }
             }
-            Some(UploadTag::Init | UploadTag::Playlist) => {}
+            Some(UploadTag::Init {
+                description: Some(init),
+            }) => {
+                retry("indexing an init segment", || index::add_init(&pool, &init)).await;
+            }
+            Some(UploadTag::Init { description: None } | UploadTag::Playlist) => {}
             None => {
                 tracing::warn!(key = %completion.key, "an upload with a tag this version does not know")
             }

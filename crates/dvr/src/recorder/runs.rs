@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use nova_media::fmp4::FragmentInfo;
 use nova_media::{
     InitSegment, MUXED_RENDITION, MediaSegment, ObjectMeta, SegmentContainer, SegmentEvent,
     StreamId,
@@ -14,7 +15,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::tag::UploadTag;
-use crate::index::{self, NewSegment, RenditionSummary, SegmentRow};
+use crate::index::{self, InitRow, NewSegment, RenditionSummary, SegmentRow};
 use crate::keys;
 use crate::uploader::{Ordering, Submitter, UploadJob};
 use crate::vod::{self, MediaPlaylistKind};
@@ -26,8 +27,9 @@ const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 /// A stream's recording in progress.
 struct Run {
     recording: Uuid,
-    /// Packager init name → its object key.
-    inits: HashMap<String, String>,
+    /// (rendition, packager init name) → its object key: renditions of a
+    /// run share their naming token, so a name alone is ambiguous.
+    inits: HashMap<(String, String), String>,
     /// Renditions whose next segment follows a new init segment: it waits
     /// for the init's upload, so no row ever names a missing init.
     after_init: HashSet<String>,
@@ -113,7 +115,9 @@ async fn open(pool: &PgPool, stream: StreamId) -> Uuid {
 
 fn store_init(submitter: &Submitter, run: &mut Run, init: &InitSegment) {
     let key = keys::object_key(init.stream, run.recording, &init.rendition, &init.name);
-    run.inits.insert(init.name.clone(), key.clone());
+    run.inits
+        .insert((init.rendition.to_string(), init.name.clone()), key.clone());
+    let description = InitRow::read(run.recording, &init.rendition, &key, &init.data);
     run.after_init.insert(init.rendition.to_string());
     submit(
         submitter,
@@ -123,7 +127,7 @@ fn store_init(submitter: &Submitter, run: &mut Run, init: &InitSegment) {
             ObjectMeta::new("video/mp4", IMMUTABLE),
         )
         .in_group(init.stream.to_string(), Ordering::Parallel)
-        .with_tag(UploadTag::Init.to_value()),
+        .with_tag(UploadTag::Init { description }.to_value()),
     );
 }
 
@@ -143,9 +147,11 @@ fn store_segment(submitter: &Submitter, run: &mut Run, segment: &MediaSegment) {
         init_object_key: segment
             .init_name
             .as_ref()
-            .and_then(|name| run.inits.get(name).cloned()),
+            .and_then(|name| run.inits.get(&(rendition.clone(), name.clone())).cloned()),
         container: segment.container.as_str().to_owned(),
         discontinuity: segment.discontinuity,
+        base_decode_time: FragmentInfo::parse(&segment.data)
+            .and_then(|info| i64::try_from(info.base_decode_time).ok()),
     };
     let ordering = if run.after_init.remove(&rendition) {
         Ordering::AfterEarlier

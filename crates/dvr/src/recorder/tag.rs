@@ -4,13 +4,14 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::index::NewSegment;
+use crate::index::{InitRow, NewSegment};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum UploadTag {
-    /// An init segment: segments name it; it has no row of its own.
-    Init,
+    /// An init segment: segments name it; its description is indexed
+    /// (`None`: not a single CMAF track, e.g. the muxed output).
+    Init { description: Option<InitRow> },
     /// A media segment: indexed once stored.
     Segment(NewSegment),
     /// A playlist of the finished recording.
@@ -26,5 +27,55 @@ impl UploadTag {
 
     pub(crate) fn from_value(value: serde_json::Value) -> Option<Self> {
         serde_json::from_value(value).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    #[test]
+    fn every_tag_survives_the_spool() {
+        let init = InitRow {
+            recording_id: Uuid::from_u128(1),
+            object_key: "k/init.mp4".into(),
+            rendition: "source".into(),
+            codecs: "avc1.64001f".into(),
+            timescale: 15360,
+            width: Some(1280),
+            height: Some(720),
+            sample_rate: None,
+            channels: None,
+        };
+        let segment = NewSegment {
+            stream_id: Uuid::from_u128(2),
+            recording_id: Uuid::from_u128(1),
+            rendition: "audio".into(),
+            sequence: 3,
+            media_start_ms: 6_000,
+            program_date_time: Utc::now(),
+            duration_ms: 2_000,
+            byte_size: 10,
+            object_key: "k/3.m4s".into(),
+            init_object_key: Some("k/init.mp4".into()),
+            container: "fmp4".into(),
+            discontinuity: true,
+            base_decode_time: Some(288_000),
+        };
+        for tag in [
+            UploadTag::Init {
+                description: Some(init),
+            },
+            UploadTag::Init { description: None },
+            UploadTag::Segment(segment),
+            UploadTag::Playlist,
+            UploadTag::Finish {
+                recording: Uuid::from_u128(1),
+            },
+        ] {
+            assert_eq!(UploadTag::from_value(tag.to_value()), Some(tag));
+        }
     }
 }

@@ -43,6 +43,7 @@ mod tests {
             init_object_key: None,
             container: "ts".into(),
             discontinuity,
+            base_decode_time: None,
         }
     }
 

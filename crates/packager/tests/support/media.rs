@@ -38,6 +38,21 @@ pub fn small_av_flv() -> &'static [u8] {
     })
 }
 
+/// 4 s of 1280x720 30 fps video and 48 kHz audio: a source the default
+/// ladder transcodes to 480p and 360p.
+pub fn hd_av_flv() -> &'static [u8] {
+    static FILE: OnceLock<Vec<u8>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        generate(
+            "hd.flv",
+            &format!(
+                "-f lavfi -i testsrc2=size=1280x720:rate=30 \
+                 -f lavfi -i sine=frequency=440:sample_rate=48000 -t 4 {AV_CODECS}"
+            ),
+        )
+    })
+}
+
 /// 5 s of 44.1 kHz mono AAC, no video, as FLV.
 pub fn audio_only_flv() -> &'static [u8] {
     static FILE: OnceLock<Vec<u8>> = OnceLock::new();

@@ -103,6 +103,12 @@ impl SegmentSink for Tee {
             sink.part(part);
         }
     }
+
+    fn rendition_dropped(&self, stream: nova_media::StreamId, rendition: &str) {
+        for sink in &self.0 {
+            sink.rendition_dropped(stream, rendition);
+        }
+    }
 }
 
 pub fn settings(container: SegmentContainer, target_secs: u64) -> Arc<StreamSettings> {

@@ -3,6 +3,7 @@
 //! board (through `HubControl`), and the monitor announces new warnings on
 //! the live event bus.
 
+pub mod renditions;
 mod tracker;
 mod warnings;
 
@@ -74,6 +75,7 @@ fn to_api(snapshot: Snapshot) -> IngestHealth {
         frames_dropped: snapshot.frames_dropped,
         timestamp_repairs: snapshot.timestamp_repairs,
         warnings: snapshot.warnings.into_iter().map(|w| w.message).collect(),
+        renditions: snapshot.renditions,
         measured_at: Utc::now(),
     }
 }
@@ -165,6 +167,7 @@ mod tests {
                     message: format!("{kind:?}"),
                 })
                 .collect(),
+            renditions: Vec::new(),
         }
     }
 

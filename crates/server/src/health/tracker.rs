@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use nova_api::RenditionHealth;
 use nova_media::{StreamEvent, Track};
 use nova_packager::PackagerCounters;
 
@@ -67,6 +68,7 @@ pub struct Snapshot {
     /// Since the stream went live.
     pub timestamp_repairs: u64,
     pub warnings: Vec<Warning>,
+    pub renditions: Vec<RenditionHealth>,
 }
 
 /// What [`warnings::judge`] looks at.
@@ -272,6 +274,7 @@ pub struct HealthTracker {
     /// `None` while no publisher is attached.
     session: Option<Session>,
     counters: CounterWindow,
+    renditions: Vec<RenditionHealth>,
 }
 
 impl HealthTracker {
@@ -293,6 +296,11 @@ impl HealthTracker {
             Input::SessionStopped => self.session = None,
         }
         self.evict(now);
+    }
+
+    /// The transcoded renditions as the packager's ladder last reported them.
+    pub fn renditions(&mut self, renditions: Vec<RenditionHealth>) {
+        self.renditions = renditions;
     }
 
     /// The packager's running totals after it handled an event.
@@ -340,6 +348,7 @@ impl HealthTracker {
             frames_dropped: totals.dropped,
             timestamp_repairs: totals.repaired,
             warnings: warnings::judge(&measures),
+            renditions: self.renditions.clone(),
         })
     }
 

@@ -44,6 +44,36 @@ pub fn sample_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/sample-360p.mp4")
 }
 
+/// Starts the ffmpeg CLI publishing a generated 1280x720 30 fps H.264
+/// (2 s GOPs) + AAC source in real time: tall enough for the ABR ladder to
+/// have renditions below it.
+pub fn publish_720p(rtmp_url: &str, seconds: f64) -> tokio::process::Child {
+    let seconds = seconds.to_string();
+    let mut command = tokio::process::Command::new("ffmpeg");
+    command
+        .args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"])
+        .args([
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+        ])
+        .args(["-t", &seconds, "-c:v", "libx264", "-preset", "ultrafast"])
+        .args([
+            "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv",
+        ])
+        .arg(rtmp_url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    command
+        .spawn()
+        .expect("ffmpeg is installed (scripts/test installs it)")
+}
+
 /// Starts the ffmpeg CLI publishing the sample in real time.
 pub fn publish(rtmp_url: &str, extra_input_args: &[&str], seconds: f64) -> tokio::process::Child {
     let sample = sample_path();

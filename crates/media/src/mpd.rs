@@ -1,5 +1,5 @@
-//! Renders a live DASH MPD (ISO/IEC 23009-1) for the CMAF renditions of a
-//! run: dynamic while live, `SegmentTemplate` + `SegmentTimeline` (§5.3.9.6)
+//! Renders a DASH MPD (ISO/IEC 23009-1) for CMAF renditions: dynamic while
+//! live, static for a recording (VOD); `SegmentTemplate` + `SegmentTimeline` (§5.3.9.6)
 //! so variable GOPs are described exactly, one Period per stretch of the
 //! run that one set of init segments covers.
 
@@ -16,7 +16,10 @@ const UTC_SCHEME: &str = "urn:mpeg:dash:utc:http-xsdate:2014";
 /// §5.8.5.4, ISO/IEC 23001-8 ChannelConfiguration.
 const CHANNEL_SCHEME: &str = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011";
 
-pub(crate) struct Mpd {
+pub struct Mpd {
+    /// `Some` for a finished presentation (VOD): `type="static"` with this
+    /// `mediaPresentationDuration` (§5.4.1), and none of the live attributes.
+    pub presentation_duration: Option<Duration>,
     /// Wall-clock time of media time 0 of the run.
     pub availability_start: SystemTime,
     pub publish_time: SystemTime,
@@ -31,7 +34,7 @@ pub(crate) struct Mpd {
     pub periods: Vec<Period>,
 }
 
-pub(crate) struct Period {
+pub struct Period {
     pub id: String,
     /// From `availability_start`.
     pub start: Duration,
@@ -39,7 +42,7 @@ pub(crate) struct Period {
     pub audio: Vec<Representation>,
 }
 
-pub(crate) struct Representation {
+pub struct Representation {
     pub id: String,
     pub codecs: String,
     pub bandwidth: u64,
@@ -55,7 +58,7 @@ pub(crate) struct Representation {
     pub timeline: Vec<TimelineEntry>,
 }
 
-pub(crate) enum RepresentationKind {
+pub enum RepresentationKind {
     Video {
         width: u32,
         height: u32,
@@ -69,32 +72,40 @@ pub(crate) enum RepresentationKind {
 
 /// One `S` element: a segment's earliest time and duration, in `timescale`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TimelineEntry {
+pub struct TimelineEntry {
     pub t: u64,
     pub d: u64,
 }
 
-pub(crate) fn render(mpd: &Mpd) -> String {
+pub fn render(mpd: &Mpd) -> String {
     let mut xml = XmlWriter::new();
     xml.start("MPD")
         .attr("xmlns", "urn:mpeg:dash:schema:mpd:2011")
-        .attr("profiles", PROFILES)
-        .attr("type", "dynamic")
-        .attr("availabilityStartTime", date_time(mpd.availability_start))
-        .attr("publishTime", date_time(mpd.publish_time))
-        .attr_opt(
-            "minimumUpdatePeriod",
-            mpd.minimum_update_period.map(duration),
-        )
-        .attr("minBufferTime", duration(mpd.min_buffer_time))
-        .attr(
-            "timeShiftBufferDepth",
-            duration(mpd.time_shift_buffer_depth),
-        )
-        .attr(
-            "suggestedPresentationDelay",
-            duration(mpd.suggested_presentation_delay),
-        )
+        .attr("profiles", PROFILES);
+    match mpd.presentation_duration {
+        Some(total) => {
+            xml.attr("type", "static")
+                .attr("mediaPresentationDuration", duration(total));
+        }
+        None => {
+            xml.attr("type", "dynamic")
+                .attr("availabilityStartTime", date_time(mpd.availability_start))
+                .attr("publishTime", date_time(mpd.publish_time))
+                .attr_opt(
+                    "minimumUpdatePeriod",
+                    mpd.minimum_update_period.map(duration),
+                )
+                .attr(
+                    "timeShiftBufferDepth",
+                    duration(mpd.time_shift_buffer_depth),
+                )
+                .attr(
+                    "suggestedPresentationDelay",
+                    duration(mpd.suggested_presentation_delay),
+                );
+        }
+    }
+    xml.attr("minBufferTime", duration(mpd.min_buffer_time))
         .attr("maxSegmentDuration", duration(mpd.max_segment_duration));
     for period in &mpd.periods {
         xml.start("Period")
@@ -178,7 +189,7 @@ fn date_time(time: SystemTime) -> String {
 }
 
 /// xs:duration in seconds with milliseconds, e.g. `PT2.002S`.
-pub(crate) fn duration(value: Duration) -> String {
+pub fn duration(value: Duration) -> String {
     let millis = value.as_millis();
     format!("PT{}.{:03}S", millis / 1000, millis % 1000)
 }
@@ -204,6 +215,7 @@ mod tests {
     #[test]
     fn renders_a_live_mpd_exactly() {
         let mpd = Mpd {
+            presentation_duration: None,
             availability_start: at(1_700_000_000),
             publish_time: at(1_700_000_010),
             minimum_update_period: Some(Duration::from_secs(2)),
@@ -263,7 +275,7 @@ mod tests {
         assert_eq!(
             render(&mpd),
             r#"<?xml version="1.0" encoding="UTF-8"?>
-<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019" type="dynamic" availabilityStartTime="2023-11-14T22:13:20.000Z" publishTime="2023-11-14T22:13:30.000Z" minimumUpdatePeriod="PT2.000S" minBufferTime="PT2.000S" timeShiftBufferDepth="PT8.033S" suggestedPresentationDelay="PT6.000S" maxSegmentDuration="PT2.000S">
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019" type="dynamic" availabilityStartTime="2023-11-14T22:13:20.000Z" publishTime="2023-11-14T22:13:30.000Z" minimumUpdatePeriod="PT2.000S" timeShiftBufferDepth="PT8.033S" suggestedPresentationDelay="PT6.000S" minBufferTime="PT2.000S" maxSegmentDuration="PT2.000S">
   <Period id="0" start="PT0.000S">
     <AdaptationSet id="0" contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1">
       <Representation id="source" codecs="avc1.64001e" bandwidth="800000" width="640" height="360" frameRate="30">

@@ -3,12 +3,12 @@
 //! init segment, a fragment's `tfdt` and sample count from a segment. The
 //! manifests then describe exactly what players will find in the files.
 
+use crate::codec::{AacConfig, AvcConfig, HevcConfig};
 use bytes::Bytes;
-use nova_media::codec::{AacConfig, AvcConfig, HevcConfig};
 
 /// The one track of a CMAF init segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct TrackInfo {
+pub struct TrackInfo {
     /// `mdhd` timescale: ticks per second of `tfdt` and sample durations.
     pub timescale: u32,
     /// RFC 6381 `CODECS` value from the decoder configuration record.
@@ -17,14 +17,14 @@ pub(crate) struct TrackInfo {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TrackKind {
+pub enum TrackKind {
     Video { width: u32, height: u32 },
     Audio { sample_rate: u32, channels: u8 },
 }
 
 /// What a media segment's fragments say about it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct FragmentInfo {
+pub struct FragmentInfo {
     /// `tfdt` baseMediaDecodeTime of the first fragment (§8.8.12).
     pub base_decode_time: u64,
     /// Samples in all of its `trun`s (§8.8.8).
@@ -78,7 +78,7 @@ const AUDIO_ENTRY_LEN: usize = 28;
 
 impl TrackInfo {
     /// The first track of an init segment; `None` if it is not one we wrote.
-    pub(crate) fn parse(init: &[u8]) -> Option<Self> {
+    pub fn parse(init: &[u8]) -> Option<Self> {
         let trak = path(init, &[b"moov", b"trak"])?;
         let mdhd = path(trak, &[b"mdia", b"mdhd"])?;
         // Version 1 has 64-bit creation and modification times.
@@ -176,7 +176,7 @@ fn descriptor(data: &[u8]) -> Option<(u8, &[u8])> {
 }
 
 impl FragmentInfo {
-    pub(crate) fn parse(segment: &[u8]) -> Option<Self> {
+    pub fn parse(segment: &[u8]) -> Option<Self> {
         let mut base_decode_time = None;
         let mut samples = 0u32;
         for moof in boxes(segment).filter(|(k, _)| k == b"moof").map(|(_, p)| p) {
