@@ -92,7 +92,6 @@ fn first_picture(media: Vec<u8>) -> Result<frame::Video, RenderError> {
 
     let packet = input
         .packets()
-        .filter_map(Result::ok)
         .find_map(|(stream, packet)| (stream.index() == index).then_some(packet))
         .ok_or(RenderError::NoPicture)?;
     decoder.send_packet(&packet).map_err(RenderError::Decode)?;

@@ -84,17 +84,3 @@ fn scratch_dir() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
 }
-
-/// 4 s of 1280x720 30 fps video and audio, as FLV: wider than a thumbnail.
-pub fn hd_av_flv() -> &'static [u8] {
-    static FILE: OnceLock<Vec<u8>> = OnceLock::new();
-    FILE.get_or_init(|| {
-        generate(
-            "hd.flv",
-            &format!(
-                "-f lavfi -i testsrc2=size=1280x720:rate=30 \
-                 -f lavfi -i sine=frequency=440:sample_rate=48000 -t 4 {AV_CODECS}"
-            ),
-        )
-    })
-}
