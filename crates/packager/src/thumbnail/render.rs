@@ -137,10 +137,10 @@ fn encode_jpeg(mut picture: frame::Video) -> Result<Bytes, RenderError> {
     opening.set_format(Pixel::YUVJ420P);
     // One picture: any time base will do, but it must be valid.
     opening.set_time_base(Rational::new(1, 1));
-    opening.set_global_quality(JPEG_QSCALE * FF_QP2LAMBDA as i32);
+    opening.set_global_quality(JPEG_QSCALE * FF_QP2LAMBDA);
     let mut jpeg = opening.open_as(codec).map_err(RenderError::Encode)?;
 
-    ffi::set_quality(&mut picture, JPEG_QSCALE * FF_QP2LAMBDA as i32);
+    ffi::set_quality(&mut picture, JPEG_QSCALE * FF_QP2LAMBDA);
     picture.set_pts(Some(0));
     jpeg.send_frame(&picture).map_err(RenderError::Encode)?;
     jpeg.send_eof().map_err(RenderError::Encode)?;
