@@ -1,6 +1,6 @@
 //! Helpers for the load harnesses (`src/bin/load.rs` for RTMP,
 //! `src/bin/dvr_load.rs` for recording to S3, `src/bin/api_load.rs` for the
-//! API): process CPU time from `/proc`, child-process guards, starting
+//! API, `src/bin/part_latency.rs` for LL-HLS parts): process CPU time from `/proc`, child-process guards, starting
 //! nova-live, latency percentiles, HLS media playlists, ffmpeg's `-progress`
 //! reports, and watching a live window against an object store's directory.
 //! The Criterion micro-benchmarks live in `benches/`.
@@ -11,6 +11,7 @@ pub mod host;
 pub mod http;
 pub mod interrupt;
 pub mod latency;
+pub mod ll_playlist;
 pub mod nova;
 pub mod playlist;
 pub mod process;

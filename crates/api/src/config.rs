@@ -88,6 +88,11 @@ impl ApiConfig {
     pub(crate) fn dash_url(&self, stream: StreamId) -> String {
         self.live_url(stream, "manifest.mpd")
     }
+
+    /// A JPEG of a recent keyframe while the stream is live.
+    pub(crate) fn thumbnail_url(&self, stream: StreamId) -> String {
+        self.live_url(stream, "thumbnail.jpg")
+    }
 }
 
 impl Default for ChatConfig {

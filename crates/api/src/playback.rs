@@ -45,6 +45,9 @@ async fn live_object(
                 HeaderValue::from_static(object.content_type),
             );
             headers.insert(header::CACHE_CONTROL, cache_control(object.cache));
+            if let CachePolicy::Refreshed { modified, .. } = object.cache {
+                headers.insert(header::LAST_MODIFIED, http_date(modified));
+            }
             response
         }
         Err(error) => {
@@ -223,7 +226,20 @@ fn cache_control(policy: CachePolicy) -> HeaderValue {
         CachePolicy::FinalPlaylist => "public, max-age=10",
         // Segment names are never reused.
         CachePolicy::Immutable => "public, max-age=31536000, immutable",
+        // Replaced in place: caches keep it until the next one is due.
+        CachePolicy::Refreshed { max_age_secs, .. } => {
+            // Digits and ASCII only: always a valid header value.
+            return HeaderValue::from_str(&format!("public, max-age={max_age_secs}"))
+                .unwrap_or_else(|_| HeaderValue::from_static("no-cache"));
+        }
     })
+}
+
+/// An IMF-fixdate (RFC 9110 §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(time: std::time::SystemTime) -> HeaderValue {
+    let time: chrono::DateTime<chrono::Utc> = time.into();
+    HeaderValue::from_str(&time.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
 }
 
 #[cfg(test)]

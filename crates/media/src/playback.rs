@@ -12,6 +12,12 @@ pub enum CachePolicy {
     FinalPlaylist,
     /// A segment or init segment: its name is never reused, cache forever.
     Immutable,
+    /// A picture of the live stream (its thumbnail), replaced in place about
+    /// every `max_age_secs`; `modified` is when its content was captured.
+    Refreshed {
+        max_age_secs: u32,
+        modified: std::time::SystemTime,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -25,6 +25,7 @@ mod playlist;
 mod segment_writer;
 mod session;
 mod stream_windows;
+pub mod thumbnail;
 mod timeline;
 mod track_renditions;
 mod window;

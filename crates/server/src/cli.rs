@@ -78,6 +78,10 @@ pub struct ServeArgs {
     #[arg(long, env = "NOVA_PART_TARGET", default_value_t = 0.5)]
     pub part_target: f64,
 
+    /// Seconds of media between a live stream's thumbnails (`/live/{id}/thumbnail.jpg`).
+    #[arg(long, env = "NOVA_THUMBNAIL_INTERVAL", default_value_t = 5.0)]
+    pub thumbnail_interval: f64,
+
     /// Transcode profile of streams that don't choose one: passthrough (the
     /// publisher's encode only) or abr (plus the 720p/480p/360p ladder below
     /// the source, fMP4 only).

@@ -9,6 +9,7 @@ use nova_api::{
     WebhookDeliveryConfig,
 };
 use nova_media::{SegmentSink, StreamSettings};
+use nova_packager::thumbnail::{ThumbnailConfig, Thumbnailer, WithThumbnails};
 use nova_packager::{AbrConfig, LiveWindows, LiveWindowsConfig};
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
 use sqlx::postgres::PgPoolOptions;
@@ -144,7 +145,14 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     }));
     let health = Arc::new(HealthBoard::default());
     let (status, status_queue) = StatusWriter::new();
-    let mut sinks: Vec<Arc<dyn SegmentSink>> = vec![windows.clone()];
+    let thumbnails = Arc::new(
+        Thumbnailer::start(ThumbnailConfig {
+            interval: Duration::from_secs_f64(args.thumbnail_interval),
+            ..ThumbnailConfig::default()
+        })
+        .context("starting the thumbnail worker")?,
+    );
+    let mut sinks: Vec<Arc<dyn SegmentSink>> = vec![windows.clone(), thumbnails.clone()];
     if let Some(recording) = &recording {
         sinks.push(recording.recorder.clone());
     }
@@ -172,7 +180,7 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         pool.clone(),
         jwt.clone(),
         api_config,
-        windows.clone(),
+        Arc::new(WithThumbnails::new(windows.clone(), thumbnails)),
         readiness.clone(),
         Arc::new(HubControl::new(hub.clone(), health.clone())),
     );
@@ -305,6 +313,10 @@ fn validate(args: &ServeArgs) -> Result<()> {
     anyhow::ensure!(
         (0.1..=args.segment_duration).contains(&args.part_target),
         "--part-target must be between 0.1 seconds and --segment-duration"
+    );
+    anyhow::ensure!(
+        (0.5..=600.0).contains(&args.thumbnail_interval),
+        "--thumbnail-interval must be between 0.5 and 600 seconds"
     );
     anyhow::ensure!(
         (0.0..=600.0).contains(&args.reconnect_window),

@@ -4,12 +4,12 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use m3u8_rs::MediaPlaylist;
 use serde_json::{Value, json};
 use support::fixture::{Fixture, LIMIT, Tracks};
-use support::media_check::{finish_hls_player, start_hls_player};
+use support::media_check::{finish_hls_player, probe_jpeg, start_hls_player};
 use support::server::stream_key_url;
 use support::{publish, publish_720p, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 #[tokio::test]
 async fn publish_goes_live_plays_and_ends() {
-    let fixture = Fixture::start(&[]).await;
+    // A thumbnail per segment, so it refreshes within the test.
+    let fixture = Fixture::start(&["--thumbnail-interval", "1"]).await;
     let server = &fixture.server;
     let stream = server
         .create_stream(&fixture.token, json!({ "title": "End to end" }))
@@ -33,6 +34,15 @@ async fn publish_goes_live_plays_and_ends() {
     assert!(
         fixture.playlist(&playlist_url).await.is_none(),
         "idle streams have no playlist"
+    );
+    let thumbnail_url = stream["playback"]["thumbnail_url"].as_str().unwrap();
+    assert_eq!(
+        thumbnail_url,
+        format!("{}/live/{id}/thumbnail.jpg", server.http)
+    );
+    assert!(
+        server.fetch(thumbnail_url).await.is_none(),
+        "idle streams have no thumbnail"
     );
 
     let mut publisher = publish(&stream_key_url(server, &stream), &[], 7.0);
@@ -54,11 +64,16 @@ async fn publish_goes_live_plays_and_ends() {
         "live playlist Cache-Control: {cache}"
     );
 
+    let first_thumbnail = check_thumbnail(server, thumbnail_url, None).await;
+
     let exit = publisher.wait().await.unwrap();
     assert!(exit.success(), "ffmpeg failed to publish: {exit}");
     server
         .wait_for_status(&fixture.token, id, "ended", LIMIT)
         .await;
+    // Later segments were pictured: a newer capture, other bytes.
+    let last_thumbnail = check_thumbnail(server, thumbnail_url, Some(first_thumbnail.0)).await;
+    assert_ne!(first_thumbnail.1, last_thumbnail.1);
     let (text, ended) = fixture.playlist(&playlist_url).await.unwrap();
     assert!(
         ended.end_list,
@@ -85,6 +100,43 @@ async fn publish_goes_live_plays_and_ends() {
         "published 7 s, playlist holds {total} s:\n{text}"
     );
     fixture.finish().await;
+}
+
+/// Waits for a thumbnail captured after `newer_than` (any, if `None`),
+/// checks it is a clean JPEG of the sample's aspect, and returns its
+/// capture time and bytes.
+async fn check_thumbnail(
+    server: &support::server::Server,
+    url: &str,
+    newer_than: Option<SystemTime>,
+) -> (SystemTime, Vec<u8>) {
+    let (modified, response) = wait_for("a newer thumbnail", LIMIT, || async {
+        let response = server.fetch(url).await?;
+        let modified = response.headers()["last-modified"].to_str().unwrap();
+        let modified = httpdate_parse(modified);
+        newer_than
+            .is_none_or(|older| modified > older)
+            .then_some((modified, response))
+    })
+    .await;
+    let headers = response.headers();
+    assert_eq!(headers["content-type"], "image/jpeg");
+    assert_eq!(headers["cache-control"], "public, max-age=1");
+    let jpeg = response.bytes().await.unwrap().to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    let (codec, width, height) = probe_jpeg(dir.path(), "thumbnail.jpg", &jpeg);
+    assert_eq!(codec, "mjpeg");
+    // The sample is 640x360: at most 640 wide, 16:9.
+    assert!(width <= 640 && width > 0, "{width}x{height}");
+    assert_eq!(height, width * 9 / 16, "{width}x{height}");
+    (modified, jpeg)
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as a time.
+fn httpdate_parse(text: &str) -> SystemTime {
+    let parsed = chrono::DateTime::parse_from_rfc2822(text)
+        .unwrap_or_else(|error| panic!("Last-Modified {text:?}: {error}"));
+    SystemTime::from(parsed)
 }
 
 /// The master playlist of an ended fMP4 stream, its renditions' playlists

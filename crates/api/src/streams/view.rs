@@ -60,6 +60,10 @@ pub(crate) struct Playback {
     pub master_url: Option<String>,
     /// MPEG-DASH MPD over the same CMAF renditions; `null` for MPEG-TS streams.
     pub dash_url: Option<String>,
+    /// A JPEG of a recent keyframe, refreshed every few seconds while the
+    /// stream is live (404 until the first one); `Last-Modified` is when it
+    /// was captured.
+    pub thumbnail_url: String,
 }
 
 /// The stream with its whole key: the answer to creating a stream and to
@@ -100,6 +104,7 @@ impl StreamView {
                 hls_url: config.hls_url(stream),
                 master_url: cmaf.then(|| config.master_url(stream)),
                 dash_url: cmaf.then(|| config.dash_url(stream)),
+                thumbnail_url: config.thumbnail_url(stream),
             },
             viewer_count: u32::try_from(row.viewer_count).unwrap_or(0),
             health: state.live.health(stream),

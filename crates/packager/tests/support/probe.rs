@@ -111,3 +111,53 @@ pub fn probe(dir: &Path, name: &str, bytes: &[u8]) -> Report {
         decode_errors,
     }
 }
+
+/// What ffprobe and ffmpeg make of a still image.
+#[derive(Debug)]
+pub struct ImageReport {
+    pub codec: String,
+    pub width: u64,
+    pub height: u64,
+    /// What `ffmpeg -v error` printed while decoding it; empty when clean.
+    pub decode_errors: String,
+}
+
+/// Writes `bytes` to `dir/name`, then probes and decodes it as an image.
+pub fn probe_image(dir: &Path, name: &str, bytes: &[u8]) -> ImageReport {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height",
+        ])
+        .args(["-of", "json"])
+        .arg(&path)
+        .output()
+        .expect("ffprobe is installed");
+    assert!(
+        output.status.success(),
+        "ffprobe could not read {name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let stream = &json["streams"][0];
+    let decode = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg is installed");
+    let mut decode_errors = String::from_utf8_lossy(&decode.stderr).into_owned();
+    if !decode.status.success() {
+        decode_errors.push_str(&format!("\nffmpeg exited with {}", decode.status));
+    }
+    ImageReport {
+        codec: stream["codec_name"].as_str().unwrap_or_default().to_owned(),
+        width: stream["width"].as_u64().unwrap_or(0),
+        height: stream["height"].as_u64().unwrap_or(0),
+        decode_errors,
+    }
+}

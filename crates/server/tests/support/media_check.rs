@@ -163,3 +163,44 @@ pub fn mpd_summary(mpd: &[u8]) -> Value {
     );
     serde_json::from_slice(&output.stdout).unwrap()
 }
+
+/// ffprobe's codec name and size of a still image, after ffmpeg decoded it
+/// cleanly.
+pub fn probe_jpeg(dir: &Path, name: &str, bytes: &[u8]) -> (String, u64, u64) {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height",
+        ])
+        .args(["-of", "json"])
+        .arg(&path)
+        .output()
+        .expect("ffprobe is installed");
+    assert!(
+        output.status.success(),
+        "ffprobe could not read {name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let probe: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let decode = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg is installed");
+    assert!(
+        decode.status.success() && decode.stderr.is_empty(),
+        "{name} does not decode cleanly: {}",
+        String::from_utf8_lossy(&decode.stderr)
+    );
+    let stream = &probe["streams"][0];
+    (
+        stream["codec_name"].as_str().unwrap_or_default().to_owned(),
+        stream["width"].as_u64().unwrap_or(0),
+        stream["height"].as_u64().unwrap_or(0),
+    )
+}

@@ -1,0 +1,363 @@
+//! LL-HLS part latency: how long after a part's last frame left the RTMP
+//! publisher the part is listed (blocking playlist reload) and downloaded,
+//! next to the same measure for whole segments. See benches/README.md;
+//! `benches/part-latency.sh` builds and runs it.
+//!
+//! Send times are not observed frame by frame: ffmpeg `-re` paces its output
+//! at real time, and its `-progress` reports (every 100 ms) say how much
+//! media it had written by when. The earliest report, minimised over the
+//! run (wall time − media time), anchors media time 0; a part's last frame
+//! left at anchor + the part's media end. The anchor errs by the report
+//! delay (a pipe write, well under a millisecond) plus ffmpeg's reorder
+//! lead: its media time is the latest PTS, up to two frames (67 ms at 30 fps,
+//! sample has 2 B-frames) ahead of the DTS the packager cuts on, which makes
+//! the measured latencies up to 67 ms too high, never too low.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use nova_benches::latency::Latencies;
+use nova_benches::ll_playlist::LlPlaylist;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// `sub` of the API token the harness uses.
+const BENCH_USER: &str = "6e6f7661-6c69-4076-a562-656e63680002";
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// The H.264/AAC sample (looped) to publish at real time.
+    #[arg(long)]
+    sample: PathBuf,
+    /// Seconds to publish; parts and segments of all of them are measured.
+    #[arg(long, default_value_t = 70)]
+    seconds: u32,
+    #[arg(long, default_value = "nova-live")]
+    nova_live: PathBuf,
+    /// PostgreSQL for nova-live; unset, it starts its embedded one.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// An extra `nova-live serve` argument (repeatable), e.g. --nova-arg=--part-target=0.3
+    #[arg(long = "nova-arg", allow_hyphen_values = true)]
+    nova_args: Vec<String>,
+    #[arg(long, default_value = "ffmpeg")]
+    ffmpeg: PathBuf,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// Progress reports: (when read, media microseconds written by then).
+type Progress = Arc<Mutex<Vec<(Instant, u64)>>>;
+
+/// When the harness saw something about media ending at `media_end_ms`.
+struct Sample {
+    media_end_ms: u64,
+    listed: Instant,
+    downloaded: Option<Instant>,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let data = tempfile::Builder::new().prefix("nova-partlat-").tempdir()?;
+    // The embedded PostgreSQL runs as `postgres` when we are root.
+    std::fs::set_permissions(
+        data.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )?;
+    let (rtmp_port, http_port) = (free_port()?, free_port()?);
+    let base = format!("http://127.0.0.1:{http_port}");
+    let mut serve = Command::new(&args.nova_live);
+    serve
+        .arg("serve")
+        .args(["--rtmp-addr", &format!("127.0.0.1:{rtmp_port}")])
+        .args(["--http-addr", &format!("127.0.0.1:{http_port}")])
+        .args(["--public-url", &base])
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(&args.nova_args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(data.path().join("nova-live.log"))?)
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    match &args.database_url {
+        Some(url) => serve.args(["--database-url", url]),
+        None => serve.env_remove("DATABASE_URL"),
+    };
+    let mut server = serve.spawn().context("starting nova-live")?;
+    let result = measure(&args, &base, rtmp_port, data.path()).await;
+    terminate(&mut server).await;
+    let report = result?;
+    #[allow(clippy::print_stdout)] // the table is the harness's output
+    {
+        println!("{}", report.0);
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report.1)?)?;
+    }
+    Ok(())
+}
+
+async fn measure(
+    args: &Args,
+    base: &str,
+    rtmp_port: u16,
+    data_dir: &std::path::Path,
+) -> Result<(String, Value)> {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(20))
+        .build()?;
+    let ready_by = Instant::now() + Duration::from_secs(120);
+    while !http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        if Instant::now() > ready_by {
+            bail!("nova-live not ready in 120 s");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let token = Command::new(&args.nova_live)
+        .args(["token", "--user", BENCH_USER, "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .await?;
+    let token = String::from_utf8(token.stdout)?.trim().to_owned();
+    let created: Value = http
+        .post(format!("{base}/api/v1/streams"))
+        .bearer_auth(&token)
+        .json(&json!({ "title": "part latency" }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let (Some(id), Some(key)) = (created["id"].as_str(), created["stream_key"].as_str()) else {
+        bail!("no id or stream_key in {created}");
+    };
+    let rendition = format!("{base}/live/{id}/source");
+
+    let progress = Progress::default();
+    let mut publisher = publish(args, &format!("rtmp://127.0.0.1:{rtmp_port}/live/{key}"))?;
+    let reader = tokio::spawn(read_progress(
+        publisher.stdout.take().context("ffmpeg stdout")?,
+        progress.clone(),
+    ));
+    let first = wait_for_playlist(&http, &rendition).await?;
+    let parts = tokio::spawn(follow_parts(http.clone(), rendition.clone(), first));
+    let segments = tokio::spawn(follow_segments(http.clone(), rendition.clone(), first));
+    let status = publisher.wait().await?;
+    if !status.success() {
+        bail!("ffmpeg failed publishing: {status}");
+    }
+    reader.await?;
+    let (parts, segments) = (parts.await??, segments.await??);
+    let anchor = progress
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|&(at, media_us)| at.checked_sub(Duration::from_micros(media_us)))
+        .min()
+        .flatten()
+        .context("ffmpeg reported no progress")?;
+    Ok(summarise(anchor, &parts, &segments))
+}
+
+fn publish(args: &Args, url: &str) -> Result<Child> {
+    Command::new(&args.ffmpeg)
+        .args(["-hide_banner", "-nostats", "-loglevel", "error", "-re"])
+        .args(["-stream_loop", "-1", "-i"])
+        .arg(&args.sample)
+        .args(["-t", &args.seconds.to_string(), "-c", "copy"])
+        .args([
+            "-progress",
+            "pipe:1",
+            "-stats_period",
+            "0.1",
+            "-f",
+            "flv",
+            url,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting ffmpeg")
+}
+
+async fn read_progress(stdout: tokio::process::ChildStdout, progress: Progress) {
+    let mut lines = BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(us) = line
+            .strip_prefix("out_time_us=")
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            progress.lock().unwrap().push((Instant::now(), us));
+        }
+    }
+}
+
+/// The media sequence number of the stream's first segment, once the
+/// rendition playlist exists.
+async fn wait_for_playlist(http: &reqwest::Client, rendition: &str) -> Result<u64> {
+    let by = Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = http.get(format!("{rendition}/index.m3u8")).send().await?;
+        if response.status().is_success() {
+            return Ok(LlPlaylist::parse(&response.text().await?).media_sequence);
+        }
+        if Instant::now() > by {
+            bail!("no playlist 30 s after publishing began");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Asks for every part in order with a blocking reload, then downloads it.
+async fn follow_parts(http: reqwest::Client, rendition: String, first: u64) -> Result<Vec<Sample>> {
+    let (mut msn, mut index, mut media_ms) = (first, 0u32, 0u64);
+    let mut samples = Vec::new();
+    loop {
+        let url = format!("{rendition}/index.m3u8?_HLS_msn={msn}&_HLS_part={index}");
+        let response = http.get(&url).send().await?;
+        let listed = Instant::now();
+        if !response.status().is_success() {
+            // 503 when the stream stopped between parts.
+            break;
+        }
+        let playlist = LlPlaylist::parse(&response.text().await?);
+        if let Some(part) = playlist.part(msn, index) {
+            let body = http
+                .get(format!("{rendition}/{}", part.uri))
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+            let downloaded = Instant::now();
+            anyhow::ensure!(!body.is_empty(), "empty part {}", part.uri);
+            media_ms += part.duration_ms;
+            samples.push(Sample {
+                media_end_ms: media_ms,
+                listed,
+                downloaded: Some(downloaded),
+            });
+            index += 1;
+        } else if playlist.segment(msn).is_some() {
+            // The segment closed with fewer parts than asked for.
+            msn += 1;
+            index = 0;
+        } else if playlist.ended {
+            break;
+        } else {
+            bail!("{url} answered without part {msn}.{index}");
+        }
+    }
+    Ok(samples)
+}
+
+/// Asks for every segment in order with a blocking reload (`_HLS_msn` only):
+/// the answer comes when the segment is listed.
+async fn follow_segments(
+    http: reqwest::Client,
+    rendition: String,
+    first: u64,
+) -> Result<Vec<Sample>> {
+    let (mut msn, mut media_ms) = (first, 0u64);
+    let mut samples = Vec::new();
+    loop {
+        let url = format!("{rendition}/index.m3u8?_HLS_msn={msn}");
+        let response = http.get(&url).send().await?;
+        let listed = Instant::now();
+        if !response.status().is_success() {
+            break;
+        }
+        let playlist = LlPlaylist::parse(&response.text().await?);
+        match playlist.segment(msn) {
+            Some(segment) => {
+                media_ms += segment.duration_ms;
+                samples.push(Sample {
+                    media_end_ms: media_ms,
+                    listed,
+                    downloaded: None,
+                });
+                msn += 1;
+            }
+            None if playlist.ended => break,
+            None => bail!("{url} answered without segment {msn}"),
+        }
+    }
+    Ok(samples)
+}
+
+fn summarise(anchor: Instant, parts: &[Sample], segments: &[Sample]) -> (String, Value) {
+    let latencies = |samples: &[Sample], pick: fn(&Sample) -> Option<Instant>| {
+        let mut out = Latencies::default();
+        for sample in samples {
+            let sent = anchor + Duration::from_millis(sample.media_end_ms);
+            if let Some(at) = pick(sample) {
+                // Earlier than the anchor says (anchor error): count as 0.
+                out.record(at.saturating_duration_since(sent));
+            }
+        }
+        out
+    };
+    let rows = [
+        ("part listed", latencies(parts, |s| Some(s.listed))),
+        ("part downloaded", latencies(parts, |s| s.downloaded)),
+        ("segment listed", latencies(segments, |s| Some(s.listed))),
+    ];
+    let mut table = String::from(
+        "| measure | samples | p50 ms | p95 ms | max ms |\n|---|---:|---:|---:|---:|\n",
+    );
+    let mut json = serde_json::Map::new();
+    for (name, l) in &rows {
+        table.push_str(&format!(
+            "| {name} | {} | {:.0} | {:.0} | {:.0} |\n",
+            l.len(),
+            l.percentile_ms(0.50),
+            l.percentile_ms(0.95),
+            l.percentile_ms(1.0),
+        ));
+        json.insert(
+            (*name).to_owned(),
+            json!({
+                "samples": l.len(),
+                "p50_ms": l.percentile_ms(0.50),
+                "p95_ms": l.percentile_ms(0.95),
+                "max_ms": l.percentile_ms(1.0),
+            }),
+        );
+    }
+    (table, Value::Object(json))
+}
+
+async fn terminate(server: &mut Child) {
+    if let Some(pid) = server.id() {
+        // SIGTERM: it ends its streams and stops its embedded PostgreSQL.
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    }
+    if tokio::time::timeout(Duration::from_secs(60), server.wait())
+        .await
+        .is_err()
+    {
+        let _ = server.kill().await;
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
