@@ -4,9 +4,6 @@ use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
 use nova_dvr::index;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -17,6 +14,7 @@ use crate::auth::MaybeUser;
 use crate::error::ApiError;
 use crate::extract::{page_size, path, query};
 use crate::state::AppState;
+use crate::streams::{Cursor, QueryTag};
 
 const DEFAULT_PAGE: u32 = 20;
 
@@ -47,24 +45,44 @@ pub(crate) async fn list_recordings(
     access.require(Permission::ManageRecordings)?;
     let params = query(params)?;
     let limit = page_size(params.limit, DEFAULT_PAGE)?;
+    // The shared keyset cursor, tagged with this stream's list so a cursor
+    // from another list is refused rather than silently misread.
+    let list = QueryTag::of(&format!("recordings:{}", access.stream_id));
     let before = match params.cursor.as_deref() {
         None | Some("") => None,
-        Some(text) => Some(decode_cursor(text).ok_or_else(|| {
-            ApiError::BadRequest(
-                "cursor is not one this API issued: pass `next_cursor` from the previous page \
-                 unchanged"
-                    .to_owned(),
-            )
-        })?),
+        Some(text) => Some(
+            Cursor::decode(text)
+                .filter(|cursor| cursor.query == list)
+                .ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "cursor is not one this list issued: pass `next_cursor` from the \
+                         previous page unchanged"
+                            .to_owned(),
+                    )
+                })?,
+        ),
     };
-    let mut rows =
-        index::recordings_of_stream(&state.pool, access.stream_id, before, i64::from(limit) + 1)
-            .await
-            .map_err(|error| ApiError::from_db("listing recordings", error))?;
+    let mut rows = index::recordings_of_stream(
+        &state.pool,
+        access.stream_id,
+        before.map(|cursor| (cursor.created_at, cursor.id)),
+        i64::from(limit) + 1,
+    )
+    .await
+    .map_err(|error| ApiError::from_db("listing recordings", error))?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = more
-        .then(|| rows.last().map(|row| encode_cursor(row.started_at, row.id)))
+        .then(|| {
+            rows.last().map(|row| {
+                Cursor {
+                    created_at: row.started_at,
+                    id: row.id,
+                    query: list,
+                }
+                .encode()
+            })
+        })
         .flatten();
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
@@ -158,32 +176,4 @@ async fn view(state: &AppState, row: index::RecordingRow) -> Result<RecordingVie
         .map(|r| r.rendition)
         .collect();
     Ok(RecordingView::new(row, renditions, &state.config))
-}
-
-fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.timestamp_micros()))
-}
-
-fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
-    let (micros, id) = raw.split_once('|')?;
-    Some((
-        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-        Uuid::parse_str(id).ok()?,
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
-        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
-        let id = Uuid::from_u128(7);
-        assert_eq!(decode_cursor(&encode_cursor(at, id)), Some((at, id)));
-        for bad in ["", "x", "!!!", &URL_SAFE_NO_PAD.encode("12|nope")] {
-            assert_eq!(decode_cursor(bad), None, "{bad:?}");
-        }
-    }
 }

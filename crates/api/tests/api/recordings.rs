@@ -368,3 +368,35 @@ fn request_json(
     }
     builder.body(body.to_string().into()).unwrap()
 }
+
+#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+async fn recordings_page_newest_first_and_cursors_stay_with_their_list(pool: PgPool) {
+    let t = setup(&pool).await;
+    let older = record(&pool, &t.store, t.cast.stream_id(), 1, false).await;
+    let newer = record(&pool, &t.store, t.cast.stream_id(), 1, false).await;
+    let owner = t.cast.token(&t.app, Who::Owner);
+    let uri = format!("/api/v1/streams/{}/recordings?limit=1", t.cast.stream);
+    let first = t.app.send(get(&uri, owner.as_deref())).await.json();
+    assert_eq!(first["items"][0]["id"], newer.to_string());
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second = t
+        .app
+        .send(get(&format!("{uri}&cursor={cursor}"), owner.as_deref()))
+        .await
+        .json();
+    assert_eq!(second["items"][0]["id"], older.to_string());
+    assert!(second["next_cursor"].is_null());
+    // The same cursor on another stream's list is refused.
+    let other = Cast::new(&t.app, &pool).await;
+    let other_owner = other.token(&t.app, Who::Owner);
+    t.app
+        .send(get(
+            &format!(
+                "/api/v1/streams/{}/recordings?cursor={cursor}",
+                other.stream
+            ),
+            other_owner.as_deref(),
+        ))
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+}
