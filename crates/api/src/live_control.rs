@@ -14,6 +14,11 @@ pub struct IngestHealth {
     pub frame_rate: f64,
     /// Time between the last two keyframes; `null` until two have arrived.
     pub keyframe_interval_ms: Option<u32>,
+    /// How far audio timestamps run ahead of video's (negative: behind) as
+    /// the encoder sends them, averaged over the window: within a frame of
+    /// 0 for an encoder that interleaves by timestamp, as OBS and ffmpeg
+    /// do. `null` unless both tracks are arriving.
+    pub av_drift_ms: Option<i32>,
     /// Frames dropped because the server could not keep up.
     pub frames_dropped: u64,
     /// Timestamps that went backwards and were repaired.

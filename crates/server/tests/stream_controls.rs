@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::fixture::{Fixture, LIMIT};
 use support::server::stream_key_url;
-use support::{publish, wait_for};
+use support::{flv, publish, wait_for};
 
 async fn post(fixture: &Fixture, uri: &str) -> (u16, Value) {
     let response = fixture
@@ -68,6 +68,10 @@ async fn end_cuts_off_the_encoder_and_a_disabled_key_is_refused() {
     assert!((25.0..=35.0).contains(&fps), "{health}");
     assert_eq!(health["keyframe_interval_ms"], 2000, "{health}");
     assert_eq!(health["frames_dropped"], 0, "{health}");
+    // ffmpeg interleaves the tracks by timestamp: no drift beyond a frame
+    // or two.
+    let drift = health["av_drift_ms"].as_i64().unwrap();
+    assert!(drift.abs() <= 70, "{health}");
     assert!(health["warnings"].is_array(), "{health}");
 
     let (status, ended) = post(&fixture, &format!("/api/v1/streams/{id}/end")).await;
@@ -111,5 +115,70 @@ async fn end_cuts_off_the_encoder_and_a_disabled_key_is_refused() {
         "it never went live again"
     );
 
+    fixture.finish().await;
+}
+
+/// Audio stamped 1.5 s ahead of the video sent with it, as an encoder with
+/// an audio clock of its own sends it: health reports the drift and tells
+/// the streamer what to fix, and the stream keeps packaging.
+#[tokio::test]
+async fn audio_stamped_apart_from_video_is_reported_as_drift() {
+    let fixture = Fixture::start(&[]).await;
+    let server = &fixture.server;
+    let token = fixture.token.as_str();
+    let stream = server
+        .create_stream(token, json!({ "title": "Out of step" }))
+        .await;
+    let id = stream["id"].as_str().unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (source, drifting) = (dir.path().join("a.flv"), dir.path().join("b.flv"));
+    let encoded = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args([
+            "-t",
+            "30",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "60",
+        ])
+        .args(["-pix_fmt", "yuv420p", "-c:a", "aac"])
+        .arg(&source)
+        .status()
+        .await
+        .unwrap();
+    assert!(encoded.success());
+    flv::shift_audio(&source, &drifting, 1500);
+    // Copied as read: the muxer's interleaving would undo the rewrite.
+    let mut encoder = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-re", "-i"])
+        .arg(&drifting)
+        .args(["-c", "copy", "-max_interleave_delta", "1", "-f", "flv"])
+        .arg(stream_key_url(server, &stream))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    server.wait_for_status(token, id, "live", LIMIT).await;
+
+    let health = wait_for("the drift warning", LIMIT, || async {
+        let health = server.get_stream(token, id).await["health"].clone();
+        let warned = health["warnings"].as_array()?.iter().any(|w| {
+            w.as_str()
+                .is_some_and(|w| w.contains("1.5 s ahead of the video"))
+        });
+        warned.then_some(health)
+    })
+    .await;
+    let drift = health["av_drift_ms"].as_i64().unwrap();
+    assert!((1430..=1570).contains(&drift), "{health}");
+    let playlist_url = fixture.playlist_url(&stream);
+    fixture.wait_for_segments(&playlist_url, 3).await;
+
+    encoder.kill().await.unwrap();
     fixture.finish().await;
 }

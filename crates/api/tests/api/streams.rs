@@ -60,6 +60,7 @@ pub fn sample_health() -> IngestHealth {
         audio_bitrate_kbps: 128,
         frame_rate: 30.0,
         keyframe_interval_ms: Some(2000),
+        av_drift_ms: Some(-8),
         frames_dropped: 0,
         timestamp_repairs: 1,
         warnings: vec!["a warning".to_owned()],

@@ -72,6 +72,7 @@ fn to_api(snapshot: Snapshot) -> IngestHealth {
         audio_bitrate_kbps: snapshot.audio_bitrate_kbps,
         frame_rate: snapshot.frame_rate,
         keyframe_interval_ms: snapshot.keyframe_interval_ms,
+        av_drift_ms: snapshot.av_drift_ms,
         frames_dropped: snapshot.frames_dropped,
         timestamp_repairs: snapshot.timestamp_repairs,
         warnings: snapshot.warnings.into_iter().map(|w| w.message).collect(),
@@ -158,6 +159,7 @@ mod tests {
             audio_bitrate_kbps: 128,
             frame_rate: 30.0,
             keyframe_interval_ms: Some(2000),
+            av_drift_ms: Some(0),
             frames_dropped: 0,
             timestamp_repairs: 0,
             warnings: kinds

@@ -63,6 +63,10 @@ pub struct Snapshot {
     /// Video frames per second, to a tenth.
     pub frame_rate: f64,
     pub keyframe_interval_ms: Option<u32>,
+    /// How far audio timestamps run ahead of video's (negative: behind) as
+    /// the two tracks arrive, averaged over the window; `None` unless both
+    /// tracks arrived in it.
+    pub av_drift_ms: Option<i32>,
     /// Since the stream went live.
     pub frames_dropped: u64,
     /// Since the stream went live.
@@ -84,6 +88,7 @@ pub struct Measures {
     /// The longest wait for a keyframe seen lately: the last interval, or
     /// the media time since the last keyframe if that is longer already.
     pub keyframe_wait_ms: Option<u64>,
+    pub av_drift_ms: Option<i32>,
     /// Wall time and media time between the oldest and newest frame of the
     /// window: media lagging wall time means the encoder cannot keep up.
     pub wall_ms: i64,
@@ -99,6 +104,9 @@ struct Sample {
     track: Track,
     bytes: u64,
     dts: i64,
+    /// The newest audio DTS minus the newest video DTS once this frame
+    /// arrived, when both tracks had arrived.
+    av_offset: Option<i64>,
 }
 
 /// The packager's counters that health reports.
@@ -164,9 +172,12 @@ struct Session {
     audio_bytes: u64,
     video_frames: u64,
     audio_frames: u64,
+    av_offset_sum: i64,
+    av_offsets: u64,
     last_arrival: Option<Instant>,
     first_video_dts: Option<i64>,
     latest_video_dts: Option<i64>,
+    latest_audio_dts: Option<i64>,
     last_keyframe_dts: Option<i64>,
     keyframe_interval_ms: Option<u64>,
 }
@@ -181,9 +192,12 @@ impl Session {
             audio_bytes: 0,
             video_frames: 0,
             audio_frames: 0,
+            av_offset_sum: 0,
+            av_offsets: 0,
             last_arrival: None,
             first_video_dts: None,
             latest_video_dts: None,
+            latest_audio_dts: None,
             last_keyframe_dts: None,
             keyframe_interval_ms: None,
         }
@@ -191,12 +205,6 @@ impl Session {
 
     fn frame(&mut self, track: Track, dts: i64, keyframe: bool, bytes: usize, now: Instant) {
         let bytes = bytes as u64;
-        self.samples.push_back(Sample {
-            at: now,
-            track,
-            bytes,
-            dts,
-        });
         match track {
             Track::Video => {
                 self.video_bytes += bytes;
@@ -215,8 +223,27 @@ impl Session {
             Track::Audio => {
                 self.audio_bytes += bytes;
                 self.audio_frames += 1;
+                self.latest_audio_dts = Some(self.latest_audio_dts.map_or(dts, |l| l.max(dts)));
             }
         }
+        // Both tracks are stamped from one clock and sent interleaved, so
+        // the newest of each stays within a frame or two of the other;
+        // an encoder whose audio and video clocks disagree lets the gap grow.
+        let av_offset = self
+            .latest_audio_dts
+            .zip(self.latest_video_dts)
+            .map(|(audio, video)| audio - video);
+        if let Some(offset) = av_offset {
+            self.av_offset_sum += offset;
+            self.av_offsets += 1;
+        }
+        self.samples.push_back(Sample {
+            at: now,
+            track,
+            bytes,
+            dts,
+            av_offset,
+        });
         self.last_arrival = Some(now);
     }
 
@@ -234,6 +261,10 @@ impl Session {
                     self.audio_bytes -= sample.bytes;
                     self.audio_frames -= 1;
                 }
+            }
+            if let Some(offset) = sample.av_offset {
+                self.av_offset_sum -= offset;
+                self.av_offsets -= 1;
             }
             self.samples.pop_front();
         }
@@ -254,6 +285,15 @@ impl Session {
             }
             _ => (0, 0),
         }
+    }
+
+    /// `None` unless both tracks arrived within the window.
+    fn av_drift_ms(&self) -> Option<i32> {
+        if self.video_frames == 0 || self.audio_frames == 0 || self.av_offsets == 0 {
+            return None;
+        }
+        let mean = self.av_offset_sum as f64 / self.av_offsets as f64;
+        Some(mean.round().clamp(i32::MIN as f64, i32::MAX as f64) as i32)
     }
 
     fn keyframe_wait_ms(&self) -> Option<u64> {
@@ -333,6 +373,7 @@ impl HealthTracker {
             video_frames: session.video_frames,
             audio_frames: session.audio_frames,
             keyframe_wait_ms: session.keyframe_wait_ms(),
+            av_drift_ms: session.av_drift_ms(),
             wall_ms,
             media_ms,
             frames_dropped: recent.dropped,
@@ -345,6 +386,7 @@ impl HealthTracker {
             keyframe_interval_ms: session
                 .keyframe_interval_ms
                 .and_then(|ms| u32::try_from(ms).ok()),
+            av_drift_ms: measures.av_drift_ms,
             frames_dropped: totals.dropped,
             timestamp_repairs: totals.repaired,
             warnings: warnings::judge(&measures),
@@ -383,6 +425,10 @@ mod tests {
         video_bytes: usize,
         audio_bytes: usize,
         audio: bool,
+        /// Added to audio timestamps but not to when audio is sent, like an
+        /// encoder that sends frames as captured but stamps audio from a
+        /// clock of its own.
+        audio_lead_ms: i64,
         /// Media delivered per wakeup of the packager thread.
         batch_ms: i64,
     }
@@ -407,6 +453,7 @@ mod tests {
                 video_bytes: 2_500_000 / 8 / 30,
                 audio_bytes: 128_000 / 8 / 43,
                 audio: true,
+                audio_lead_ms: 0,
                 batch_ms: 500,
             }
         }
@@ -437,10 +484,10 @@ mod tests {
                     }
                 }
                 frames.sort_by_key(|f| f.1);
-                for (track, dts, keyframe) in frames {
-                    let bytes = match track {
-                        Track::Video => self.video_bytes,
-                        Track::Audio => self.audio_bytes,
+                for (track, captured, keyframe) in frames {
+                    let (bytes, dts) = match track {
+                        Track::Video => (self.video_bytes, captured),
+                        Track::Audio => (self.audio_bytes, captured + self.audio_lead_ms),
                     };
                     self.tracker.observe(
                         Input::Frame {
@@ -496,16 +543,38 @@ mod tests {
         assert!((29.0..=31.0).contains(&health.frame_rate), "{health:?}");
         assert_eq!(health.keyframe_interval_ms, Some(1980), "{health:?}");
         assert_eq!(health.frames_dropped, 0);
+        let drift = health.av_drift_ms.expect("both tracks arrived");
+        assert!(drift.abs() <= 23, "within a frame: {health:?}");
         assert!(health.warnings.is_empty(), "{health:?}");
     }
 
     #[test]
-    fn the_first_seconds_are_not_a_spike() {
+    fn audio_stamped_apart_from_video_is_drift_and_warned_once_it_is_large() {
+        for (lead_ms, warned) in [(-300, false), (700, true), (-1_200, true)] {
+            let mut encoder = Encoder::new();
+            encoder.audio_lead_ms = lead_ms;
+            encoder.real_time(8_000);
+            let health = encoder.snapshot();
+            let drift = i64::from(health.av_drift_ms.expect("both tracks arrived"));
+            assert!((drift - lead_ms).abs() <= 23, "{lead_ms}: {health:?}");
+            let kinds = kinds(&health);
+            assert_eq!(kinds.contains(&WarningKind::AvDrift), warned, "{health:?}");
+        }
+    }
+
+    #[test]
+    fn drift_follows_the_encoder_over_the_window() {
         let mut encoder = Encoder::new();
-        encoder.real_time(500);
+        encoder.real_time(6_000);
+        assert!(encoder.snapshot().av_drift_ms.unwrap().abs() <= 23);
+        // The audio clock jumps ahead mid-session.
+        encoder.audio_lead_ms = 1_500;
+        encoder.real_time(8_000);
         let health = encoder.snapshot();
-        assert!(health.video_bitrate_kbps < 2600, "{health:?}");
-        assert_eq!(health.keyframe_interval_ms, None, "one keyframe so far");
+        assert!(
+            (health.av_drift_ms.unwrap() - 1_500).abs() <= 23,
+            "{health:?}"
+        );
     }
 
     #[test]
@@ -645,6 +714,7 @@ mod tests {
             .snapshot(start + Duration::from_millis(400 * 23))
             .unwrap();
         assert!(health.warnings.is_empty(), "{health:?}");
+        assert_eq!(health.av_drift_ms, None, "one track has no drift");
         assert_eq!(health.video_bitrate_kbps, 0);
         assert!(
             (120..=136).contains(&health.audio_bitrate_kbps),

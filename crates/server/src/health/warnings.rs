@@ -17,6 +17,10 @@ const KEYFRAME_SLACK: f64 = 1.25;
 const REAL_TIME_SHARE: f64 = 0.8;
 /// The least wall time the falling-behind rule judges on.
 const JUDGE_SPAN_MS: i64 = 3000;
+/// Audio and video this far apart as they arrive are out of step: past
+/// the packager's interleaving hold (1 s) audio lands in the wrong segment,
+/// and lips visibly miss the words well before that.
+const AV_DRIFT_LIMIT_MS: i32 = 500;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WarningKind {
@@ -26,6 +30,7 @@ pub enum WarningKind {
     TimestampRepairs,
     FramesDropped,
     NoAudio,
+    AvDrift,
 }
 
 impl WarningKind {
@@ -38,6 +43,7 @@ impl WarningKind {
             Self::TimestampRepairs => "timestamp_repairs",
             Self::FramesDropped => "frames_dropped",
             Self::NoAudio => "no_audio",
+            Self::AvDrift => "av_drift",
         }
     }
 }
@@ -123,7 +129,27 @@ pub fn judge(m: &Measures) -> Vec<Warning> {
                 .to_owned(),
         );
     }
+    if m.session_age >= WINDOW
+        && let Some(drift) = m.av_drift_ms
+        && drift.abs() >= AV_DRIFT_LIMIT_MS
+    {
+        let (gap, side) = (seconds(u64::from(drift.unsigned_abs())), ahead(drift));
+        warn(
+            WarningKind::AvDrift,
+            format!(
+                "Your encoder sends audio stamped {gap} {side} the video it sends with it, \
+                 so viewers may see lips out of sync with words. Set the audio sample rate \
+                 to your microphone's (in OBS: Settings → Audio → Sample Rate), take out any \
+                 sync offset (Edit → Advanced Audio Properties → Sync Offset), then restart \
+                 the stream."
+            ),
+        );
+    }
     warnings
+}
+
+fn ahead(drift_ms: i32) -> &'static str {
+    if drift_ms > 0 { "ahead of" } else { "behind" }
 }
 
 /// `2 s`, `8.3 s`.
@@ -147,6 +173,7 @@ mod tests {
             video_frames: 150,
             audio_frames: 215,
             keyframe_wait_ms: Some(2000),
+            av_drift_ms: Some(-12),
             wall_ms: 4800,
             media_ms: 5200,
             frames_dropped: 0,
@@ -166,7 +193,7 @@ mod tests {
     #[test]
     fn each_rule_has_its_threshold() {
         type Case = (fn(&mut Measures), Option<WarningKind>);
-        let cases: [Case; 8] = [
+        let cases: [Case; 12] = [
             (|m| m.silent_for = Duration::from_millis(2999), None),
             (
                 |m| m.silent_for = Duration::from_secs(3),
@@ -184,6 +211,10 @@ mod tests {
                 Some(WarningKind::TimestampRepairs),
             ),
             (|m| m.frames_dropped = 1, Some(WarningKind::FramesDropped)),
+            (|m| m.av_drift_ms = Some(499), None),
+            (|m| m.av_drift_ms = Some(500), Some(WarningKind::AvDrift)),
+            (|m| m.av_drift_ms = Some(-499), None),
+            (|m| m.av_drift_ms = Some(-500), Some(WarningKind::AvDrift)),
         ];
         for (change, expected) in cases {
             let mut m = healthy();
@@ -208,6 +239,17 @@ mod tests {
         m.audio_frames = 215;
         m.keyframe_wait_ms = Some(60_000);
         assert!(judge(&m).is_empty(), "an audio-only stream is fine");
+    }
+
+    #[test]
+    fn drift_says_which_way() {
+        let mut m = healthy();
+        m.av_drift_ms = Some(-1500);
+        let message = &judge(&m)[0].message;
+        assert!(message.contains("1.5 s behind the video"), "{message}");
+        m.av_drift_ms = Some(800);
+        let message = &judge(&m)[0].message;
+        assert!(message.contains("0.8 s ahead of the video"), "{message}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod fixture;
+pub mod flv;
 pub mod media_check;
 /// The real S3 server (`s3s-fs`) the DVR crate's tests use too.
 #[path = "../../../dvr/tests/support/mod.rs"]
