@@ -28,6 +28,17 @@ impl SegmentContainer {
             Self::Ts => "ts",
         }
     }
+
+    /// The `Content-Type` of a segment, part or init segment of
+    /// `rendition` (RFC 8216bis §4.3.2; an audio-only fMP4 is `audio/mp4`,
+    /// which strict players and MSE type checks look at).
+    pub fn media_type(self, rendition: &str) -> &'static str {
+        match self {
+            Self::Ts => "video/mp2t",
+            Self::Fmp4 if rendition == crate::segment::AUDIO_RENDITION => "audio/mp4",
+            Self::Fmp4 => "video/mp4",
+        }
+    }
 }
 
 impl std::str::FromStr for SegmentContainer {

@@ -16,8 +16,6 @@ use crate::playlist::{PlaylistHeader, render};
 
 pub(crate) const PLAYLIST_NAME: &str = "index.m3u8";
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
-const MP4_TYPE: &str = "video/mp4";
-const TS_TYPE: &str = "video/mp2t";
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WindowConfig {
@@ -221,17 +219,14 @@ impl StreamWindow {
         if let Some(part) = self.parts.iter().find(|p| p.name == name) {
             return Some(PlaybackObject {
                 body: part.data.clone(),
-                content_type: MP4_TYPE,
+                content_type: SegmentContainer::Fmp4.media_type(&part.rendition),
                 cache: CachePolicy::Immutable,
             });
         }
         if let Some(segment) = live.chain(retired).find(|s| s.name == name) {
             return Some(PlaybackObject {
                 body: segment.data.clone(),
-                content_type: match segment.container {
-                    SegmentContainer::Fmp4 => MP4_TYPE,
-                    SegmentContainer::Ts => TS_TYPE,
-                },
+                content_type: segment.container.media_type(&segment.rendition),
                 cache: CachePolicy::Immutable,
             });
         }
@@ -240,7 +235,7 @@ impl StreamWindow {
             .find(|i| i.name == name)
             .map(|init| PlaybackObject {
                 body: init.data.clone(),
-                content_type: MP4_TYPE,
+                content_type: SegmentContainer::Fmp4.media_type(&init.rendition),
                 cache: CachePolicy::Immutable,
             })
     }
@@ -389,6 +384,22 @@ mod tests {
             "video/mp4"
         );
         assert!(window.object("nope.m4s", now).is_none());
+    }
+
+    #[test]
+    fn audio_renditions_are_served_as_audio() {
+        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        let mut audio_init = init("a-init1.mp4");
+        audio_init.rendition = nova_media::AUDIO_RENDITION.into();
+        window.add_init(&audio_init);
+        let mut audio_segment = segment(0, "a-init1.mp4", 2_000, false);
+        audio_segment.rendition = nova_media::AUDIO_RENDITION.into();
+        audio_segment.name = "a-0.m4s".into();
+        window.add_segment(&audio_segment, Instant::now());
+        for name in ["a-init1.mp4", "a-0.m4s"] {
+            let object = window.object(name, Instant::now()).unwrap();
+            assert_eq!(object.content_type, "audio/mp4", "{name}");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use nova_dvr::index::{self, RecordingState, SegmentRow};
 use nova_dvr::keys;
 use nova_dvr::vod::{self, MediaPlaylistKind};
-use nova_media::{ObjectStoreError, StreamId};
+use nova_media::{ObjectStoreError, SegmentContainer, StreamId};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -118,7 +118,7 @@ async fn vod_object(
         ObjectStoreError::NotFound { .. } | ObjectStoreError::InvalidKey { .. } => not_found(&file),
         other => ApiError::StorageUnavailable(other.to_string()),
     })?;
-    Ok(object(body, content_type(&file)))
+    Ok(object(body, content_type(&rendition, &file)))
 }
 
 async fn clip_master(
@@ -337,12 +337,12 @@ fn object(body: Bytes, content_type: &'static str) -> Response {
     response
 }
 
-fn content_type(file: &str) -> &'static str {
-    if file.ends_with(".ts") {
-        "video/mp2t"
-    } else if file.ends_with(".m3u8") {
+fn content_type(rendition: &str, file: &str) -> &'static str {
+    if file.ends_with(".m3u8") {
         PLAYLIST_TYPE
+    } else if file.ends_with(".ts") {
+        SegmentContainer::Ts.media_type(rendition)
     } else {
-        "video/mp4"
+        SegmentContainer::Fmp4.media_type(rendition)
     }
 }

@@ -124,7 +124,10 @@ fn store_init(submitter: &Submitter, run: &mut Run, init: &InitSegment) {
         UploadJob::new(
             key,
             init.data.clone(),
-            ObjectMeta::new("video/mp4", IMMUTABLE),
+            ObjectMeta::new(
+                SegmentContainer::Fmp4.media_type(&init.rendition),
+                IMMUTABLE,
+            ),
         )
         .in_group(init.stream.to_string(), Ordering::Parallel)
         .with_tag(UploadTag::Init { description }.to_value()),
@@ -158,10 +161,7 @@ fn store_segment(submitter: &Submitter, run: &mut Run, segment: &MediaSegment) {
     } else {
         Ordering::Parallel
     };
-    let content_type = match segment.container {
-        SegmentContainer::Fmp4 => "video/mp4",
-        SegmentContainer::Ts => "video/mp2t",
-    };
+    let content_type = segment.container.media_type(&rendition);
     submit(
         submitter,
         UploadJob::new(

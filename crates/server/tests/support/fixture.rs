@@ -115,7 +115,7 @@ impl Fixture {
                     .fetch(base.join(&map.uri).unwrap().as_str())
                     .await
                     .unwrap();
-                assert_eq!(response.headers()["content-type"], "video/mp4");
+                assert_eq!(response.headers()["content-type"], tracks.mp4_type());
                 init = Some(response.bytes().await.unwrap().to_vec());
             }
             let response = self
@@ -123,6 +123,9 @@ impl Fixture {
                 .fetch(base.join(&segment.uri).unwrap().as_str())
                 .await
                 .unwrap_or_else(|| panic!("segment {} is listed but not served", segment.uri));
+            if init.is_some() {
+                assert_eq!(response.headers()["content-type"], tracks.mp4_type());
+            }
             let cache = response.headers()["cache-control"]
                 .to_str()
                 .unwrap()
@@ -204,4 +207,14 @@ pub enum Tracks {
     Both,
     Video,
     Audio,
+}
+
+impl Tracks {
+    /// The `Content-Type` their fMP4 segments are served with.
+    pub fn mp4_type(self) -> &'static str {
+        match self {
+            Self::Audio => "audio/mp4",
+            Self::Both | Self::Video => "video/mp4",
+        }
+    }
 }
