@@ -5,8 +5,11 @@ import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 
 // `page` is the HTML; `assets` maps a path to [content type, bytes].
-// Resolves to {samples: [[currentTime, videoWidth], ...], errors: [...]},
-// the page reporting its player's errors in `window.playerErrors`.
+// Resolves to {samples: [[currentTime, videoWidth], ...], errors: [...],
+// protocols: [...]}, the page reporting its player's errors in
+// `window.playerErrors`; `protocols` are the HTTP versions ("http/1.1",
+// "h2") the player's requests to other origins went over. Certificates are
+// not checked: tests serve HTTPS with a self-signed one.
 export async function watch(page, assets, seconds) {
   const server = createServer((request, response) => {
     const asset = assets[request.url];
@@ -29,7 +32,15 @@ export async function watch(page, assets, seconds) {
       '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   try {
-    const tab = await browser.newPage();
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const tab = await context.newPage();
+    // Only the DevTools protocol tells which HTTP version a response came over.
+    const protocols = new Set();
+    const devtools = await context.newCDPSession(tab);
+    devtools.on('Network.responseReceived', ({ response }) => {
+      if (!response.url.startsWith(origin)) protocols.add(response.protocol);
+    });
+    await devtools.send('Network.enable');
     await tab.goto(origin);
     const samples = [];
     for (let i = 0; i < Number(seconds); i++) {
@@ -40,7 +51,7 @@ export async function watch(page, assets, seconds) {
       }));
     }
     const errors = await tab.evaluate(() => window.playerErrors);
-    return { samples, errors };
+    return { samples, errors, protocols: [...protocols] };
   } finally {
     await browser.close();
     server.close();

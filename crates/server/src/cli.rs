@@ -119,6 +119,23 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub storage: StorageArgs,
+
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// HTTPS on the HTTP address. Without it the address speaks plain HTTP/1.1
+/// and HTTP/2 with prior knowledge (h2c), for a TLS proxy in front.
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// PEM certificate chain (e.g. Let's Encrypt's fullchain.pem); with
+    /// --tls-key, the HTTP address serves HTTPS with HTTP/2.
+    #[arg(long, env = "NOVA_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of the certificate (e.g. privkey.pem).
+    #[arg(long, env = "NOVA_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Where recordings go, and how long they stay.

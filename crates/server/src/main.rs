@@ -12,6 +12,7 @@ mod secrets;
 mod shutdown;
 mod sinks;
 mod status_writer;
+mod tls;
 
 use std::process::ExitCode;
 

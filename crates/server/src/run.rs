@@ -27,6 +27,7 @@ use crate::secrets;
 use crate::shutdown;
 use crate::sinks::FanOut;
 use crate::status_writer::StatusWriter;
+use crate::tls::{self, TlsListener};
 
 const ADMIN_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -111,6 +112,11 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         low_latency: false,
     };
 
+    let tls = match (&args.tls.tls_cert, &args.tls.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let rtmp_listener = TcpListener::bind(args.rtmp_addr)
         .await
         .with_context(|| format!("binding RTMP to {}", args.rtmp_addr))?;
@@ -122,7 +128,7 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}:{}", public_host(), http_addr.port()))
+        .unwrap_or_else(|| format!("{scheme}://{}:{}", public_host(), http_addr.port()))
         .trim_end_matches('/')
         .to_owned();
     let public_rtmp_url = args
@@ -222,11 +228,23 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         stop_background.clone(),
     )
     .context("starting the viewer sweep and webhook delivery")?;
-    let http_task = tokio::spawn(async move {
-        axum::serve(http_listener, nova_api::app(state))
-            .with_graceful_shutdown(async move { http_stopped.cancelled().await })
-            .await
-    });
+    let app = nova_api::app(state);
+    let http_stopped = async move { http_stopped.cancelled().await };
+    let http_task = match tls {
+        Some(config) => {
+            let listener = TlsListener::new(http_listener, config)?;
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(http_stopped)
+                    .await
+            })
+        }
+        None => tokio::spawn(async move {
+            axum::serve(http_listener, app)
+                .with_graceful_shutdown(http_stopped)
+                .await
+        }),
+    };
     readiness.set_listeners_bound(true);
 
     let admin = secrets::admin_user(data_dir)?;

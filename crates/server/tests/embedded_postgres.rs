@@ -15,6 +15,7 @@ async fn runs_its_own_postgres_and_stops_it() {
         database_url: None,
         extra_args: &[],
         log_filter: None,
+        tls: None,
     })
     .await;
     let token = server.token_for(uuid::Uuid::new_v4());
@@ -42,6 +43,7 @@ async fn runs_its_own_postgres_and_stops_it() {
             database_url: None,
             extra_args: &[],
             log_filter: None,
+            tls: None,
         },
         data_dir,
     )

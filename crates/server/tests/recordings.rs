@@ -463,6 +463,7 @@ async fn after_a_kill_9_the_recording_plays_up_to_its_last_stored_segment() {
         database_url: Some(&database.url),
         extra_args: &QUICK_END,
         log_filter: None,
+        tls: None,
     })
     .await;
     let token = server.token_for(uuid::Uuid::new_v4());
@@ -501,6 +502,7 @@ async fn after_a_kill_9_the_recording_plays_up_to_its_last_stored_segment() {
             database_url: Some(&database.url),
             extra_args: &QUICK_END,
             log_filter: None,
+            tls: None,
         },
         data_dir,
     )

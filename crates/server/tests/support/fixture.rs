@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::media_check::{check_segment, mpd_summary};
 use super::server::{Server, ServerOptions, TestDatabase};
+use super::tls::TestCertificate;
 use super::wait_for;
 
 pub const LIMIT: Duration = Duration::from_secs(90);
@@ -27,11 +28,25 @@ impl Fixture {
     /// With the server's log limited to `log_filter` (a `NOVA_LOG` value),
     /// for tests that send too many requests to log each one.
     pub async fn start_logging(extra_args: &[&str], log_filter: Option<&str>) -> Self {
+        Self::start_with(extra_args, log_filter, None).await
+    }
+
+    /// Serving HTTPS with `certificate`; `server.client` trusts it.
+    pub async fn start_https(extra_args: &[&str], certificate: &TestCertificate) -> Self {
+        Self::start_with(extra_args, None, Some(certificate)).await
+    }
+
+    async fn start_with(
+        extra_args: &[&str],
+        log_filter: Option<&str>,
+        tls: Option<&TestCertificate>,
+    ) -> Self {
         let database = TestDatabase::create().await;
         let server = Server::start(ServerOptions {
             database_url: Some(&database.url),
             extra_args,
             log_filter,
+            tls,
         })
         .await;
         let token = server.token_for(Uuid::new_v4());

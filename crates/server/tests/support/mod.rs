@@ -5,11 +5,13 @@
 
 pub mod fixture;
 pub mod flv;
+pub mod ll_hls;
 pub mod media_check;
 /// The real S3 server (`s3s-fs`) the DVR crate's tests use too.
 #[path = "../../../dvr/tests/support/mod.rs"]
 pub mod s3;
 pub mod server;
+pub mod tls;
 
 use std::time::Duration;
 

@@ -6,6 +6,7 @@ use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::process::{Child, Command};
 
+use super::tls::TestCertificate;
 use super::{free_port, wait_for};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_nova-live");
@@ -61,6 +62,8 @@ pub struct ServerOptions<'a> {
     pub extra_args: &'a [&'a str],
     /// `NOVA_LOG` for the server; `None` logs API requests and ingest detail.
     pub log_filter: Option<&'a str>,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1) with this certificate.
+    pub tls: Option<&'a TestCertificate>,
 }
 
 impl Server {
@@ -74,7 +77,12 @@ impl Server {
 
     pub async fn start_in(options: ServerOptions<'_>, data_dir: tempfile::TempDir) -> Self {
         let (http_port, rtmp_port) = (free_port(), free_port());
-        let http = format!("http://127.0.0.1:{http_port}");
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let http = format!("{scheme}://127.0.0.1:{http_port}");
         let mut command = Command::new(BINARY);
         command
             .arg("serve")
@@ -97,13 +105,24 @@ impl Server {
         if let Some(url) = options.database_url {
             command.env("DATABASE_URL", url);
         }
+        if let Some(certificate) = options.tls {
+            command
+                .arg("--tls-cert")
+                .arg(&certificate.cert)
+                .arg("--tls-key")
+                .arg(&certificate.key);
+        }
         let child = command.spawn().unwrap();
         let server = Self {
             child,
             rtmp: format!("rtmp://127.0.0.1:{rtmp_port}/live"),
             http,
             data_dir,
-            client: reqwest::Client::new(),
+            client: options
+                .tls
+                .map_or_else(reqwest::Client::new, |certificate| {
+                    certificate.client(reqwest::Client::builder())
+                }),
         };
         let client = server.client.clone();
         let readyz = format!("{}/readyz", server.http);
