@@ -1,7 +1,9 @@
 //! `abr` streams, with real media: a 720p source packaged with the ladder's
 //! 480p and 360p beside it, every rendition's segments decodable on their
 //! own and cut at the same media times, listed together in the master
-//! playlist and the MPD, and continued after a publisher reconnects.
+//! playlist and the MPD, and continued after a publisher reconnects; a
+//! ladder that cannot keep up drops its top rendition and goes on; the
+//! low-latency mode encodes without B-frames.
 
 mod support;
 
@@ -42,23 +44,36 @@ struct Run {
     dropped: Arc<Dropped>,
 }
 
-fn abr_settings() -> Arc<StreamSettings> {
+fn abr_settings(low_latency: bool) -> Arc<StreamSettings> {
     Arc::new(StreamSettings {
         container: SegmentContainer::Fmp4,
         target_segment_duration: std::time::Duration::from_secs(2),
         live_window_segments: 6,
         transcode: TranscodeProfile::Abr,
+        low_latency,
         ..StreamSettings::default()
     })
 }
 
 /// Two publish sessions of the 720p source, then the end of the stream.
 fn two_sessions() -> Run {
+    // The file is fed far faster than real time: no lag policy, or the
+    // ladder would shed renditions it has all the time in the world for.
+    let abr = AbrConfig {
+        preset: "ultrafast".to_owned(),
+        max_lag: None,
+        ..AbrConfig::default()
+    };
+    package(&[1, 2], &abr_settings(false), abr)
+}
+
+/// Publish `sessions` of the 720p source with `settings`, then the end
+/// of the stream.
+fn package(sessions: &[u32], settings: &Arc<StreamSettings>, abr: AbrConfig) -> Run {
     support::init_logging();
-    let settings = abr_settings();
     let mut events = Vec::new();
-    for session in [1, 2] {
-        events.push(publish_started(session, &settings));
+    for &session in sessions {
+        events.push(publish_started(session, settings));
         events.extend(flv::stream_events(media::hd_av_flv()));
         events.push(StreamEvent::PublishStopped { session });
     }
@@ -69,13 +84,6 @@ fn two_sessions() -> Run {
     let windows = Arc::new(LiveWindows::new());
     let dropped = Arc::new(Dropped::default());
     let sink = Tee(vec![recorder.clone(), windows.clone(), dropped.clone()]);
-    // The file is fed far faster than real time: no lag policy, or the
-    // ladder would shed renditions it has all the time in the world for.
-    let abr = AbrConfig {
-        preset: "ultrafast".to_owned(),
-        max_lag: None,
-        ..AbrConfig::default()
-    };
     let mut packager = Packager::new(stream, Arc::new(sink)).with_abr(abr);
     for event in events {
         packager.handle(event);
@@ -227,6 +235,69 @@ fn a_720p_source_is_packaged_with_aligned_480p_and_360p_renditions() {
                 text.contains(&format!("\"{rendition}\"")),
                 "{rendition}: {period}"
             );
+        }
+    }
+}
+
+/// The live degrade policy with real encoders: the file reaches the ladder
+/// far faster than real time, as if the machine could not keep up, and the
+/// lag limit is 100 ms. The top transcoded rendition is dropped (and the
+/// sink told), the manifests leave it out, and the one below it runs to
+/// the end of the stream.
+#[test]
+fn a_ladder_that_cannot_keep_up_drops_its_top_rendition_and_goes_on() {
+    let abr = AbrConfig {
+        // Slow enough that no machine encodes as fast as it decodes.
+        preset: "medium".to_owned(),
+        max_lag: Some(std::time::Duration::from_millis(100)),
+        ..AbrConfig::default()
+    };
+    let run = package(&[1], &abr_settings(false), abr);
+    assert_eq!(*run.dropped.0.lock().unwrap(), ["480p"]);
+
+    let master = String::from_utf8(run.get("master.m3u8").to_vec()).unwrap();
+    assert!(master.contains("360p/index.m3u8"), "{master}");
+    assert!(master.contains("source/index.m3u8"), "{master}");
+    assert!(!master.contains("480p"), "{master}");
+    let mpd = mpd_summary(&run.get("manifest.mpd")).to_string();
+    assert!(
+        mpd.contains("\"360p\"") && !mpd.contains("\"480p\""),
+        "{mpd}"
+    );
+
+    // The rendition left covers the whole stream, every segment whole.
+    let segments = run.probe_each("360p");
+    assert_eq!(segments.len(), 2, "4 s of 2 s segments");
+    for (segment, report) in &segments {
+        assert!(report.first_video_is_keyframe(), "{}", segment.name);
+        assert!(report.decode_errors.is_empty(), "{}", segment.name);
+    }
+}
+
+/// `latency_mode: low` reaches the encoders: x264 with `zerolatency` sends
+/// no B-frames, so every picture decodes in the order it arrives (DTS =
+/// PTS) and a player can show a frame as soon as it has it. The default
+/// mode does use B-frames at the same preset.
+#[test]
+fn low_latency_streams_are_encoded_without_b_frames() {
+    for low_latency in [true, false] {
+        let abr = AbrConfig {
+            // veryfast (the default) uses B-frames unless told not to.
+            preset: "veryfast".to_owned(),
+            max_lag: None,
+            ..AbrConfig::default()
+        };
+        let run = package(&[1], &abr_settings(low_latency), abr);
+        let reordered = run
+            .probe_each("480p")
+            .iter()
+            .flat_map(|(_, report)| report.video().into_iter().cloned().collect::<Vec<_>>())
+            .filter(|packet| (packet.pts - packet.dts).abs() > 1e-6)
+            .count();
+        if low_latency {
+            assert_eq!(reordered, 0, "no frame is shown out of decode order");
+        } else {
+            assert!(reordered > 0, "B-frames at the default latency");
         }
     }
 }
