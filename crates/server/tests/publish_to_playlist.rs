@@ -281,7 +281,7 @@ async fn fmp4_streams_play_as_cmaf_renditions_over_hls_and_dash() {
 }
 
 #[tokio::test]
-async fn abr_streams_add_the_ladder_renditions_below_the_source() {
+async fn abr_streams_add_the_ladder_renditions_below_the_source_and_survive_a_reconnect() {
     // ultrafast: the machine running the tests is shared, and a ladder
     // that falls behind real time drops renditions by design.
     let fixture = Fixture::start(&["--abr-preset", "ultrafast"]).await;
@@ -300,7 +300,7 @@ async fn abr_streams_add_the_ladder_renditions_below_the_source() {
         .unwrap();
     assert!(patched.status().is_success(), "{}", patched.status());
 
-    let mut publisher = publish_720p(&stream_key_url(server, &stream), 8.0);
+    let mut publisher = publish_720p(&stream_key_url(server, &stream), 60.0);
     fixture
         .wait_for_segments(&fixture.playlist_url(&stream), 1)
         .await;
@@ -318,6 +318,15 @@ async fn abr_streams_add_the_ladder_renditions_below_the_source() {
         assert_eq!(rendition["state"], "running", "{renditions:?}");
     }
 
+    fixture
+        .wait_for_segments(&fixture.playlist_url(&stream), 3)
+        .await;
+    // The connection drops (no unpublish, which would end the stream) and
+    // the encoder comes back within the reconnect window (10 s): every
+    // rendition continues, after a discontinuity, and the stream ends when
+    // this encoder stops.
+    publisher.kill().await.unwrap();
+    let mut publisher = publish_720p(&stream_key_url(server, &stream), 6.0);
     assert!(publisher.wait().await.unwrap().success());
     server
         .wait_for_status(&fixture.token, id, "ended", LIMIT)
@@ -350,10 +359,30 @@ async fn abr_streams_add_the_ladder_renditions_below_the_source() {
             playlist.end_list.then_some(playlist)
         })
         .await;
+        // Decodable from a keyframe each, and playback time moving
+        // forward across the reconnect.
         fixture.check_segments(&url, &playlist, Tracks::Video).await;
-        lengths.push((playlist.media_sequence, playlist.segments.len()));
+        let discontinuities: Vec<usize> = playlist
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(_, segment)| segment.discontinuity)
+            .map(|(index, _)| index)
+            .collect();
+        assert_eq!(discontinuities.len(), 1, "{url}: {playlist:?}");
+        let after: f32 = playlist.segments[discontinuities[0]..]
+            .iter()
+            .map(|s| s.duration)
+            .sum();
+        assert!((5.5..=6.5).contains(&after), "{url}: {after} s of 6");
+        lengths.push((
+            playlist.media_sequence,
+            playlist.segments.len(),
+            discontinuities,
+        ));
     }
-    // Segment N is the same stretch of the stream in every rendition.
+    // Segment N is the same stretch of the stream in every rendition, and
+    // the reconnect falls between the same two segments in each.
     assert!(lengths.windows(2).all(|w| w[0] == w[1]), "{lengths:?}");
     fixture.finish().await;
 }
