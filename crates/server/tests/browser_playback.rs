@@ -1,5 +1,5 @@
-//! A real browser plays what nova-live serves: hls.js and dash.js in
-//! headless Chromium, on a page from another origin, for fMP4 and MPEG-TS
+//! A real browser plays what nova-live serves: hls.js, dash.js and Shaka
+//! Player in headless Chromium, on a page from another origin, for fMP4 and MPEG-TS
 //! streams, the muxed playlist, the master playlist and the MPD, and an
 //! ABR ladder in low-latency mode over HTTPS and HTTP/2.
 //! `scripts/test` installs Chromium and the players (tests/browser).
@@ -44,7 +44,7 @@ async fn hls_js_in_chromium_plays_fmp4_and_ts_streams() {
 }
 
 #[tokio::test]
-async fn hls_js_plays_the_master_playlist_and_dash_js_the_mpd() {
+async fn hls_js_and_shaka_play_the_master_playlist_dash_js_and_shaka_the_mpd() {
     let fixture = Fixture::start(&[]).await;
     let (server, token) = (&fixture.server, &fixture.token);
     let stream = server
@@ -53,7 +53,7 @@ async fn hls_js_plays_the_master_playlist_and_dash_js_the_mpd() {
     let mut publisher = publish(
         &stream_key_url(server, &stream),
         &["-stream_loop", "-1"],
-        60.0,
+        120.0,
     );
     fixture
         .wait_for_segments(&fixture.playlist_url(&stream), 3)
@@ -64,6 +64,10 @@ async fn hls_js_plays_the_master_playlist_and_dash_js_the_mpd() {
     let mpd = stream["playback"]["dash_url"].as_str().unwrap();
     let report = play_in_chromium("play-dash.mjs", mpd).await;
     assert_played("manifest.mpd", &report);
+    let report = play_in_chromium("play-shaka.mjs", master).await;
+    assert_played("master.m3u8 in Shaka", &report);
+    let report = play_in_chromium("play-shaka.mjs", mpd).await;
+    assert_played("manifest.mpd in Shaka", &report);
     publisher.kill().await.unwrap();
     fixture.finish().await;
 }
