@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use nova_benches::latency::Latencies;
-use nova_benches::ll_playlist::LlPlaylist;
+use nova_benches::ll_playlist::{LlPlaylist, Segment};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -153,8 +153,8 @@ async fn measure(
         progress.clone(),
     ));
     let first = wait_for_playlist(&http, &rendition).await?;
+    let segments = tokio::spawn(follow_segments(http.clone(), rendition.clone(), first.msn));
     let parts = tokio::spawn(follow_parts(http.clone(), rendition.clone(), first));
-    let segments = tokio::spawn(follow_segments(http.clone(), rendition.clone(), first));
     let status = publisher.wait().await?;
     if !status.success() {
         bail!("ffmpeg failed publishing: {status}");
@@ -207,14 +207,20 @@ async fn read_progress(stdout: tokio::process::ChildStdout, progress: Progress) 
     }
 }
 
-/// The media sequence number of the stream's first segment, once the
-/// rendition playlist exists.
-async fn wait_for_playlist(http: &reqwest::Client, rendition: &str) -> Result<u64> {
+/// The stream's first segment, once the rendition playlist exists (it
+/// does once that segment is complete: players start from one, RFC
+/// 8216bis §6.2.5.1).
+async fn wait_for_playlist(http: &reqwest::Client, rendition: &str) -> Result<Segment> {
     let by = Instant::now() + Duration::from_secs(30);
     loop {
         let response = http.get(format!("{rendition}/index.m3u8")).send().await?;
         if response.status().is_success() {
-            return Ok(LlPlaylist::parse(&response.text().await?).media_sequence);
+            let playlist = LlPlaylist::parse(&response.text().await?);
+            return playlist
+                .segments
+                .first()
+                .cloned()
+                .context("a playlist without segments");
         }
         if Instant::now() > by {
             bail!("no playlist 30 s after publishing began");
@@ -223,9 +229,16 @@ async fn wait_for_playlist(http: &reqwest::Client, rendition: &str) -> Result<u6
     }
 }
 
-/// Asks for every part in order with a blocking reload, then downloads it.
-async fn follow_parts(http: reqwest::Client, rendition: String, first: u64) -> Result<Vec<Sample>> {
-    let (mut msn, mut index, mut media_ms) = (first, 0u32, 0u64);
+/// Asks for every part in order with a blocking reload, then downloads it,
+/// from the segment after `first`: the first segment's parts were all
+/// there before the playlist was, so how late they are listed measures
+/// when this harness arrived, not the server.
+async fn follow_parts(
+    http: reqwest::Client,
+    rendition: String,
+    first: Segment,
+) -> Result<Vec<Sample>> {
+    let (mut msn, mut index, mut media_ms) = (first.msn + 1, 0u32, first.duration_ms);
     let mut samples = Vec::new();
     loop {
         let url = format!("{rendition}/index.m3u8?_HLS_msn={msn}&_HLS_part={index}");
