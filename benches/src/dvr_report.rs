@@ -396,7 +396,7 @@ fn render_matching(run: &Run, m: &Matching) -> String {
     }
     let _ = writeln!(
         out,
-        "upload: {} objects ({} not in a live playlist: init segments), {:.1} MB; \
+        "upload: {} objects ({} not in the followed playlists: the audio track, init segments), {:.1} MB; \
          {:.2} MB/s and {:.2} objects/s over the {:.1} s of publishing; last object at {:.1} s; \
          all live segments stored {:.1} s after the settling pause",
         m.objects,

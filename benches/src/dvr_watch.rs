@@ -90,13 +90,14 @@ async fn watch_one(
             if !known.insert(uri.clone()) {
                 continue;
             }
-            let size = match base.join(&uri) {
-                Ok(segment) => head_length(&client, segment).await,
-                Err(_) => None,
+            let Ok(segment) = base.join(&uri) else {
+                continue;
             };
+            let name = object_name(segment.path());
+            let size = head_length(&client, segment).await;
             report.segments.push(LiveSegment {
                 stream,
-                name: file_name(&uri).to_owned(),
+                name,
                 seen,
                 size,
             });
@@ -127,9 +128,17 @@ async fn head_length(client: &reqwest::Client, url: reqwest::Url) -> Option<u64>
         .ok()
 }
 
-fn file_name(uri: &str) -> &str {
-    let path = uri.split(['?', '#']).next().unwrap_or(uri);
-    path.rsplit('/').next().unwrap_or(path)
+/// `{rendition}/{file}`: the last two parts of a segment's URL path or of
+/// its object's path. A file name alone is not enough: every rendition of
+/// a run names its segments alike (`source/` and `audio/` both hold
+/// `{run}-{n}.m4s`).
+fn object_name(path: &str) -> String {
+    let mut parts = path.rsplit('/');
+    let file = parts.next().unwrap_or_default();
+    match parts.next() {
+        Some(rendition) => format!("{rendition}/{file}"),
+        None => file.to_owned(),
+    }
 }
 
 /// An object file as the directory scans first found it.
@@ -234,11 +243,18 @@ fn scan_store(dir: &Path, objects: &mut HashMap<String, StoredObject>) {
             scan_store(&path, objects);
             continue;
         }
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+        if entry
+            .file_name()
+            .to_str()
+            .is_none_or(|name| name.starts_with('.'))
+        {
+            // s3s-fs's own files: partial uploads and metadata sidecars.
+            continue;
+        }
+        let Some(name) = path.to_str().map(object_name) else {
             continue;
         };
-        // s3s-fs's own files: partial uploads and metadata sidecars.
-        if name.starts_with('.') || objects.contains_key(&name) {
+        if objects.contains_key(&name) {
             continue;
         }
         let seen = Instant::now();
@@ -275,9 +291,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_segments_by_their_last_path_part() {
-        assert_eq!(file_name("seg-3.m4s"), "seg-3.m4s");
-        assert_eq!(file_name("source/seg-3.m4s?x=1"), "seg-3.m4s");
+    fn names_segments_by_rendition_and_file() {
+        assert_eq!(
+            object_name("/live/abc/source/seg-3.m4s"),
+            "source/seg-3.m4s"
+        );
+        assert_eq!(object_name("/tmp/b/rec/audio/seg-3.m4s"), "audio/seg-3.m4s");
+        assert_eq!(object_name("seg-3.m4s"), "seg-3.m4s");
     }
 
     #[test]
@@ -290,10 +310,10 @@ mod tests {
         let mut objects = HashMap::new();
         scan_store(dir.path(), &mut objects);
         assert_eq!(objects.len(), 1);
-        assert_eq!(objects["seg-1.m4s"].size, 3);
-        let first = objects["seg-1.m4s"].seen;
+        assert_eq!(objects["source/seg-1.m4s"].size, 3);
+        let first = objects["source/seg-1.m4s"].seen;
         scan_store(dir.path(), &mut objects);
-        assert_eq!(objects["seg-1.m4s"].seen, first);
+        assert_eq!(objects["source/seg-1.m4s"].seen, first);
         assert_eq!(count_files(dir.path()), 2);
     }
 }

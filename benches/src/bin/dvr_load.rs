@@ -195,7 +195,13 @@ fn measure(args: &Args, http: &Http, sample: &Path, record: bool, work: &Path) -
             "rtmp://127.0.0.1:{}/live/{}",
             nova.rtmp_port, created.stream_key
         ));
-        playlists.push(created.hls_url);
+        // The source rendition's playlist: CMAF streams are recorded as
+        // their separate tracks, not as the muxed copy `hls_url` lists.
+        let (stream_dir, _) = created
+            .hls_url
+            .rsplit_once('/')
+            .context("an hls_url without a path")?;
+        playlists.push(format!("{stream_dir}/source/index.m3u8"));
     }
 
     // Both runs poll the live playlists the same way, so the polling's cost

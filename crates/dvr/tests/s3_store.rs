@@ -176,6 +176,28 @@ async fn large_bodies_go_up_in_parts() {
     );
 }
 
+/// What HTTPS endpoints get: `UNSIGNED-PAYLOAD` (the headers are still
+/// signed), for single puts and for parts, accepted by a server that checks
+/// SigV4.
+#[tokio::test]
+async fn unsigned_payloads_are_accepted_for_puts_and_parts() {
+    let server = S3sServer::start();
+    let mut config = server.config();
+    config.sign_payload = Some(false);
+    config.multipart_threshold = MIN_PART_SIZE;
+    config.part_size = MIN_PART_SIZE;
+    let store = S3ObjectStore::connect(config).await.unwrap();
+    let small = Bytes::from_static(b"a segment");
+    let large: Bytes = (0..(MIN_PART_SIZE + 7))
+        .map(|i| (i % 253) as u8)
+        .collect::<Vec<_>>()
+        .into();
+    for (key, body) in [("unsigned/small.m4s", small), ("unsigned/large.mp4", large)] {
+        store.put(key, body.clone(), &segment_meta()).await.unwrap();
+        assert_eq!(store.get(key).await.unwrap(), body, "{key}");
+    }
+}
+
 #[tokio::test]
 async fn wrong_credentials_are_reported_as_configuration() {
     let server = S3sServer::start();

@@ -53,6 +53,13 @@ pub struct S3Config {
     /// Attempts the SDK makes per request. The uploader retries on its own,
     /// so a small number keeps failures quick to surface.
     pub max_attempts: u32,
+    /// SHA-256 every uploaded body into its SigV4 signature. Over HTTPS the
+    /// body is already integrity-protected by TLS (and by the CRC32
+    /// checksum the SDK sends with it), so that second pass over every
+    /// byte buys nothing and uploads go as `UNSIGNED-PAYLOAD`; over plain
+    /// HTTP it is the only protection against tampering on the way.
+    /// `None` decides by the endpoint's scheme (AWS itself is HTTPS).
+    pub sign_payload: Option<bool>,
 }
 
 impl S3Config {
@@ -71,8 +78,17 @@ impl S3Config {
             connect_timeout: Duration::from_secs(3),
             attempt_timeout: Duration::from_secs(60),
             max_attempts: 2,
+            sign_payload: None,
         }
     }
+}
+
+/// AWS itself (no endpoint) is reached over HTTPS.
+fn is_https(endpoint: Option<&str>) -> bool {
+    endpoint.is_none_or(|url| {
+        url.get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    })
 }
 
 /// Keeps the secret key out of logs.
@@ -91,6 +107,7 @@ impl fmt::Debug for S3Config {
             .field("multipart_threshold", &self.multipart_threshold)
             .field("part_size", &self.part_size)
             .field("connect_timeout", &self.connect_timeout)
+            .field("sign_payload", &self.sign_payload)
             .field("attempt_timeout", &self.attempt_timeout)
             .field("max_attempts", &self.max_attempts)
             .finish()
@@ -104,6 +121,7 @@ pub struct S3ObjectStore {
     prefix: String,
     multipart_threshold: usize,
     part_size: usize,
+    sign_payload: bool,
 }
 
 impl S3ObjectStore {
@@ -164,6 +182,9 @@ impl S3ObjectStore {
             },
             multipart_threshold: config.multipart_threshold,
             part_size: config.part_size,
+            sign_payload: config
+                .sign_payload
+                .unwrap_or_else(|| !is_https(config.endpoint.as_deref())),
         })
     }
 
@@ -246,13 +267,21 @@ impl ObjectStore for S3ObjectStore {
         if body.len() > self.multipart_threshold {
             return multipart::put(self, key, &full, body, meta).await;
         }
-        self.client
+        let request = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(full)
             .content_type(&meta.content_type)
             .cache_control(&meta.cache_control)
             .body(ByteStream::from(body))
+            .customize();
+        let request = if self.sign_payload {
+            request
+        } else {
+            request.disable_payload_signing()
+        };
+        request
             .send()
             .await
             .map_err(|e| map_sdk_error("uploading", key, e))?;
@@ -424,6 +453,14 @@ mod tests {
         for good in ["a", "s1/r1/seg-1.m4s", ".hidden/x"] {
             assert!(validate_key(good).is_ok(), "{good:?} was refused");
         }
+    }
+
+    #[test]
+    fn payloads_are_signed_only_where_tls_does_not_protect_them() {
+        assert!(is_https(None), "AWS itself");
+        assert!(is_https(Some("https://s3.example.com")));
+        assert!(is_https(Some("HTTPS://s3.example.com")));
+        assert!(!is_https(Some("http://127.0.0.1:9000")));
     }
 
     #[test]

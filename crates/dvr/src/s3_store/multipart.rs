@@ -84,7 +84,7 @@ async fn upload_parts(
     {
         // Bounded by MAX_PARTS, so it fits.
         let number = i32::try_from(index + 1).unwrap_or(i32::MAX);
-        let out = store
+        let request = store
             .client
             .upload_part()
             .bucket(&store.bucket)
@@ -92,6 +92,13 @@ async fn upload_parts(
             .upload_id(upload_id)
             .part_number(number)
             .body(ByteStream::from(body.slice(range)))
+            .customize();
+        let request = if store.sign_payload {
+            request
+        } else {
+            request.disable_payload_signing()
+        };
+        let out = request
             .send()
             .await
             .map_err(|e| map_sdk_error("uploading a part of", key, e))?;
