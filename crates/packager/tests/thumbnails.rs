@@ -71,6 +71,14 @@ fn judge(name: &str, jpeg: &[u8]) -> ImageReport {
     let report = probe_image(dir.path(), name, jpeg);
     assert_eq!(report.codec, "mjpeg", "{report:?}");
     assert!(report.decode_errors.is_empty(), "{report:?}");
+    // Full range, as JFIF means it, and the source's limited-range levels
+    // stretched to it: testsrc2's darkest luma is 27 as H.264 codes it
+    // (16 = black), about 12 once stretched (0 = black).
+    assert_eq!(report.color_range, "pc", "{report:?}");
+    assert!(
+        report.luma.0 <= 20,
+        "not stretched to full range: {report:?}"
+    );
     report
 }
 

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use ffmpeg_next::codec::{self, threading};
 use ffmpeg_next::format::{self, Pixel, context::StreamIo};
 use ffmpeg_next::software::scaling;
-use ffmpeg_next::{Packet, Rational, encoder, frame, media};
+use ffmpeg_next::{Packet, Rational, color, encoder, frame, media};
 use ffmpeg_sys_next::FF_QP2LAMBDA;
 
 use super::ffi;
@@ -107,22 +107,26 @@ fn first_picture(media: Vec<u8>) -> Result<frame::Video, RenderError> {
 }
 
 fn scale(picture: &frame::Video, width: u32, height: u32) -> Result<frame::Video, RenderError> {
-    // yuvj420p: full-range 4:2:0, what baseline JPEG (JFIF) means by YCbCr;
-    // swscale expands the source's limited range on the way.
+    // Full-range 4:2:0, what baseline JPEG (JFIF) means by YCbCr; swscale
+    // expands the source's limited range on the way.
     let mut scaler = scaling::Context::get(
         picture.format(),
         picture.width(),
         picture.height(),
-        Pixel::YUVJ420P,
+        Pixel::YUV420P,
         width,
         height,
         scaling::Flags::BICUBIC,
     )
     .map_err(RenderError::Scale)?;
+    if !ffi::full_range_output(&mut scaler) {
+        return Err(RenderError::Scale(ffmpeg_next::Error::InvalidData));
+    }
     let mut scaled = frame::Video::empty();
     scaler
         .run(picture, &mut scaled)
         .map_err(RenderError::Scale)?;
+    scaled.set_color_range(color::Range::JPEG);
     Ok(scaled)
 }
 
@@ -134,7 +138,8 @@ fn encode_jpeg(mut picture: frame::Video) -> Result<Bytes, RenderError> {
     let mut opening = context.encoder().video().map_err(RenderError::Encode)?;
     opening.set_width(picture.width());
     opening.set_height(picture.height());
-    opening.set_format(Pixel::YUVJ420P);
+    opening.set_format(Pixel::YUV420P);
+    opening.set_color_range(color::Range::JPEG);
     // One picture: any time base will do, but it must be valid.
     opening.set_time_base(Rational::new(1, 1));
     opening.set_global_quality(JPEG_QSCALE * FF_QP2LAMBDA);

@@ -118,6 +118,10 @@ pub struct ImageReport {
     pub codec: String,
     pub width: u64,
     pub height: u64,
+    /// `pc` (full range, as JFIF means YCbCr) or `tv`.
+    pub color_range: String,
+    /// Darkest and brightest luma sample of the decoded picture.
+    pub luma: (u8, u8),
     /// What `ffmpeg -v error` printed while decoding it; empty when clean.
     pub decode_errors: String,
 }
@@ -131,7 +135,7 @@ pub fn probe_image(dir: &Path, name: &str, bytes: &[u8]) -> ImageReport {
             "-v",
             "error",
             "-show_entries",
-            "stream=codec_name,width,height",
+            "stream=codec_name,width,height,color_range",
         ])
         .args(["-of", "json"])
         .arg(&path)
@@ -144,12 +148,19 @@ pub fn probe_image(dir: &Path, name: &str, bytes: &[u8]) -> ImageReport {
     );
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     let stream = &json["streams"][0];
+    // Decoded to its luma plane as stored (no range conversion on the way).
     let decode = Command::new("ffmpeg")
         .args(["-hide_banner", "-v", "error", "-i"])
         .arg(&path)
-        .args(["-f", "null", "-"])
+        .args(["-vf", "extractplanes=y", "-f", "rawvideo", "-"])
         .output()
         .expect("ffmpeg is installed");
+    let luma = decode
+        .stdout
+        .iter()
+        .fold((u8::MAX, u8::MIN), |(low, high), &y| {
+            (low.min(y), high.max(y))
+        });
     let mut decode_errors = String::from_utf8_lossy(&decode.stderr).into_owned();
     if !decode.status.success() {
         decode_errors.push_str(&format!("\nffmpeg exited with {}", decode.status));
@@ -158,6 +169,11 @@ pub fn probe_image(dir: &Path, name: &str, bytes: &[u8]) -> ImageReport {
         codec: stream["codec_name"].as_str().unwrap_or_default().to_owned(),
         width: stream["width"].as_u64().unwrap_or(0),
         height: stream["height"].as_u64().unwrap_or(0),
+        color_range: stream["color_range"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        luma,
         decode_errors,
     }
 }
