@@ -103,10 +103,10 @@ pub fn judge(m: &Measures) -> Vec<Warning> {
         warn(
             WarningKind::TimestampRepairs,
             format!(
-                "{} frames in the last {window} had timestamps that went backwards; the \
+                "{} in the last {window} had timestamps that went backwards; the \
                  server repaired them, but playback may stutter. Restart your encoder; if \
                  it keeps happening, update it.",
-                m.timestamps_repaired
+                frames(m.timestamps_repaired)
             ),
         );
     }
@@ -114,10 +114,10 @@ pub fn judge(m: &Measures) -> Vec<Warning> {
         warn(
             WarningKind::FramesDropped,
             format!(
-                "The server fell behind and skipped {} frames in the last {window}, so \
+                "The server fell behind and skipped {} in the last {window}, so \
                  viewers saw a jump. This is on the server's side, not your encoder's; a \
                  lower bitrate lightens the load.",
-                m.frames_dropped
+                frames(m.frames_dropped)
             ),
         );
     }
@@ -150,6 +150,15 @@ pub fn judge(m: &Measures) -> Vec<Warning> {
 
 fn ahead(drift_ms: i32) -> &'static str {
     if drift_ms > 0 { "ahead of" } else { "behind" }
+}
+
+/// `1 frame`, `4 frames`.
+fn frames(count: u64) -> String {
+    if count == 1 {
+        "1 frame".to_owned()
+    } else {
+        format!("{count} frames")
+    }
 }
 
 /// `2 s`, `8.3 s`.
@@ -250,6 +259,22 @@ mod tests {
         m.av_drift_ms = Some(800);
         let message = &judge(&m)[0].message;
         assert!(message.contains("0.8 s ahead of the video"), "{message}");
+    }
+
+    #[test]
+    fn one_frame_is_not_frames() {
+        let mut m = healthy();
+        m.timestamps_repaired = 1;
+        m.frames_dropped = 2;
+        let warnings = judge(&m);
+        assert!(
+            warnings[0].message.starts_with("1 frame in"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].message.contains("skipped 2 frames"),
+            "{warnings:?}"
+        );
     }
 
     #[test]
