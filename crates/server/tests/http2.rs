@@ -75,6 +75,51 @@ async fn https_serves_ll_hls_over_http2_and_http1() {
     fixture.finish().await;
 }
 
+/// Clients that never finish a TLS handshake (silent, or speaking plain
+/// HTTP to the HTTPS port) hold up nobody else, and the server stays up.
+#[tokio::test]
+async fn stalled_and_garbage_handshakes_do_not_block_other_clients() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let certificate = TestCertificate::generate();
+    let fixture = Fixture::start_https(&["--storage", "off"], &certificate).await;
+    let server = &fixture.server;
+    let address = server.http.trim_start_matches("https://").to_owned();
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(tokio::net::TcpStream::connect(&address).await.unwrap());
+    }
+    let mut plain = tokio::net::TcpStream::connect(&address).await.unwrap();
+    plain
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // The handshake fails and the connection is closed (a TLS alert at
+    // most): no HTTP answer leaks out in clear text.
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        plain.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server closes a connection that is not TLS");
+    assert!(!answer.starts_with(b"HTTP/"), "{answer:?}");
+
+    // Handshakes done one after another in `accept` would keep this
+    // request waiting out the 10 s handshake limit of every silent client
+    // ahead of it (200 s); the bound only tells "not queued" from "queued".
+    let response = server
+        .client
+        .get(format!("{}/healthz", server.http))
+        .timeout(std::time::Duration::from_secs(8))
+        .send()
+        .await
+        .expect("answered while 20 handshakes are pending");
+    assert_eq!(response.status(), 200);
+    drop(silent);
+    fixture.finish().await;
+}
+
 #[tokio::test]
 async fn plain_http_answers_http2_with_prior_knowledge() {
     let fixture = Fixture::start(&["--storage", "off"]).await;
