@@ -232,7 +232,12 @@ impl Session {
         let av_offset = self
             .latest_audio_dts
             .zip(self.latest_video_dts)
-            .map(|(audio, video)| audio - video);
+            // Clamped, so sums over the window cannot overflow whatever
+            // timestamps an encoder sends.
+            .map(|(audio, video)| {
+                let bound = i64::from(i32::MAX);
+                audio.saturating_sub(video).clamp(-bound, bound)
+            });
         if let Some(offset) = av_offset {
             self.av_offset_sum += offset;
             self.av_offsets += 1;

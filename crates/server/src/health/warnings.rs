@@ -20,7 +20,7 @@ const JUDGE_SPAN_MS: i64 = 3000;
 /// Audio and video this far apart as they arrive are out of step: past
 /// the packager's interleaving hold (1 s) audio lands in the wrong segment,
 /// and lips visibly miss the words well before that.
-const AV_DRIFT_LIMIT_MS: i32 = 500;
+const AV_DRIFT_LIMIT_MS: u32 = 500;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WarningKind {
@@ -131,7 +131,7 @@ pub fn judge(m: &Measures) -> Vec<Warning> {
     }
     if m.session_age >= WINDOW
         && let Some(drift) = m.av_drift_ms
-        && drift.abs() >= AV_DRIFT_LIMIT_MS
+        && drift.unsigned_abs() >= AV_DRIFT_LIMIT_MS
     {
         let (gap, side) = (seconds(u64::from(drift.unsigned_abs())), ahead(drift));
         warn(
@@ -202,7 +202,7 @@ mod tests {
     #[test]
     fn each_rule_has_its_threshold() {
         type Case = (fn(&mut Measures), Option<WarningKind>);
-        let cases: [Case; 12] = [
+        let cases: [Case; 13] = [
             (|m| m.silent_for = Duration::from_millis(2999), None),
             (
                 |m| m.silent_for = Duration::from_secs(3),
@@ -224,6 +224,10 @@ mod tests {
             (|m| m.av_drift_ms = Some(500), Some(WarningKind::AvDrift)),
             (|m| m.av_drift_ms = Some(-499), None),
             (|m| m.av_drift_ms = Some(-500), Some(WarningKind::AvDrift)),
+            (
+                |m| m.av_drift_ms = Some(i32::MIN),
+                Some(WarningKind::AvDrift),
+            ),
         ];
         for (change, expected) in cases {
             let mut m = healthy();
