@@ -16,8 +16,9 @@ use nova_media::{
     StreamEvent, StreamId, StreamSettings, TranscodeProfile,
 };
 use nova_packager::{AbrConfig, LiveWindows, Packager};
-use support::probe::{Report, probe};
-use support::{Recorder, Tee, flv, media, mpd_summary, publish_started};
+use support::mpd::mpd_summary;
+use support::probe::Report;
+use support::{Recorder, Tee, flv, media, publish_started};
 
 const VIDEO_RENDITIONS: [&str; 3] = [SOURCE_RENDITION, "480p", "360p"];
 /// One frame at 30 fps on the millisecond timeline (33 or 34 ms), in
@@ -103,21 +104,6 @@ impl Run {
             .unwrap_or_else(|| panic!("{path} is not served"))
             .body
     }
-
-    fn probe_each(&self, rendition: &str) -> Vec<(MediaSegment, Report)> {
-        let dir = tempfile::tempdir().unwrap();
-        self.recorder
-            .segments_of(rendition)
-            .into_iter()
-            .map(|segment| {
-                let init = segment.init_name.as_deref().expect("CMAF has inits");
-                let mut bytes = self.recorder.init_of(rendition, init).to_vec();
-                bytes.extend_from_slice(&segment.data);
-                let report = probe(dir.path(), &format!("{rendition}-{}", segment.name), &bytes);
-                (segment, report)
-            })
-            .collect()
-    }
 }
 
 #[test]
@@ -171,7 +157,7 @@ fn a_720p_source_is_packaged_with_aligned_480p_and_360p_renditions() {
     // and lasts no longer than the target (a 2 s GOP).
     let probed: BTreeMap<&str, Vec<(MediaSegment, Report)>> = VIDEO_RENDITIONS
         .iter()
-        .map(|&rendition| (rendition, run.probe_each(rendition)))
+        .map(|&rendition| (rendition, run.recorder.probe_each(rendition)))
         .collect();
     for (rendition, segments) in &probed {
         assert_eq!(
@@ -266,7 +252,7 @@ fn a_ladder_that_cannot_keep_up_drops_its_top_rendition_and_goes_on() {
     );
 
     // The rendition left covers the whole stream, every segment whole.
-    let segments = run.probe_each("360p");
+    let segments = run.recorder.probe_each("360p");
     assert_eq!(segments.len(), 2, "4 s of 2 s segments");
     for (segment, report) in &segments {
         assert!(report.first_video_is_keyframe(), "{}", segment.name);
@@ -289,6 +275,7 @@ fn low_latency_streams_are_encoded_without_b_frames() {
         };
         let run = package(&[1], &abr_settings(low_latency), abr);
         let reordered = run
+            .recorder
             .probe_each("480p")
             .iter()
             .flat_map(|(_, report)| report.video().into_iter().cloned().collect::<Vec<_>>())

@@ -14,8 +14,8 @@ use nova_media::{
 };
 use nova_packager::{LiveWindows, LiveWindowsConfig, Packager};
 use serde_json::Value;
-use support::probe::{Report, probe};
-use support::{Recorder, Tee, flv, media, mpd_summary, publish_started, settings};
+use support::mpd::mpd_summary;
+use support::{Recorder, Tee, flv, media, publish_started, settings};
 
 /// One AAC frame at 48 kHz, in ms (1024 samples), rounded up.
 const AUDIO_FRAME_MS: i64 = 22;
@@ -57,24 +57,6 @@ impl Run {
             .get(self.stream, path)
             .unwrap_or_else(|| panic!("{path} is not served"))
             .body
-    }
-
-    fn probe_each(&self, rendition: &str) -> Vec<(MediaSegment, Report)> {
-        let dir = tempfile::tempdir().unwrap();
-        self.recorder
-            .segments_of(rendition)
-            .into_iter()
-            .map(|segment| {
-                let init = segment
-                    .init_name
-                    .as_deref()
-                    .expect("fMP4 segments have an init");
-                let mut bytes = self.recorder.init_of(rendition, init).to_vec();
-                bytes.extend_from_slice(&segment.data);
-                let report = probe(dir.path(), &format!("{rendition}-{}", segment.name), &bytes);
-                (segment, report)
-            })
-            .collect()
     }
 }
 
@@ -123,7 +105,7 @@ fn video_and_audio_renditions_are_cut_at_the_same_media_times() {
         );
     }
 
-    for (segment, report) in run.probe_each(SOURCE_RENDITION) {
+    for (segment, report) in run.recorder.probe_each(SOURCE_RENDITION) {
         assert!(
             report.decode_errors.is_empty(),
             "{}: {}",
@@ -140,7 +122,7 @@ fn video_and_audio_renditions_are_cut_at_the_same_media_times() {
             report.video_duration()
         );
     }
-    let audio_reports = run.probe_each(AUDIO_RENDITION);
+    let audio_reports = run.recorder.probe_each(AUDIO_RENDITION);
     let mut previous_end: Option<f64> = None;
     for (segment, report) in &audio_reports {
         assert!(

@@ -10,7 +10,8 @@ use m3u8_rs::MediaPlaylist;
 use serde_json::{Value, json};
 use support::fixture::{Fixture, LIMIT, Tracks};
 use support::ll_hls::{lists, preload_hint};
-use support::media_check::{finish_hls_player, probe_jpeg, start_hls_player};
+use support::media_check::{finish_hls_player, start_hls_player};
+use support::probe::probe_image;
 use support::server::stream_key_url;
 use support::{publish, publish_720p, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -125,9 +126,12 @@ async fn check_thumbnail(
     assert_eq!(headers["cache-control"], "public, max-age=1");
     let jpeg = response.bytes().await.unwrap().to_vec();
     let dir = tempfile::tempdir().unwrap();
-    let (codec, width, height) = probe_jpeg(dir.path(), "thumbnail.jpg", &jpeg);
-    assert_eq!(codec, "mjpeg");
+    let image = probe_image(dir.path(), "thumbnail.jpg", &jpeg);
+    assert_eq!(image.codec, "mjpeg", "{image:?}");
+    assert!(image.decode_errors.is_empty(), "{image:?}");
+    assert_eq!(image.color_range, "pc", "{image:?}");
     // The sample is 640x360: at most 640 wide, 16:9.
+    let (width, height) = (image.width, image.height);
     assert!(width <= 640 && width > 0, "{width}x{height}");
     assert_eq!(height, width * 9 / 16, "{width}x{height}");
     (modified, jpeg)

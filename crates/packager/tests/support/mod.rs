@@ -6,6 +6,9 @@ pub mod flv;
 pub mod media;
 pub mod probe;
 
+#[path = "../../../../tests/dash/mpd_summary.rs"]
+pub mod mpd;
+
 use std::sync::{Arc, Mutex};
 
 use nova_media::{
@@ -75,6 +78,26 @@ impl Recorder {
             })
             .unwrap_or_else(|| panic!("no init segment {name} in {rendition}"))
     }
+
+    /// Every fMP4 segment of `rendition` behind its init segment, as
+    /// ffprobe and ffmpeg judge it.
+    pub fn probe_each(&self, rendition: &str) -> Vec<(nova_media::MediaSegment, probe::Report)> {
+        let dir = tempfile::tempdir().unwrap();
+        self.segments_of(rendition)
+            .into_iter()
+            .map(|segment| {
+                let init = segment
+                    .init_name
+                    .as_deref()
+                    .expect("fMP4 segments have an init");
+                let mut bytes = self.init_of(rendition, init).to_vec();
+                bytes.extend_from_slice(&segment.data);
+                let name = format!("{rendition}-{}", segment.name);
+                let report = probe::probe(dir.path(), &name, &bytes);
+                (segment, report)
+            })
+            .collect()
+    }
 }
 
 impl SegmentSink for Recorder {
@@ -125,27 +148,4 @@ pub fn publish_started(session: u32, settings: &Arc<StreamSettings>) -> StreamEv
         session,
         settings: settings.clone(),
     }
-}
-
-/// The MPD as Python's XML parser reads it (`tests/dash/mpd_summary.py`).
-pub fn mpd_summary(mpd: &[u8]) -> serde_json::Value {
-    use std::io::Write;
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/dash/mpd_summary.py");
-    let mut child = std::process::Command::new("python3")
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 is installed");
-    child.stdin.take().unwrap().write_all(mpd).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "the MPD does not parse: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        String::from_utf8_lossy(mpd)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
 }

@@ -7,7 +7,8 @@ use m3u8_rs::{MasterPlaylist, MediaPlaylist, Playlist};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::media_check::{check_segment, mpd_summary};
+use super::media_check::check_segment;
+use super::mpd::mpd_summary;
 use super::server::{Server, ServerOptions, TestDatabase};
 use super::tls::TestCertificate;
 use super::wait_for;

@@ -7,6 +7,11 @@ pub mod fixture;
 pub mod flv;
 pub mod ll_hls;
 pub mod media_check;
+#[path = "../../../../tests/dash/mpd_summary.rs"]
+pub mod mpd;
+/// ffprobe and ffmpeg judging media, shared with the packager's tests.
+#[path = "../../../packager/tests/support/probe.rs"]
+pub mod probe;
 /// The real S3 server (`s3s-fs`) the DVR crate's tests use too.
 #[path = "../../../dvr/tests/support/mod.rs"]
 pub mod s3;
