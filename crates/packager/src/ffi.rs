@@ -12,29 +12,52 @@ use ffmpeg_sys_next as sys;
 
 /// Sets a decoder configuration record (`avcC`/`hvcC` payload, AAC
 /// AudioSpecificConfig) as the track's extradata, byte for byte.
+pub(crate) fn set_extradata(params: &mut Parameters, record: &[u8]) -> Result<(), Error> {
+    // SAFETY: `params` owns a valid, exclusively borrowed AVCodecParameters
+    // whose extradata, if any, FFmpeg allocated.
+    unsafe {
+        let par = params.as_mut_ptr();
+        replace_extradata(
+            &raw mut (*par).extradata,
+            &raw mut (*par).extradata_size,
+            record,
+        )
+    }
+}
+
+/// Replaces an `extradata`/`extradata_size` pair (of codec parameters or a
+/// codec context) with a copy of `record`.
 ///
 /// FFmpeg frees `extradata` with `av_free`, and its bitstream readers may read
 /// up to `AV_INPUT_BUFFER_PADDING_SIZE` bytes past the end, so the copy must
 /// come from `av_mallocz` with that much zeroed padding: a Rust allocation
 /// would be freed by the wrong allocator and overread.
-pub(crate) fn set_extradata(params: &mut Parameters, record: &[u8]) -> Result<(), Error> {
+///
+/// # Safety
+///
+/// Both pointers point into one valid struct that nothing else uses
+/// meanwhile, and its current `extradata` is null or FFmpeg's allocation.
+pub(crate) unsafe fn replace_extradata(
+    extradata: *mut *mut u8,
+    extradata_size: *mut c_int,
+    record: &[u8],
+) -> Result<(), Error> {
     let size = c_int::try_from(record.len()).map_err(|_| Error::InvalidData)?;
     let padded = record.len() + sys::AV_INPUT_BUFFER_PADDING_SIZE as usize;
-    // SAFETY: `params` owns a valid, exclusively borrowed AVCodecParameters.
-    // `buffer` is a fresh zeroed allocation of `padded >= record.len()` bytes,
-    // so the copy stays in bounds and the padding stays zero. The previous
-    // extradata (if any) was allocated by FFmpeg and is released the way
-    // FFmpeg releases it; `av_freep` nulls the field before we replace it.
+    // SAFETY: `buffer` is a fresh zeroed allocation of `padded >=
+    // record.len()` bytes, so the copy stays in bounds and the padding stays
+    // zero. The previous extradata goes back to FFmpeg's allocator through
+    // `av_freep`, which nulls the field before it is replaced; the caller
+    // vouches for the pointers.
     unsafe {
         let buffer = sys::av_mallocz(padded).cast::<u8>();
         if buffer.is_null() {
             return Err(Error::Other { errno: sys::ENOMEM });
         }
         std::ptr::copy_nonoverlapping(record.as_ptr(), buffer, record.len());
-        let par = params.as_mut_ptr();
-        sys::av_freep((&raw mut (*par).extradata).cast::<c_void>());
-        (*par).extradata = buffer;
-        (*par).extradata_size = size;
+        sys::av_freep(extradata.cast::<c_void>());
+        *extradata = buffer;
+        *extradata_size = size;
     }
     Ok(())
 }
