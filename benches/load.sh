@@ -20,6 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
+source benches/lib/sample.sh
 
 # nova-live is built unless it is not measured or its binary is given.
 build_nova=1
@@ -48,14 +49,7 @@ if [ "$build_nova" = 1 ]; then
 fi
 cargo build --release --locked -p nova-benches --bin load
 
-cache=${NOVA_BENCH_CACHE:-$HOME/.cache/nova-live}
-sample=$cache/sample-720p.mp4
-if [ ! -s "$sample" ]; then
-  echo "==> making $sample (20 s, 1280x720 30 fps, 3000 kb/s video)" >&2
-  mkdir -p "$cache"
-  samples/make-sample.sh "$cache/sample-720p.partial.mp4" 20 1280x720 3000
-  mv "$cache/sample-720p.partial.mp4" "$sample"
-fi
+sample=$(bench_sample_720p)
 
 # Later options override these defaults.
 exec "$CARGO_TARGET_DIR/release/load" \
