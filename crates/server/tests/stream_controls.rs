@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::fixture::{Fixture, LIMIT};
 use support::server::stream_key_url;
-use support::{flv, publish, wait_for};
+use support::{ffmpeg_publishing, flv, publish, wait_for};
 
 async fn post(fixture: &Fixture, uri: &str) -> (u16, Value) {
     let response = fixture
@@ -134,7 +134,7 @@ async fn audio_stamped_apart_from_video_is_reported_as_drift() {
     let dir = tempfile::tempdir().unwrap();
     let (source, drifting) = (dir.path().join("a.flv"), dir.path().join("b.flv"));
     let encoded = tokio::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error"])
+        .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
         .args(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30"])
         .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
         .args([
@@ -155,14 +155,14 @@ async fn audio_stamped_apart_from_video_is_reported_as_drift() {
     assert!(encoded.success());
     flv::shift_audio(&source, &drifting, 1500);
     // Copied as read: the muxer's interleaving would undo the rewrite.
-    let mut encoder = tokio::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-re", "-i"])
-        .arg(&drifting)
-        .args(["-c", "copy", "-max_interleave_delta", "1", "-f", "flv"])
-        .arg(stream_key_url(server, &stream))
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut encoder = ffmpeg_publishing(&stream_key_url(server, &stream), |command| {
+        command.args(["-re", "-i"]).arg(&drifting).args([
+            "-c",
+            "copy",
+            "-max_interleave_delta",
+            "1",
+        ]);
+    });
     server.wait_for_status(token, id, "live", LIMIT).await;
 
     let health = wait_for("the drift warning", LIMIT, || async {

@@ -56,42 +56,40 @@ pub fn sample_path() -> std::path::PathBuf {
 /// (2 s GOPs) + AAC source in real time: tall enough for the ABR ladder to
 /// have renditions below it.
 pub fn publish_720p(rtmp_url: &str, seconds: f64) -> tokio::process::Child {
-    let seconds = seconds.to_string();
-    let mut command = tokio::process::Command::new("ffmpeg");
-    command
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"])
-        .args([
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-        ])
-        .args(["-t", &seconds, "-c:v", "libx264", "-preset", "ultrafast"])
-        .args([
-            "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv",
-        ])
-        .arg(rtmp_url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    command
-        .spawn()
-        .expect("ffmpeg is installed (scripts/test installs it)")
+    ffmpeg_publishing(rtmp_url, |command| {
+        command
+            .args(["-re", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"])
+            .args(["-re", "-f", "lavfi", "-i"])
+            .arg("sine=frequency=440:sample_rate=48000")
+            .args(["-t", &seconds.to_string()])
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "60"])
+            .args(["-pix_fmt", "yuv420p", "-c:a", "aac"]);
+    })
 }
 
 /// Starts the ffmpeg CLI publishing the sample in real time.
 pub fn publish(rtmp_url: &str, extra_input_args: &[&str], seconds: f64) -> tokio::process::Child {
-    let sample = sample_path();
+    ffmpeg_publishing(rtmp_url, |command| {
+        command
+            .arg("-re")
+            .args(extra_input_args)
+            .arg("-i")
+            .arg(sample_path())
+            .args(["-t", &seconds.to_string(), "-c", "copy"]);
+    })
+}
+
+/// Starts the ffmpeg CLI with the inputs and codec options `configure`
+/// adds, publishing FLV to `rtmp_url`; killed if the test drops it.
+pub fn ffmpeg_publishing(
+    rtmp_url: &str,
+    configure: impl FnOnce(&mut tokio::process::Command),
+) -> tokio::process::Child {
     let mut command = tokio::process::Command::new("ffmpeg");
+    command.args(["-hide_banner", "-nostdin", "-loglevel", "error"]);
+    configure(&mut command);
     command
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(extra_input_args)
-        .arg("-i")
-        .arg(&sample)
-        .args(["-t", &seconds.to_string(), "-c", "copy", "-f", "flv"])
+        .args(["-f", "flv"])
         .arg(rtmp_url)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
