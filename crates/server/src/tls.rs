@@ -118,31 +118,19 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
+/// The certificate the end-to-end tests serve with.
+#[cfg(test)]
+#[path = "../tests/support/tls.rs"]
+#[allow(dead_code)] // its client is for the end-to-end tests
+mod test_certificate;
+
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use super::*;
 
-    /// A self-signed certificate and its key, by the openssl CLI.
-    fn certificate(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-        let (cert, key) = (
-            dir.join(format!("{name}.crt")),
-            dir.join(format!("{name}.key")),
-        );
-        let status = std::process::Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
-            .args(["-subj", "/CN=localhost", "-keyout"])
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("openssl is installed (scripts/test installs it)");
-        assert!(status.success());
-        (cert, key)
-    }
+    use super::test_certificate::TestCertificate;
 
     fn error_of(cert: &Path, key: &Path) -> String {
         format!("{:#}", server_config(cert, key).unwrap_err())
@@ -150,9 +138,8 @@ mod tests {
 
     #[test]
     fn a_certificate_and_its_key_offer_http2_then_http1() {
-        let dir = tempfile::tempdir().unwrap();
-        let (cert, key) = certificate(dir.path(), "a");
-        let config = server_config(&cert, &key).unwrap();
+        let certificate = TestCertificate::generate();
+        let config = server_config(&certificate.cert, &certificate.key).unwrap();
         assert_eq!(
             config.alpn_protocols,
             [b"h2".to_vec(), b"http/1.1".to_vec()]
@@ -161,20 +148,19 @@ mod tests {
 
     #[test]
     fn bad_files_are_refused_with_what_is_wrong() {
+        let (ours, other) = (TestCertificate::generate(), TestCertificate::generate());
         let dir = tempfile::tempdir().unwrap();
-        let (cert, key) = certificate(dir.path(), "a");
-        let (_, other_key) = certificate(dir.path(), "b");
         let missing = dir.path().join("missing.pem");
         let text = dir.path().join("text.pem");
         std::fs::write(&text, "not a certificate\n").unwrap();
 
-        let message = error_of(&missing, &key);
+        let message = error_of(&missing, &ours.key);
         assert!(message.contains("missing.pem"), "{message}");
-        let message = error_of(&text, &key);
+        let message = error_of(&text, &ours.key);
         assert!(message.contains("holds no PEM certificate"), "{message}");
-        let message = error_of(&cert, &text);
+        let message = error_of(&ours.cert, &text);
         assert!(message.contains("private key"), "{message}");
-        let message = error_of(&cert, &other_key);
+        let message = error_of(&ours.cert, &other.key);
         assert!(message.contains("does not match its key"), "{message}");
     }
 }
