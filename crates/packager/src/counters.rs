@@ -8,10 +8,6 @@ pub struct PackagerCounters {
     /// Frames nothing could decode: before a session's first keyframe or
     /// codec configuration, outside a publish session, or empty.
     pub frames_skipped: u64,
-    /// Frames whose DTS did not increase and was moved forward.
-    pub timestamps_nudged: u64,
-    /// Frames whose DTS went back too far to nudge, dropped.
-    pub frames_out_of_order: u64,
     /// Frames the hub dropped before they reached us (`FramesDropped`).
     pub frames_dropped_upstream: u64,
     /// Muxer failures; each restarts muxing at the next keyframe.

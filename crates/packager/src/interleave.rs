@@ -12,7 +12,6 @@ use std::sync::Arc;
 use nova_media::{Frame, Track};
 
 use crate::generation::Generation;
-use crate::timeline::track_index;
 
 /// How much of one track is held back waiting for the other before it is
 /// released anyway (the other track stalled, or its config came without frames).
@@ -111,6 +110,13 @@ impl Interleaver {
             duration_ms,
             generation: item.generation,
         }
+    }
+}
+
+fn track_index(track: Track) -> usize {
+    match track {
+        Track::Video => 0,
+        Track::Audio => 1,
     }
 }
 

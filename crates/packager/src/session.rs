@@ -9,7 +9,7 @@ use nova_media::{AudioConfig, Frame, StreamSettings, Track, VideoConfig};
 use crate::counters::PackagerCounters;
 use crate::generation::Generation;
 use crate::interleave::{Interleaver, Ready};
-use crate::timeline::{Admission, DtsGuard, SessionClock};
+use crate::timeline::SessionClock;
 
 /// With audio but no video configuration for this much audio, the session is
 /// audio-only (encoders send both sequence headers before any frame, so a
@@ -22,7 +22,6 @@ pub(crate) struct Session {
     generation: Arc<Generation>,
     clock: Option<SessionClock>,
     first_audio_dts: Option<i64>,
-    guard: DtsGuard,
     interleaver: Interleaver,
 }
 
@@ -38,7 +37,6 @@ impl Session {
             }),
             clock: None,
             first_audio_dts: None,
-            guard: DtsGuard::default(),
             interleaver: Interleaver::default(),
         }
     }
@@ -91,7 +89,9 @@ impl Session {
         });
     }
 
-    /// Takes a frame on the publisher's clock; returns false if it was skipped.
+    /// Takes a frame on the publisher's clock, its DTS greater than the
+    /// track's previous one (the hub repairs those that are not); returns
+    /// false if it was skipped.
     pub(crate) fn push(
         &mut self,
         frame: Frame,
@@ -115,19 +115,6 @@ impl Session {
             counters.frames_skipped += 1;
             return false;
         }
-        let (dts, pts) = match self.guard.admit(frame.track, dts, pts) {
-            Admission::Kept { dts, pts } => (dts, pts),
-            Admission::Nudged { dts, pts, from } => {
-                tracing::debug!(session = self.id, track = ?frame.track, from, to = dts, "non-increasing DTS nudged");
-                counters.timestamps_nudged += 1;
-                (dts, pts)
-            }
-            Admission::Rejected { dts, last } => {
-                tracing::debug!(session = self.id, track = ?frame.track, dts, last, "DTS went back too far; frame dropped");
-                counters.frames_out_of_order += 1;
-                return false;
-            }
-        };
         self.interleaver
             .push(Frame { dts, pts, ..frame }, self.generation.clone());
         true

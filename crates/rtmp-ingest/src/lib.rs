@@ -2,7 +2,8 @@
 //!
 //! - [`Connection`]: one RTMP connection as a sans-IO state machine over
 //!   rml_rtmp (bytes in, [`Action`]s out).
-//! - [`Hub`]: per-stream fan-out to subscribers, with a GOP cache, a
+//! - [`Hub`]: per-stream fan-out to subscribers, the one place decode
+//!   timestamps are repaired, with a GOP cache, a
 //!   slow-subscriber policy that never blocks the publisher, publisher
 //!   takeover and a reconnect window.
 //! - [`serve`]: the tokio listener and per-connection driver that only move

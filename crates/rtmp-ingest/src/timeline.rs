@@ -1,4 +1,4 @@
-//! RTMP's 32-bit millisecond clock made into a monotonic 64-bit one.
+//! RTMP's 32-bit millisecond clock made into a 64-bit one.
 //!
 //! RTMP timestamps are unsigned 32-bit milliseconds that roll over every
 //! 49 days 17 hours, and are compared with serial number arithmetic (Adobe
@@ -10,38 +10,25 @@
 ///
 /// Consecutive timestamps are compared as a signed 32-bit difference, which
 /// is what makes the wrap invisible (serial number arithmetic, RFC 1982 §3.2).
-/// A step backwards (encoder jitter, or an encoder that restarted its clock
-/// without a new publish) is clamped to the previous value, and the
-/// timeline continues from the new raw value: downstream muxers reject
-/// decreasing DTS, and a clock reset must not freeze the timeline until the
-/// raw clock catches up with the old one.
+/// A step backwards stays a step backwards: the hub repairs timestamps that
+/// do not increase, for every ingest protocol and every subscriber at once.
 #[derive(Clone, Debug, Default)]
 pub struct Timeline {
     last: Option<(u32, i64)>,
-    backwards_steps: u64,
 }
 
 impl Timeline {
-    /// The unwrapped timestamp of `raw`, never less than the previous one.
+    /// The unwrapped timestamp of `raw`.
     pub fn unwrap(&mut self, raw: u32) -> i64 {
         let unwrapped = match self.last {
             None => i64::from(raw),
             Some((last_raw, last)) => {
                 // The cast reinterprets the wrapped difference as signed.
-                let step = i64::from(raw.wrapping_sub(last_raw) as i32);
-                if step < 0 {
-                    self.backwards_steps += 1;
-                }
-                last + step.max(0)
+                last + i64::from(raw.wrapping_sub(last_raw) as i32)
             }
         };
         self.last = Some((raw, unwrapped));
         unwrapped
-    }
-
-    /// How many timestamps went backwards and were clamped.
-    pub fn backwards_steps(&self) -> u64 {
-        self.backwards_steps
     }
 }
 
@@ -65,14 +52,17 @@ mod tests {
     }
 
     #[test]
-    fn clamps_backward_steps_and_follows_a_reset_clock() {
+    fn passes_backward_steps_through_for_the_hub_to_repair() {
         let mut t = Timeline::default();
         assert_eq!(t.unwrap(5_000), 5_000);
-        assert_eq!(t.unwrap(4_990), 5_000);
-        assert_eq!(t.unwrap(5_023), 5_033);
+        assert_eq!(t.unwrap(4_990), 4_990);
+        assert_eq!(t.unwrap(5_023), 5_023);
         // The encoder restarted its clock at zero.
-        assert_eq!(t.unwrap(0), 5_033);
-        assert_eq!(t.unwrap(40), 5_073);
-        assert_eq!(t.backwards_steps(), 2);
+        assert_eq!(t.unwrap(0), 0);
+        assert_eq!(t.unwrap(40), 40);
+        // A step back across the wrap is still a step back.
+        let mut t = Timeline::default();
+        assert_eq!(t.unwrap(5), 5);
+        assert_eq!(t.unwrap(u32::MAX - 4), -5);
     }
 }

@@ -10,7 +10,7 @@ use nova_media::{SegmentSink, StreamId};
 use nova_packager::{AbrConfig, Packager};
 use nova_rtmp_ingest::{HubObserver, Subscription};
 
-use crate::health::{HealthBoard, Input, renditions};
+use crate::health::{HealthBoard, Input, Tally, renditions};
 use crate::status_writer::{StatusChange, StatusWriter};
 
 pub struct StreamObserver {
@@ -76,7 +76,8 @@ impl HubObserver for StreamObserver {
                     if let Some(input) = input {
                         health.observe(input, arrived);
                     }
-                    health.counters(&packager.counters(), arrived);
+                    let tally = Tally::of(&packager.counters(), feed.timestamp_repairs());
+                    health.counters(tally, arrived);
                     health.renditions(renditions::of(packager.ladder_stats()));
                 }
                 board.forget(stream, &tracker);

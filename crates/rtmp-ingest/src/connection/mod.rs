@@ -460,16 +460,12 @@ impl Connection {
     }
 
     fn on_unpublish(&mut self, out: &mut Vec<Action>) {
-        let State::Publishing { session, tags, .. } = mem::replace(&mut self.state, State::Closed)
-        else {
+        let State::Publishing { session, .. } = mem::replace(&mut self.state, State::Closed) else {
             // Not our publish (rml_rtmp only reports publishing streams, so
             // this means the state was already left).
             return;
         };
-        info!(
-            backwards_timestamps = tags.backwards_steps(),
-            "publisher unpublished"
-        );
+        info!("publisher unpublished");
         // The connection may publish again; OBS and ffmpeg hang up instead.
         self.state = State::Active(session);
         out.push(Action::PublishFinished);

@@ -1,5 +1,6 @@
 //! Turns a publisher's RTMP audio/video messages (FLV tag bodies) into
-//! [`Media`] with unwrapped timestamps.
+//! [`Media`] with unwrapped timestamps (the hub repairs any that do not
+//! increase).
 
 use bytes::Bytes;
 use nova_media::flv::{self, AudioTag, FlvError, VideoTag};
@@ -67,11 +68,6 @@ impl TagReader {
                 }))
             }
         })
-    }
-
-    /// Timestamps that went backwards on either track (clamped).
-    pub fn backwards_steps(&self) -> u64 {
-        self.video.backwards_steps() + self.audio.backwards_steps()
     }
 }
 

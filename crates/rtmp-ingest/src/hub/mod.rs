@@ -1,11 +1,13 @@
 //! The per-stream hub: publishers in, subscribers out.
 //!
 //! Each live stream fans its publisher's media out to subscribers (the
-//! packager feed, players, relays) without ever waiting for them, keeps the
+//! packager feed, players, relays) without ever waiting for them, repairs
+//! decode timestamps that do not increase (once, for all of them), keeps the
 //! configurations and the current GOP for late joiners, lets a new publisher
 //! take over, and keeps the stream live for a reconnect window when the
 //! publisher drops.
 
+mod dts_repair;
 mod notify;
 mod publisher;
 mod stream;

@@ -2,10 +2,12 @@
 //! configurations and GOP cache for late joiners, and its subscribers.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nova_media::{AudioConfig, Frame, StreamEvent, StreamId, StreamSettings, Track, VideoConfig};
 use tokio_util::sync::CancellationToken;
 
+use super::dts_repair::DtsRepair;
 use super::subscription::{Subscriber, Subscription, Wakeups};
 use crate::media::Media;
 
@@ -31,6 +33,11 @@ pub(super) struct StreamState {
     gop: Vec<Frame>,
     subscribers: Vec<Subscriber>,
     limits: Limits,
+    /// The current session's timestamp repair.
+    dts_repair: DtsRepair,
+    /// Timestamps repaired since the stream went live; every subscription
+    /// reads it.
+    timestamp_repairs: Arc<AtomicU64>,
 }
 
 impl StreamState {
@@ -53,6 +60,8 @@ impl StreamState {
             gop: Vec::new(),
             subscribers: Vec::new(),
             limits,
+            dts_repair: DtsRepair::default(),
+            timestamp_repairs: Arc::new(AtomicU64::new(0)),
         };
         // The observer's feed goes to the packager, which acts on keyframes.
         let feed = state.subscribe(Wakeups::PerBatch);
@@ -85,6 +94,7 @@ impl StreamState {
         self.video_config = None;
         self.audio_config = None;
         self.gop.clear();
+        self.dts_repair = DtsRepair::default();
         self.broadcast(StreamEvent::PublishStarted {
             session: self.session,
             settings: self.settings.clone(),
@@ -156,6 +166,12 @@ impl StreamState {
     }
 
     fn frame(&mut self, frame: Frame) {
+        let from = frame.dts;
+        let (frame, repaired) = self.dts_repair.repair(frame);
+        if repaired {
+            self.timestamp_repairs.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(stream = %self.id, session = self.session, track = ?frame.track, from, to = frame.dts, "non-increasing DTS repaired");
+        }
         let limit = self.limits.queue_frames;
         let audio_only = self.video_config.is_none();
         self.subscribers
@@ -178,7 +194,8 @@ impl StreamState {
     /// A new subscriber, brought up to date: the session's start, its
     /// configurations and the GOP so far, so it starts on a keyframe.
     pub fn subscribe(&mut self, wakeups: Wakeups) -> Subscription {
-        let (mut subscriber, subscription) = Subscriber::new(self.id, wakeups);
+        let (mut subscriber, subscription) =
+            Subscriber::new(self.id, wakeups, self.timestamp_repairs.clone());
         subscriber.control(StreamEvent::PublishStarted {
             session: self.session,
             settings: self.settings.clone(),

@@ -2,7 +2,7 @@
 //! subscriber from ever blocking the publisher.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use nova_media::{Frame, StreamEvent, StreamId, Track};
 use tokio::sync::mpsc;
@@ -15,6 +15,7 @@ pub struct Subscription {
     stream: StreamId,
     rx: mpsc::UnboundedReceiver<StreamEvent>,
     queued_frames: Arc<AtomicUsize>,
+    timestamp_repairs: Arc<AtomicU64>,
 }
 
 impl Subscription {
@@ -48,6 +49,13 @@ impl Subscription {
         self.queued_frames.load(Ordering::Relaxed)
     }
 
+    /// Frames of the stream whose DTS the hub repaired (it did not
+    /// increase) since the stream went live, whether or not this subscriber
+    /// has received them yet.
+    pub fn timestamp_repairs(&self) -> u64 {
+        self.timestamp_repairs.load(Ordering::Relaxed)
+    }
+
     fn received(&self, event: &Option<StreamEvent>) {
         if let Some(StreamEvent::Frame(_)) = event {
             self.queued_frames.fetch_sub(1, Ordering::Relaxed);
@@ -60,6 +68,7 @@ impl std::fmt::Debug for Subscription {
         f.debug_struct("Subscription")
             .field("stream", &self.stream)
             .field("queued_frames", &self.queued_frames())
+            .field("timestamp_repairs", &self.timestamp_repairs())
             .finish()
     }
 }
@@ -117,7 +126,11 @@ enum Delivery {
 }
 
 impl Subscriber {
-    pub(super) fn new(stream: StreamId, wakeups: Wakeups) -> (Self, Subscription) {
+    pub(super) fn new(
+        stream: StreamId,
+        wakeups: Wakeups,
+        timestamp_repairs: Arc<AtomicU64>,
+    ) -> (Self, Subscription) {
         let (tx, rx) = mpsc::unbounded_channel();
         let queued_frames = Arc::new(AtomicUsize::new(0));
         let subscriber = Self {
@@ -133,6 +146,7 @@ impl Subscriber {
             stream,
             rx,
             queued_frames,
+            timestamp_repairs,
         };
         (subscriber, subscription)
     }

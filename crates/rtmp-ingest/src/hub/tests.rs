@@ -707,3 +707,51 @@ async fn a_publisher_disconnected_by_shutdown_knows_it() {
     assert!(publisher.hub_shut_down());
     assert!(!f.hub.disconnect(id, true), "shutdown already ended it");
 }
+
+/// The hub is the one place timestamps are repaired: every subscriber (and
+/// the GOP cache) gets each track's DTS increasing, and the count reaches
+/// every subscription.
+#[tokio::test(start_paused = true)]
+async fn timestamps_that_do_not_increase_are_repaired_once_for_every_subscriber() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let first = f.hub.publish(&grant(id)).unwrap();
+    let (_, mut feed) = f.started().await;
+    let mut player = f.hub.subscribe(id).unwrap();
+    first.send(Media::VideoConfig(video_config()));
+    first.send(Media::Frame(video(0, true)));
+    first.send(Media::Frame(audio(10)));
+    first.send(Media::Frame(video(33, false)));
+    // The same audio frame again.
+    first.send(Media::Frame(audio(10)));
+    // The encoder restarted its clock without a new publish.
+    first.send(Media::Frame(video(0, true)));
+    first.send(Media::Frame(audio(0)));
+    first.send(Media::Frame(video(33, false)));
+    first.send(Media::Frame(audio(23)));
+    let repaired = ["K0", "A10", "P33", "A11", "K34", "A12", "P66", "A33"];
+    assert_eq!(drain(&mut player)[2..], repaired);
+    assert_eq!(player.timestamp_repairs(), 3);
+
+    // A late joiner's cached GOP is the repaired one.
+    let mut late = f.hub.subscribe(id).unwrap();
+    assert_eq!(drain(&mut late)[2..], repaired[4..]);
+
+    // A new publisher's clock need not continue the old one's.
+    let second = f.hub.publish(&grant(id)).unwrap();
+    drop(first);
+    second.send(Media::Frame(video(0, true)));
+    second.send(Media::Frame(video(33, false)));
+    assert_eq!(drain(&mut player), ["stop 1", "start 2", "K0", "P33"]);
+
+    second.finish();
+    assert_eq!(f.ended().await, id);
+    let feed_frames: Vec<String> = drain(&mut feed)
+        .into_iter()
+        .filter(|event| event.starts_with(['K', 'P', 'A']))
+        .collect();
+    assert_eq!(feed_frames[..repaired.len()], repaired);
+    for subscription in [&feed, &player, &late] {
+        assert_eq!(subscription.timestamp_repairs(), 3, "counted since live");
+    }
+}

@@ -17,7 +17,7 @@ use nova_media::StreamId;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-pub use self::tracker::{HealthTracker, Input, Snapshot};
+pub use self::tracker::{HealthTracker, Input, Snapshot, Tally};
 use self::warnings::WarningKind;
 
 /// The trackers of the streams being packaged on this server.

@@ -109,20 +109,23 @@ struct Sample {
     av_offset: Option<i64>,
 }
 
-/// The packager's counters that health reports.
+/// The running totals health reports, since the stream went live.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Tally {
-    dropped: u64,
-    repaired: u64,
+pub struct Tally {
+    /// Frames the hub dropped before they reached the packager.
+    pub dropped: u64,
+    /// Frames whose timestamps the hub repaired: the encoder sent a DTS
+    /// that went backwards or repeated.
+    pub repaired: u64,
 }
 
 impl Tally {
-    fn of(counters: &PackagerCounters) -> Self {
+    /// `timestamp_repairs` is the hub's count (the feed's
+    /// `Subscription::timestamp_repairs`).
+    pub fn of(packager: &PackagerCounters, timestamp_repairs: u64) -> Self {
         Self {
-            dropped: counters.frames_dropped_upstream,
-            // Nudged forward or, too far back to nudge, dropped: either way
-            // the encoder sent a timestamp that went backwards.
-            repaired: counters.timestamps_nudged + counters.frames_out_of_order,
+            dropped: packager.frames_dropped_upstream,
+            repaired: timestamp_repairs,
         }
     }
 }
@@ -348,9 +351,9 @@ impl HealthTracker {
         self.renditions = renditions;
     }
 
-    /// The packager's running totals after it handled an event.
-    pub fn counters(&mut self, counters: &PackagerCounters, now: Instant) {
-        self.counters.record(Tally::of(counters), now);
+    /// The running totals after the packager handled an event.
+    pub fn counters(&mut self, tally: Tally, now: Instant) {
+        self.counters.record(tally, now);
     }
 
     /// `None` while no publisher is attached.
@@ -652,15 +655,14 @@ mod tests {
     fn repairs_and_drops_warn_while_recent_and_count_forever() {
         let mut encoder = Encoder::new();
         encoder.real_time(3_000);
-        let counters = PackagerCounters {
-            timestamps_nudged: 3,
-            frames_out_of_order: 1,
+        let packager = PackagerCounters {
             frames_dropped_upstream: 40,
             ..PackagerCounters::default()
         };
+        let counters = Tally::of(&packager, 4);
         encoder
             .tracker
-            .counters(&counters, encoder.at(encoder.wall_ms));
+            .counters(counters, encoder.at(encoder.wall_ms));
         let recent = encoder.snapshot();
         assert_eq!(
             kinds(&recent),
@@ -680,7 +682,7 @@ mod tests {
         encoder.real_time(6_000);
         encoder
             .tracker
-            .counters(&counters, encoder.at(encoder.wall_ms));
+            .counters(counters, encoder.at(encoder.wall_ms));
         let later = encoder.snapshot();
         assert!(later.warnings.is_empty(), "{later:?}");
         assert_eq!((later.timestamp_repairs, later.frames_dropped), (4, 40));
