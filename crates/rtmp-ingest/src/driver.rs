@@ -16,9 +16,9 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::config::IngestConfig;
 use crate::connection::{Action, CloseReason, Connection, ConnectionConfig};
 use crate::hub::{Hub, Publisher};
-use crate::listener::IngestConfig;
 
 /// What every connection task shares.
 pub(crate) struct Shared {

@@ -9,6 +9,7 @@
 //! - [`serve`]: the tokio listener and per-connection driver that only move
 //!   bytes and time between sockets, connections and the hub.
 
+mod config;
 mod connection;
 mod driver;
 mod hub;
@@ -16,7 +17,8 @@ mod listener;
 mod media;
 mod timeline;
 
+pub use config::IngestConfig;
 pub use connection::{Action, CloseReason, Connection, ConnectionConfig};
 pub use hub::{Hub, HubClosed, HubConfig, HubObserver, Publisher, Subscription};
-pub use listener::{IngestConfig, serve};
+pub use listener::serve;
 pub use media::Media;

@@ -10,36 +10,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::IngestConfig;
 use crate::driver::{self, Shared};
 use crate::hub::Hub;
-
-#[derive(Clone, Debug)]
-pub struct IngestConfig {
-    /// The RTMP application publishers connect to: `rtmp://host/{app}/{key}`.
-    pub app: String,
-    /// A connection must finish the RTMP handshake within this time.
-    pub handshake_timeout: Duration,
-    /// A connection that sends nothing for this long is closed (a silent
-    /// publisher counts as disconnected uncleanly).
-    pub idle_timeout: Duration,
-    /// Connections over this many are closed as soon as they are accepted.
-    pub max_connections: usize,
-    /// How long a publish may wait for the authorizer before it is refused
-    /// as "retry later".
-    pub authorize_timeout: Duration,
-}
-
-impl Default for IngestConfig {
-    fn default() -> Self {
-        Self {
-            app: "live".to_owned(),
-            handshake_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(30),
-            max_connections: 1024,
-            authorize_timeout: Duration::from_secs(10),
-        }
-    }
-}
 
 const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);

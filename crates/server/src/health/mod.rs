@@ -3,6 +3,7 @@
 //! board (through `HubControl`), and the monitor announces new warnings on
 //! the live event bus.
 
+mod measures;
 pub mod renditions;
 mod tracker;
 mod warnings;

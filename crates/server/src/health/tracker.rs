@@ -13,10 +13,8 @@ use nova_api::RenditionHealth;
 use nova_media::{StreamEvent, Track};
 use nova_packager::PackagerCounters;
 
+use super::measures::{Measures, WINDOW};
 use super::warnings::{self, Warning};
-
-/// How far back rates and recent problems are measured.
-pub const WINDOW: Duration = Duration::from_secs(5);
 
 /// One thing the packager thread saw, without the frame's payload.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -73,29 +71,6 @@ pub struct Snapshot {
     pub timestamp_repairs: u64,
     pub warnings: Vec<Warning>,
     pub renditions: Vec<RenditionHealth>,
-}
-
-/// What [`warnings::judge`] looks at.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Measures {
-    pub target_segment: Duration,
-    /// How long the publisher has been attached.
-    pub session_age: Duration,
-    /// Since the last frame arrived (or the session started, before one did).
-    pub silent_for: Duration,
-    pub video_frames: u64,
-    pub audio_frames: u64,
-    /// The longest wait for a keyframe seen lately: the last interval, or
-    /// the media time since the last keyframe if that is longer already.
-    pub keyframe_wait_ms: Option<u64>,
-    pub av_drift_ms: Option<i32>,
-    /// Wall time and media time between the oldest and newest frame of the
-    /// window: media lagging wall time means the encoder cannot keep up.
-    pub wall_ms: i64,
-    pub media_ms: i64,
-    /// Within the window.
-    pub frames_dropped: u64,
-    pub timestamps_repaired: u64,
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::tracker::{Measures, WINDOW};
+use super::measures::{Measures, WINDOW};
 
 /// No frame for this long means the encoder stalled or the network did.
 const STALL_AFTER: Duration = Duration::from_secs(3);
