@@ -1,11 +1,14 @@
 //! `nova-live`: the live-video origin server binary.
 
+mod banner;
 mod cli;
+mod config;
+mod database;
 mod embedded_pg;
 mod health;
 mod live_control;
 mod logging;
-mod observer;
+mod packager_supervisor;
 mod recording;
 mod run;
 mod secrets;
@@ -13,6 +16,7 @@ mod shutdown;
 mod sinks;
 mod status_writer;
 mod tls;
+mod wiring;
 
 use std::process::ExitCode;
 

@@ -38,8 +38,9 @@ pub struct StatusQueue(mpsc::UnboundedReceiver<(StreamId, StatusChange)>);
 
 impl StatusWriter {
     /// The writer and its queue. They are made apart because the hub needs
-    /// its observer (which records changes) before the API state and its
-    /// event bus exist; nothing is recorded before the ingest listens.
+    /// its observer (the packager supervisor, which records changes) before
+    /// the API state and its event bus exist; nothing is recorded before the
+    /// ingest listens.
     pub fn new() -> (Self, StatusQueue) {
         let (sender, receiver) = mpsc::unbounded_channel();
         (Self { sender }, StatusQueue(receiver))

@@ -1,6 +1,7 @@
-//! What happens when a stream goes live or ends: a packager thread per live
-//! stream (which also measures the stream's ingest health), and the status
-//! in Postgres.
+//! Supervises the packager threads: the hub's observer starts one per live
+//! stream (which also measures the stream's ingest health), records the
+//! stream's status in Postgres as it goes live and ends, and joins the
+//! threads at shutdown.
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -13,7 +14,7 @@ use nova_rtmp_ingest::{HubObserver, Subscription};
 use crate::health::{HealthBoard, Input, Tally, renditions};
 use crate::status_writer::{StatusChange, StatusWriter};
 
-pub struct StreamObserver {
+pub struct PackagerSupervisor {
     status: StatusWriter,
     sink: Arc<dyn SegmentSink>,
     health: Arc<HealthBoard>,
@@ -21,7 +22,7 @@ pub struct StreamObserver {
     packagers: Mutex<Vec<JoinHandle<()>>>,
 }
 
-impl StreamObserver {
+impl PackagerSupervisor {
     pub fn new(
         status: StatusWriter,
         sink: Arc<dyn SegmentSink>,
@@ -55,7 +56,7 @@ impl StreamObserver {
     }
 }
 
-impl HubObserver for StreamObserver {
+impl HubObserver for PackagerSupervisor {
     fn stream_started(&self, stream: StreamId, mut feed: Subscription) {
         self.status.record(stream, StatusChange::Live);
         let sink = self.sink.clone();

@@ -1,0 +1,146 @@
+//! What the `serve` arguments mean beyond their parsing: the bounds clap
+//! does not check, and the values the server derives from them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Result;
+use nova_media::StreamSettings;
+
+use crate::cli::ServeArgs;
+
+pub fn validate(args: &ServeArgs) -> Result<()> {
+    anyhow::ensure!(
+        (0.5..=30.0).contains(&args.segment_duration),
+        "--segment-duration must be between 0.5 and 30 seconds"
+    );
+    anyhow::ensure!(
+        (2..=100).contains(&args.live_window),
+        "--live-window must be between 2 and 100 segments"
+    );
+    // RFC 8216bis §4.4.3.7: parts are a fraction of a segment; below 0.1 s
+    // every frame would be a part.
+    anyhow::ensure!(
+        (0.1..=args.segment_duration).contains(&args.part_target),
+        "--part-target must be between 0.1 seconds and --segment-duration"
+    );
+    anyhow::ensure!(
+        (0.5..=600.0).contains(&args.thumbnail_interval),
+        "--thumbnail-interval must be between 0.5 and 600 seconds"
+    );
+    anyhow::ensure!(
+        (0.0..=600.0).contains(&args.reconnect_window),
+        "--reconnect-window must be between 0 and 600 seconds"
+    );
+    anyhow::ensure!(
+        args.max_connections > 0,
+        "--max-connections must be at least 1"
+    );
+    anyhow::ensure!(
+        args.rtmp_idle_timeout >= 1.0,
+        "--rtmp-idle-timeout must be at least 1 second"
+    );
+    anyhow::ensure!(
+        (3.0..=3600.0).contains(&args.viewer_session_timeout),
+        "--viewer-session-timeout must be between 3 and 3600 seconds"
+    );
+    anyhow::ensure!(
+        (0.1..=60.0).contains(&args.viewer_sweep_interval),
+        "--viewer-sweep-interval must be between 0.1 and 60 seconds"
+    );
+    anyhow::ensure!(
+        (1.0..=60.0).contains(&args.webhook_timeout),
+        "--webhook-timeout must be between 1 and 60 seconds"
+    );
+    anyhow::ensure!(
+        args.storage.dvr_window <= 86_400,
+        "--dvr-window must be at most 86400 seconds (a day)"
+    );
+    anyhow::ensure!(
+        args.storage.recording_retention_days <= 36_500,
+        "--recording-retention-days must be at most 36500"
+    );
+    if let Some(url) = &args.public_url {
+        anyhow::ensure!(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "--public-url must start with http:// or https://"
+        );
+    }
+    Ok(())
+}
+
+/// The settings a stream has until its owner changes them.
+pub fn stream_defaults(args: &ServeArgs) -> StreamSettings {
+    StreamSettings {
+        container: args.hls_container,
+        target_segment_duration: Duration::from_secs_f64(args.segment_duration),
+        live_window_segments: args.live_window,
+        part_target_duration: Duration::from_secs_f64(args.part_target),
+        transcode: args.profile,
+        low_latency: false,
+    }
+}
+
+/// The addresses the API hands out to players and publishers.
+#[derive(Clone, Debug)]
+pub struct PublicUrls {
+    /// Playback and API URLs start with this (no trailing slash).
+    pub http: String,
+    /// Publishers append `/<stream key>`.
+    pub rtmp: String,
+}
+
+impl PublicUrls {
+    /// From `--public-url` and `--public-rtmp-url`, or else from this
+    /// machine's name and the ports the listeners are bound to.
+    pub fn resolve(args: &ServeArgs, scheme: &str, rtmp: SocketAddr, http: SocketAddr) -> Self {
+        let public_url = args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}://{}:{}", public_host(), http.port()))
+            .trim_end_matches('/')
+            .to_owned();
+        let public_rtmp_url = args
+            .public_rtmp_url
+            .clone()
+            .unwrap_or_else(|| format!("rtmp://{}:{}/live", host_of(&public_url), rtmp.port()));
+        Self {
+            http: public_url,
+            rtmp: public_rtmp_url,
+        }
+    }
+}
+
+/// The machine's host name, which other machines on the LAN can usually
+/// resolve; `localhost` when there is none.
+fn public_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if authority.starts_with('[') {
+        // An IPv6 literal keeps its brackets: it goes back into a URL.
+        return authority
+            .find(']')
+            .map_or(authority, |end| &authority[..=end]);
+    }
+    authority.split(':').next().unwrap_or(authority)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn finds_the_host_of_a_public_url() {
+        assert_eq!(host_of("http://localhost:8080"), "localhost");
+        assert_eq!(host_of("https://live.example.com/base"), "live.example.com");
+        assert_eq!(host_of("http://[::1]:8080"), "[::1]");
+    }
+}

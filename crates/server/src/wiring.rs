@@ -1,0 +1,213 @@
+//! Builds the server from its arguments and database: the packaging side
+//! (live origin, thumbnails, recording, one packager thread per stream),
+//! the ingest hub and its RTMP listener, the API and its background tasks,
+//! and the HTTP listener. What it returns is what shutdown takes apart.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use nova_api::{
+    ApiConfig, AppState, BackgroundConfig, EventBus, JwtKeys, PgPublishAuthorizer, Readiness,
+    WebhookDeliveryConfig,
+};
+use nova_media::SegmentSink;
+use nova_packager::thumbnail::{ThumbnailConfig, Thumbnailer, WithThumbnails};
+use nova_packager::{AbrConfig, LiveWindows, LiveWindowsConfig};
+use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ServeArgs;
+use crate::config::{self, PublicUrls};
+use crate::health::{self, HealthBoard};
+use crate::live_control::HubControl;
+use crate::packager_supervisor::PackagerSupervisor;
+use crate::recording::Recording;
+use crate::secrets;
+use crate::sinks::FanOut;
+use crate::status_writer::StatusWriter;
+use crate::tls::{self, TlsListener};
+
+/// The running server: its addresses, and every part shutdown stops, with
+/// the token or handle that stops or awaits it.
+pub struct Server {
+    pub urls: PublicUrls,
+    pub rtmp_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    pub jwt: Arc<JwtKeys>,
+    pub readiness: Arc<Readiness>,
+    /// The RTMP listener; it stops accepting on `stop_accepting`.
+    pub rtmp_task: JoinHandle<io::Result<()>>,
+    pub stop_accepting: CancellationToken,
+    pub hub: Hub,
+    pub supervisor: Arc<PackagerSupervisor>,
+    pub health_monitor: JoinHandle<()>,
+    pub recording: Option<Recording>,
+    /// The API's live event bus, closed before the HTTP drain.
+    pub feeds: Arc<EventBus>,
+    pub http_task: JoinHandle<io::Result<()>>,
+    pub stop_http: CancellationToken,
+    pub background_task: JoinHandle<()>,
+    pub stop_background: CancellationToken,
+    /// Writes stream statuses to Postgres until its last sender is gone.
+    pub status_task: JoinHandle<()>,
+}
+
+pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
+    let data_dir = &args.data.data_dir;
+    let secret = secrets::jwt_secret(data_dir)?;
+    let jwt = Arc::new(JwtKeys::new(&secret));
+    let defaults = config::stream_defaults(args);
+
+    let tls = match (&args.tls.tls_cert, &args.tls.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let rtmp_listener = TcpListener::bind(args.rtmp_addr)
+        .await
+        .with_context(|| format!("binding RTMP to {}", args.rtmp_addr))?;
+    let http_listener = TcpListener::bind(args.http_addr)
+        .await
+        .with_context(|| format!("binding HTTP to {}", args.http_addr))?;
+    let rtmp_addr = rtmp_listener.local_addr()?;
+    let http_addr = http_listener.local_addr()?;
+    let urls = PublicUrls::resolve(args, scheme, rtmp_addr, http_addr);
+    let public_url = &urls.http;
+
+    let api_config = ApiConfig {
+        viewer_session_timeout: Duration::from_secs_f64(args.viewer_session_timeout),
+        default_container: args.hls_container,
+        dvr_window: Duration::from_secs(args.storage.dvr_window),
+        ..ApiConfig::new(public_url.clone(), urls.rtmp.clone())
+    };
+    let recording = Recording::start(&args.storage, data_dir, &pool, &api_config).await?;
+    // DASH players synchronise to this server's clock (ISO/IEC 23009-1
+    // §5.8.5.7): the MPD's times are its times.
+    let windows = Arc::new(LiveWindows::with_config(LiveWindowsConfig {
+        clock_url: Some(format!("{public_url}/api/v1/clock").into()),
+        ..LiveWindowsConfig::default()
+    }));
+    let health = Arc::new(HealthBoard::default());
+    let (status, status_queue) = StatusWriter::new();
+    let thumbnails = Arc::new(
+        Thumbnailer::start(ThumbnailConfig {
+            interval: Duration::from_secs_f64(args.thumbnail_interval),
+            ..ThumbnailConfig::default()
+        })
+        .context("starting the thumbnail worker")?,
+    );
+    let mut sinks: Vec<Arc<dyn SegmentSink>> = vec![windows.clone(), thumbnails.clone()];
+    if let Some(recording) = &recording {
+        sinks.push(recording.recorder.clone());
+    }
+    let abr = AbrConfig {
+        preset: args.abr_preset.clone(),
+        // Live: the ladder sheds its top rendition rather than fall behind.
+        ..AbrConfig::default()
+    };
+    let supervisor = Arc::new(PackagerSupervisor::new(
+        status,
+        Arc::new(FanOut(sinks)),
+        health.clone(),
+        abr,
+    ));
+    let hub = Hub::new(
+        HubConfig {
+            reconnect_window: Duration::from_secs_f64(args.reconnect_window),
+            ..HubConfig::default()
+        },
+        supervisor.clone(),
+    );
+    let authorizer = Arc::new(PgPublishAuthorizer::new(pool.clone(), defaults));
+    let readiness = Arc::new(Readiness::default());
+    let mut state = AppState::new(
+        pool.clone(),
+        jwt.clone(),
+        api_config,
+        Arc::new(WithThumbnails::new(windows.clone(), thumbnails)),
+        readiness.clone(),
+        Arc::new(HubControl::new(hub.clone(), health.clone())),
+    );
+    if let Some(recording) = &recording {
+        state = state.with_recordings(recording.store.clone());
+    }
+    // The API's live event bus: status changes and health warnings from the
+    // ingest side are announced there too.
+    let events = state.events.clone();
+    let feeds = state.events.clone();
+    let status_task = status_queue.spawn(pool.clone(), events.clone());
+    let health_monitor = health::spawn_monitor(health, events);
+
+    let stop_accepting = CancellationToken::new();
+    let rtmp_task = tokio::spawn(nova_rtmp_ingest::serve(
+        rtmp_listener,
+        hub.clone(),
+        authorizer,
+        IngestConfig {
+            max_connections: args.max_connections,
+            idle_timeout: Duration::from_secs_f64(args.rtmp_idle_timeout),
+            ..IngestConfig::default()
+        },
+        stop_accepting.clone(),
+    ));
+    let stop_http = CancellationToken::new();
+    let http_stopped = stop_http.clone();
+    let stop_background = CancellationToken::new();
+    let background_task = nova_api::spawn_background_tasks(
+        &state,
+        BackgroundConfig {
+            viewer_sweep_interval: Duration::from_secs_f64(args.viewer_sweep_interval),
+            webhooks: WebhookDeliveryConfig {
+                timeout: Duration::from_secs_f64(args.webhook_timeout),
+                ..WebhookDeliveryConfig::default()
+            },
+            ..BackgroundConfig::default()
+        },
+        stop_background.clone(),
+    )
+    .context("starting the viewer sweep and webhook delivery")?;
+    let app = nova_api::app(state);
+    let http_stopped = async move { http_stopped.cancelled().await };
+    let http_task = match tls {
+        Some(config) => {
+            let listener = TlsListener::new(http_listener, config)?;
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(http_stopped)
+                    .await
+            })
+        }
+        None => tokio::spawn(async move {
+            axum::serve(http_listener, app)
+                .with_graceful_shutdown(http_stopped)
+                .await
+        }),
+    };
+    readiness.set_listeners_bound(true);
+
+    Ok(Server {
+        urls,
+        rtmp_addr,
+        http_addr,
+        jwt,
+        readiness,
+        rtmp_task,
+        stop_accepting,
+        hub,
+        supervisor,
+        health_monitor,
+        recording,
+        feeds,
+        http_task,
+        stop_http,
+        background_task,
+        stop_background,
+        status_task,
+    })
+}
