@@ -133,36 +133,9 @@ async fn audio_stamped_apart_from_video_is_reported_as_drift() {
 
     let dir = tempfile::tempdir().unwrap();
     let (source, drifting) = (dir.path().join("a.flv"), dir.path().join("b.flv"));
-    let encoded = tokio::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args([
-            "-t",
-            "30",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "60",
-        ])
-        .args(["-pix_fmt", "yuv420p", "-c:a", "aac"])
-        .arg(&source)
-        .status()
-        .await
-        .unwrap();
-    assert!(encoded.success());
+    encode_flv(&source).await;
     flv::shift_audio(&source, &drifting, 1500);
-    // Copied as read: the muxer's interleaving would undo the rewrite.
-    let mut encoder = ffmpeg_publishing(&stream_key_url(server, &stream), |command| {
-        command.args(["-re", "-i"]).arg(&drifting).args([
-            "-c",
-            "copy",
-            "-max_interleave_delta",
-            "1",
-        ]);
-    });
+    let mut encoder = publish_as_read(&fixture, &stream, &drifting);
     server.wait_for_status(token, id, "live", LIMIT).await;
 
     let health = wait_for("the drift warning", LIMIT, || async {
@@ -181,4 +154,84 @@ async fn audio_stamped_apart_from_video_is_reported_as_drift() {
 
     encoder.kill().await.unwrap();
     fixture.finish().await;
+}
+
+/// Audio whose clock now and then steps back behind the frame before it:
+/// the server repairs the timestamps, counts the repairs in the stream's
+/// health and tells the streamer, and the stream keeps packaging.
+#[tokio::test]
+async fn audio_timestamps_that_step_back_are_repaired_and_counted() {
+    let fixture = Fixture::start(&[]).await;
+    let server = &fixture.server;
+    let token = fixture.token.as_str();
+    let stream = server
+        .create_stream(token, json!({ "title": "Jittery clock" }))
+        .await;
+    let id = stream["id"].as_str().unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (source, jittery) = (dir.path().join("a.flv"), dir.path().join("b.flv"));
+    encode_flv(&source).await;
+    // About every two seconds, an audio frame 40 ms behind the one before.
+    flv::step_audio_back(&source, &jittery, 100, 40);
+    let mut encoder = publish_as_read(&fixture, &stream, &jittery);
+    server.wait_for_status(token, id, "live", LIMIT).await;
+
+    let health = wait_for("the timestamp repair warning", LIMIT, || async {
+        let health = server.get_stream(token, id).await["health"].clone();
+        let warned = health["warnings"].as_array()?.iter().any(|w| {
+            w.as_str()
+                .is_some_and(|w| w.contains("had timestamps that went backwards"))
+        });
+        warned.then_some(health)
+    })
+    .await;
+    assert!(
+        health["timestamp_repairs"].as_u64().unwrap() >= 1,
+        "{health}"
+    );
+    let playlist_url = fixture.playlist_url(&stream);
+    fixture.wait_for_segments(&playlist_url, 3).await;
+
+    encoder.kill().await.unwrap();
+    fixture.finish().await;
+}
+
+/// 30 s of 320x240 video with 48 kHz audio, as an FLV file to rewrite.
+async fn encode_flv(path: &std::path::Path) {
+    let encoded = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args([
+            "-t",
+            "30",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "60",
+        ])
+        .args(["-pix_fmt", "yuv420p", "-c:a", "aac"])
+        .arg(path)
+        .status()
+        .await
+        .unwrap();
+    assert!(encoded.success());
+}
+
+/// Publishes a rewritten FLV file in real time, copied as read: the
+/// muxer's interleaving would undo the rewrite.
+fn publish_as_read(
+    fixture: &Fixture,
+    stream: &Value,
+    flv: &std::path::Path,
+) -> tokio::process::Child {
+    ffmpeg_publishing(&stream_key_url(&fixture.server, stream), |command| {
+        command
+            .args(["-re", "-i"])
+            .arg(flv)
+            .args(["-c", "copy", "-max_interleave_delta", "1"]);
+    })
 }
