@@ -82,7 +82,7 @@ async fn serve_with_database(args: &ServeArgs, embedded: Option<&EmbeddedPostgre
         .connect(&database_url)
         .await
         .context("connecting to PostgreSQL")?;
-    nova_api::MIGRATOR
+    nova_schema::MIGRATOR
         .run(&pool)
         .await
         .context("applying database migrations")?;

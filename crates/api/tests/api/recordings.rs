@@ -94,7 +94,7 @@ async fn record(
     recording
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn only_the_owner_and_co_hosts_list_read_and_delete_recordings(pool: PgPool) {
     let t = setup(&pool).await;
     let recording = record(&pool, &t.store, t.cast.stream_id(), 3, false).await;
@@ -166,7 +166,7 @@ async fn only_the_owner_and_co_hosts_list_read_and_delete_recordings(pool: PgPoo
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_recording_in_progress_is_not_deleted_and_plays_in_the_dvr_window(pool: PgPool) {
     let t = setup(&pool).await;
     let recording = record(&pool, &t.store, t.cast.stream_id(), 2, true).await;
@@ -221,7 +221,7 @@ async fn a_recording_in_progress_is_not_deleted_and_plays_in_the_dvr_window(pool
         .problem(StatusCode::NOT_FOUND);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn clips_are_checked_and_list_only_the_segments_they_cover(pool: PgPool) {
     let t = setup(&pool).await;
     let recording = record(&pool, &t.store, t.cast.stream_id(), 5, false).await;
@@ -295,7 +295,7 @@ async fn clips_are_checked_and_list_only_the_segments_they_cover(pool: PgPool) {
     assert!(text.contains("#EXT-X-ENDLIST") && text.contains("#EXT-X-PLAYLIST-TYPE:VOD"));
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn retention_deletes_expired_recordings_in_batches_and_never_a_live_one(pool: PgPool) {
     let t = setup(&pool).await;
     let stream = t.cast.stream_id();
@@ -369,7 +369,7 @@ fn request_json(
     builder.body(body.to_string().into()).unwrap()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn recordings_page_newest_first_and_cursors_stay_with_their_list(pool: PgPool) {
     let t = setup(&pool).await;
     let older = record(&pool, &t.store, t.cast.stream_id(), 1, false).await;
