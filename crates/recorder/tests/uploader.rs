@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use nova_dvr::{Completion, Ordering, UploadJob, Uploader, UploaderConfig};
 use nova_media::{ObjectMeta, ObjectStore, ObjectStoreError};
+use nova_recorder::{Completion, Ordering, UploadJob, Uploader, UploaderConfig};
 use serde_json::json;
 use support::{S3sServer, wait_for};
 use tokio::sync::{Semaphore, mpsc};
@@ -42,7 +42,10 @@ fn meta() -> ObjectMeta {
     ObjectMeta::new("video/mp4", "public, max-age=31536000, immutable")
 }
 
-async fn collect(rx: &mut mpsc::UnboundedReceiver<Completion>, n: usize) -> Vec<Completion> {
+async fn collect<T: std::fmt::Debug>(
+    rx: &mut mpsc::UnboundedReceiver<Completion<T>>,
+    n: usize,
+) -> Vec<Completion<T>> {
     let mut got = Vec::new();
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while got.len() < n {
@@ -92,7 +95,7 @@ async fn outage_spools_to_disk_and_drains_in_order_when_the_store_returns() {
         .unwrap();
 
     server.stop();
-    let jobs: Vec<UploadJob> = (0..12)
+    let jobs: Vec<UploadJob<serde_json::Value>> = (0..12)
         .map(|i| {
             UploadJob::new(format!("live/s1/{i:03}.m4s"), body(i), meta())
                 .in_group("s1", Ordering::AfterEarlier)
@@ -398,7 +401,7 @@ async fn over_budget_jobs_wait_on_disk_while_the_store_is_slow() {
     let (uploader, mut done) = Uploader::start(timeline.clone(), spool.path(), config)
         .await
         .unwrap();
-    let jobs: Vec<UploadJob> = (0..5)
+    let jobs: Vec<UploadJob<()>> = (0..5)
         .map(|i| UploadJob::new(format!("s/seg-{i}.m4s"), body(0), meta()))
         .collect();
     for job in jobs.clone() {
@@ -438,7 +441,7 @@ async fn shutdown_spools_what_it_cannot_finish_and_the_next_start_uploads_it() {
     let (uploader, _done) = Uploader::start(Arc::new(stuck), spool.path(), quick_config())
         .await
         .unwrap();
-    let jobs: Vec<UploadJob> = (0..6)
+    let jobs: Vec<UploadJob<()>> = (0..6)
         .map(|i| {
             UploadJob::new(format!("s/seg-{i}.m4s"), body(i), meta())
                 .in_group("s", Ordering::AfterEarlier)
@@ -458,7 +461,7 @@ async fn shutdown_spools_what_it_cannot_finish_and_the_next_start_uploads_it() {
         "a shut-down uploader refuses jobs"
     );
 
-    let (next, mut done) = Uploader::start(store.clone(), spool.path(), quick_config())
+    let (next, mut done) = Uploader::<()>::start(store.clone(), spool.path(), quick_config())
         .await
         .unwrap();
     let keys: Vec<String> = collect(&mut done, 6)
@@ -508,18 +511,18 @@ async fn one_spool_directory_serves_one_uploader_at_a_time() {
     let store_dir = tempfile::tempdir().unwrap();
     let store = Arc::new(nova_dvr::FsObjectStore::new(store_dir.path()));
     let spool = tempfile::tempdir().unwrap();
-    let (first, _done) = Uploader::start(store.clone(), spool.path(), quick_config())
+    let (first, _done) = Uploader::<()>::start(store.clone(), spool.path(), quick_config())
         .await
         .unwrap();
-    let second = Uploader::start(store.clone(), spool.path(), quick_config()).await;
+    let second = Uploader::<()>::start(store.clone(), spool.path(), quick_config()).await;
     let err = second.err().expect("a second uploader on the same spool");
     assert!(
-        matches!(err, nova_dvr::UploaderError::SpoolInUse { .. }),
+        matches!(err, nova_recorder::UploaderError::SpoolInUse { .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("own spool directory"), "{err}");
     drop(first);
-    let (third, _done) = Uploader::start(store, spool.path(), quick_config())
+    let (third, _done) = Uploader::<()>::start(store, spool.path(), quick_config())
         .await
         .expect("the lock goes with the uploader that held it");
     third.shutdown(Duration::from_secs(1)).await;
