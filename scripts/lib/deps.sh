@@ -73,7 +73,7 @@ ensure_schemathesis() {
   export NOVA_SCHEMATHESIS="$venv/bin/schemathesis"
 }
 
-# The real S3 server the nova-dvr tests run against (0.15+ needs a newer Rust).
+# The real S3 server the nova-recorder tests run against (0.15+ needs a newer Rust).
 S3S_FS_VERSION=0.14.1
 ensure_s3s_fs() {
   local bin

@@ -45,7 +45,3 @@ pub use state::AppState;
 pub use stream_status::{end_orphaned_live_streams, mark_stream_ended, mark_stream_live};
 pub use viewers::{ViewerSweep, sweep_viewers};
 pub use webhooks::{RetrySchedule, WebhookDeliveryConfig, WebhookSender};
-
-/// The schema every nova-live process needs, applied at startup (and to each
-/// test database by `#[sqlx::test(migrator = "nova_api::MIGRATOR")]`).
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

@@ -50,7 +50,7 @@ pub async fn connect(args: &ServeArgs, embedded: Option<&EmbeddedPostgres>) -> R
         .connect(&database_url)
         .await
         .context("connecting to PostgreSQL")?;
-    nova_api::MIGRATOR
+    nova_schema::MIGRATOR
         .run(&pool)
         .await
         .context("applying database migrations")?;

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use nova_api::ApiConfig;
-use nova_dvr::index::{self, RecordingRow, RecordingState};
-use nova_dvr::{
-    FsObjectStore, Recorder, RecorderConfig, RecorderTasks, RecordingObserver, RetentionConfig,
-    S3Config, S3ObjectStore, Uploader, UploaderConfig,
-};
+use nova_dvr::index::{self, RecordingRow};
+use nova_dvr::{FsObjectStore, RecordingObserver, RetentionConfig};
 use nova_media::ObjectStore;
+use nova_recorder::{
+    Recorder, RecorderConfig, RecorderTasks, S3Config, S3ObjectStore, UploadTag, Uploader,
+    UploaderConfig,
+};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -25,7 +26,7 @@ const UPLOAD_DRAIN: Duration = Duration::from_secs(10);
 pub struct Recording {
     pub store: Arc<dyn ObjectStore>,
     pub recorder: Arc<Recorder>,
-    uploader: Uploader,
+    uploader: Uploader<UploadTag>,
     tasks: RecorderTasks,
     retention: JoinHandle<()>,
     stop_retention: CancellationToken,
@@ -81,7 +82,12 @@ impl Recording {
                 count = recovered.len(),
                 "recordings interrupted by an unclean stop are closed at their last stored segment"
             );
-            tokio::spawn(reconcile(pool.clone(), store.clone(), recovered, notifier));
+            tokio::spawn(nova_dvr::reconcile_recovered(
+                pool.clone(),
+                store.clone(),
+                recovered,
+                notifier,
+            ));
         }
         let stop_retention = CancellationToken::new();
         let stopped = stop_retention.clone();
@@ -170,30 +176,6 @@ async fn open_store(args: &StorageArgs, data_dir: &Path) -> Result<Option<Arc<dy
                 );
             }
             Ok(Some(Arc::new(store)))
-        }
-    }
-}
-
-/// Drops rows of recovered recordings whose objects are missing, then
-/// announces those that are playable.
-async fn reconcile(
-    pool: PgPool,
-    store: Arc<dyn ObjectStore>,
-    recovered: Vec<RecordingRow>,
-    notifier: Arc<dyn RecordingObserver>,
-) {
-    for row in recovered {
-        match nova_dvr::reconcile_recording(&pool, store.as_ref(), row.id).await {
-            Ok(0) => {}
-            Ok(removed) => {
-                tracing::warn!(recording = %row.id, removed, "segments whose objects never arrived are no longer listed")
-            }
-            Err(error) => {
-                tracing::warn!(recording = %row.id, "cannot check the recording's objects now: {error}")
-            }
-        }
-        if row.state == RecordingState::Complete {
-            notifier.recording_ready(&row);
         }
     }
 }

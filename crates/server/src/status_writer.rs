@@ -112,7 +112,7 @@ mod tests {
             .unwrap()
     }
 
-    #[sqlx::test(migrator = "nova_api::MIGRATOR")]
+    #[sqlx::test(migrator = "nova_schema::MIGRATOR")]
     async fn changes_are_written_in_order_then_announced(pool: PgPool) {
         let stream = StreamId::new_random();
         sqlx::query(

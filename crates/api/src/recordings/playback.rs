@@ -196,15 +196,9 @@ async fn dvr_recording(
 ) -> Result<(Uuid, chrono::Duration), ApiError> {
     let not_live = || ApiError::NotFound(format!("stream {stream:?} is not recording right now"));
     let stream = Uuid::parse_str(stream).map_err(|_| not_live())?;
-    let configured: Option<Option<i32>> = sqlx::query_scalar(
-        "SELECT CASE WHEN jsonb_typeof(settings -> 'dvr_window_seconds') = 'number' \
-                THEN (settings ->> 'dvr_window_seconds')::int END \
-         FROM live_streams WHERE id = $1",
-    )
-    .bind(stream)
-    .fetch_optional(&state.pool)
-    .await
-    .map_err(|error| ApiError::from_db("reading a stream's DVR window", error))?;
+    let configured = index::dvr_window_seconds(&state.pool, stream)
+        .await
+        .map_err(|error| ApiError::from_db("reading a stream's DVR window", error))?;
     let Some(configured) = configured else {
         return Err(not_live());
     };

@@ -41,7 +41,7 @@ async fn every_route(app: &TestApp, token: Option<&str>) -> Vec<TestResponse> {
     ]
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn requests_without_a_token_are_401_with_a_bearer_challenge(pool: PgPool) {
     let app = TestApp::new(pool);
     // Reading one stream is open to anonymous callers (public streams are);
@@ -55,7 +55,7 @@ async fn requests_without_a_token_are_401_with_a_bearer_challenge(pool: PgPool) 
     one.problem(StatusCode::NOT_FOUND);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn bad_tokens_are_401_invalid_token(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let user = Uuid::new_v4().to_string();
@@ -110,7 +110,7 @@ async fn bad_tokens_are_401_invalid_token(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn other_schemes_are_refused(pool: PgPool) {
     let app = TestApp::new(pool);
     let token = app.token(Uuid::new_v4());
@@ -132,7 +132,7 @@ async fn other_schemes_are_refused(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn another_users_stream_is_404_like_a_missing_one(pool: PgPool) {
     let app = TestApp::new(pool);
     let owner = Uuid::new_v4();

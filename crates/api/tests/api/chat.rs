@@ -199,7 +199,7 @@ fn app_with_rate_limit(pool: PgPool, burst: u32) -> TestApp {
     TestApp::with_config(pool, config)
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_posted_message_is_stored_returned_and_published(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "public").await;
@@ -242,7 +242,7 @@ async fn a_posted_message_is_stored_returned_and_published(pool: PgPool) {
     assert_eq!(read.json(), message);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn messages_must_be_one_short_line(pool: PgPool) {
     let mut config = ApiConfig::new(PUBLIC_URL, RTMP_URL);
     config.chat.max_message_chars = 10;
@@ -281,7 +281,7 @@ async fn messages_must_be_one_short_line(pool: PgPool) {
     .problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn an_ended_stream_keeps_its_history_but_takes_no_messages(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, "public").await;
@@ -307,7 +307,7 @@ async fn an_ended_stream_keeps_its_history_but_takes_no_messages(pool: PgPool) {
     assert_eq!(history.json()["items"][0]["body"], "before");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn posting_too_fast_is_429_with_retry_after(pool: PgPool) {
     let app = app_with_rate_limit(pool, 2);
     let cast = Cast::new(&app, "public").await;
@@ -339,7 +339,7 @@ async fn posting_too_fast_is_429_with_retry_after(pool: PgPool) {
     assert_eq!(elsewhere.status, StatusCode::CREATED, "and per stream");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn slow_mode_spaces_out_viewers_but_not_staff(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, "public").await;
@@ -393,7 +393,7 @@ async fn slow_mode_spaces_out_viewers_but_not_staff(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn slow_mode_holds_for_requests_sent_at_once(pool: PgPool) {
     // A burst above the attempts, so only slow mode stands in the way.
     let app = app_with_rate_limit(pool, 100);
@@ -428,7 +428,7 @@ async fn slow_mode_holds_for_requests_sent_at_once(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn banned_users_are_told_until_when(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "public").await;
@@ -556,7 +556,7 @@ async fn banned_users_are_told_until_when(pool: PgPool) {
     .problem(StatusCode::NOT_FOUND);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn expired_bans_no_longer_count(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, "public").await;
@@ -618,7 +618,7 @@ async fn expired_bans_no_longer_count(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_owner_and_hosts_cannot_be_banned(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "public").await;
@@ -676,7 +676,7 @@ async fn the_owner_and_hosts_cannot_be_banned(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn banned_words_are_refused_whole_and_in_any_case(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "public").await;
@@ -727,7 +727,7 @@ async fn banned_words_are_refused_whole_and_in_any_case(pool: PgPool) {
     assert_eq!(settings.json()["banned_words"], json!(["buy now", "spam"]));
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn settings_are_validated(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "public").await;
@@ -775,7 +775,7 @@ async fn settings_are_validated(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn pages_are_newest_first_and_stable_while_chat_goes_on(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, "public").await;
@@ -840,7 +840,7 @@ async fn pages_are_newest_first_and_stable_while_chat_goes_on(pool: PgPool) {
     .problem(StatusCode::BAD_REQUEST);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn bans_page_newest_first(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, "public").await;
@@ -883,7 +883,7 @@ async fn bans_page_newest_first(pool: PgPool) {
     assert_eq!(listed, banned);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn hidden_messages_are_kept_for_staff_and_gone_for_everyone_else(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, "public").await;
@@ -1095,12 +1095,12 @@ async fn matrix(pool: PgPool, visibility: &str) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn every_role_on_every_chat_route_of_a_public_stream(pool: PgPool) {
     matrix(pool, "public").await;
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn every_role_on_every_chat_route_of_a_private_stream(pool: PgPool) {
     matrix(pool, "private").await;
 }

@@ -192,7 +192,7 @@ fn event_id(event: &Value) -> u64 {
     event["id"].as_u64().unwrap()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_websocket_gets_chat_live_and_what_it_missed_on_reconnect(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "public").await;
@@ -240,7 +240,7 @@ async fn a_websocket_gets_chat_live_and_what_it_missed_on_reconnect(pool: PgPool
     assert_quiet(&mut socket).await;
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn server_sent_events_resume_from_last_event_id(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "public").await;
@@ -292,7 +292,7 @@ async fn server_sent_events_resume_from_last_event_id(pool: PgPool) {
     events.assert_quiet().await;
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_gap_in_the_history_is_a_resync_then_what_is_left(pool: PgPool) {
     let mut app = TestApp::new(pool);
     app.state.events = Arc::new(EventBus::new(ReplayLimits {
@@ -339,7 +339,7 @@ async fn a_gap_in_the_history_is_a_resync_then_what_is_left(pool: PgPool) {
     assert_eq!(next_frame(&mut socket).await["type"], "resync");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn browsers_pass_the_token_in_the_query(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "private").await;
@@ -387,7 +387,7 @@ async fn browsers_pass_the_token_in_the_query(pool: PgPool) {
     assert_eq!(events.next().await.unwrap().data["data"], message);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn feeds_close_cleanly_when_the_server_shuts_down(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "public").await;
@@ -437,7 +437,7 @@ fn feed_request(uri: &str, token: Option<&str>) -> Request<Body> {
     builder.body(Body::empty()).unwrap()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn every_role_may_follow_the_events_it_may_see(pool: PgPool) {
     let app = TestApp::new(pool);
     for visibility in ["public", "unlisted", "private"] {
@@ -463,7 +463,7 @@ async fn every_role_may_follow_the_events_it_may_see(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn bad_feed_requests_are_400(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "public").await;
@@ -490,7 +490,7 @@ async fn bad_feed_requests_are_400(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_feed_and_chat_are_documented(pool: PgPool) {
     let app = TestApp::new(pool);
     let document = app
@@ -548,7 +548,7 @@ impl std::io::Write for CapturedLog {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn tokens_in_the_query_stay_out_of_the_log(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "public").await;

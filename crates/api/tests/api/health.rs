@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 use crate::support::{TestApp, get, request};
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn healthz_answers_ok(pool: PgPool) {
     let app = TestApp::new(pool);
     let response = app.send(get("/healthz", None)).await;
@@ -14,7 +14,7 @@ async fn healthz_answers_ok(pool: PgPool) {
     assert_eq!(response.json(), json!({ "status": "ok" }));
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn readyz_needs_the_database_and_bound_listeners(pool: PgPool) {
     let app = TestApp::new(pool);
     let ready = app.send(get("/readyz", None)).await;
@@ -47,7 +47,7 @@ async fn readyz_needs_the_database_and_bound_listeners(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn unknown_routes_and_methods_are_problems(pool: PgPool) {
     let app = TestApp::new(pool);
     app.send(get("/nowhere", None))

@@ -186,7 +186,7 @@ async fn pin_status(app: &TestApp, cast: &Cast, pinner: Uuid) -> StatusCode {
     .status
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn an_invitation_is_accepted_and_the_role_applies_until_removal(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -250,7 +250,7 @@ async fn an_invitation_is_accepted_and_the_role_applies_until_removal(pool: PgPo
     assert_eq!(kinds, [json!("accepted"), json!("removed")]);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn declined_and_removed_invitations_can_be_reopened(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -295,7 +295,7 @@ async fn declined_and_removed_invitations_can_be_reopened(pool: PgPool) {
     assert_eq!(rows.0, 1, "one row per user and stream");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn inviting_a_current_host_changes_their_role_at_once(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -332,7 +332,7 @@ async fn inviting_a_current_host_changes_their_role_at_once(pool: PgPool) {
     assert!(events.receiver.try_recv().is_err());
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn only_the_invited_user_answers_and_only_once(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -384,7 +384,7 @@ async fn only_the_invited_user_answers_and_only_once(pool: PgPool) {
         .problem(StatusCode::CONFLICT);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn hosts_and_invitees_may_leave_but_not_remove_others(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -439,7 +439,7 @@ async fn hosts_and_invitees_may_leave_but_not_remove_others(pool: PgPool) {
     .problem(StatusCode::FORBIDDEN);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn removing_is_idempotent_and_unknown_users_are_404(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -466,7 +466,7 @@ async fn removing_is_idempotent_and_unknown_users_are_404(pool: PgPool) {
     .problem(StatusCode::NOT_FOUND);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn invitations_are_validated(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -507,7 +507,7 @@ async fn invitations_are_validated(pool: PgPool) {
     assert_eq!(rows.0, 3, "only the cast's hosts");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_host_list_pages_in_invitation_order(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -551,7 +551,7 @@ async fn the_host_list_pages_in_invitation_order(pool: PgPool) {
 }
 
 /// Every host route × every role (expectations in `EVERYONE` order).
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn host_routes_follow_the_permission_matrix(pool: PgPool) {
     use StatusCode as S;
     let app = TestApp::new(pool.clone());
@@ -633,7 +633,7 @@ async fn host_routes_follow_the_permission_matrix(pool: PgPool) {
     assert_eq!(invitee_accepts.status, S::OK);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn private_streams_are_404_to_all_but_hosts_and_invitees(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;

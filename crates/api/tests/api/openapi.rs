@@ -14,7 +14,7 @@ async fn document(app: &TestApp) -> Value {
     response.json()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_document_is_openapi_3_1_with_bearer_auth(pool: PgPool) {
     let app = TestApp::new(pool);
     let doc = document(&app).await;
@@ -30,7 +30,7 @@ async fn the_document_is_openapi_3_1_with_bearer_auth(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn every_stream_route_of_the_matrix_is_documented_and_every_operation_is_described(
     pool: PgPool,
 ) {
@@ -73,7 +73,7 @@ async fn every_stream_route_of_the_matrix_is_documented_and_every_operation_is_d
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_docs_page_is_browsable(pool: PgPool) {
     let app = TestApp::new(pool);
     let response = app.send(get("/api/v1/docs/", None)).await;

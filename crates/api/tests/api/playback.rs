@@ -51,7 +51,7 @@ fn live_window(app: &TestApp) -> StreamId {
     stream
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn objects_come_with_their_type_and_cache_lifetime(pool: PgPool) {
     let app = TestApp::new(pool);
     let stream = live_window(&app);
@@ -108,7 +108,7 @@ async fn objects_come_with_their_type_and_cache_lifetime(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn head_gives_the_headers_without_the_body(pool: PgPool) {
     let app = TestApp::new(pool);
     let stream = live_window(&app);
@@ -132,7 +132,7 @@ async fn head_gives_the_headers_without_the_body(pool: PgPool) {
     assert_eq!(response.header("cache-control"), "public, max-age=1");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn missing_objects_are_briefly_cacheable_404_problems(pool: PgPool) {
     let app = TestApp::new(pool);
     let stream = live_window(&app);
@@ -151,7 +151,7 @@ async fn missing_objects_are_briefly_cacheable_404_problems(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn names_that_try_to_leave_the_stream_are_refused(pool: PgPool) {
     let app = TestApp::new(pool);
     let stream = live_window(&app);
@@ -182,7 +182,7 @@ fn preflight(uri: &str, method: &str, headers: &str) -> Request<Body> {
         .unwrap()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn players_and_web_apps_on_any_origin_may_call(pool: PgPool) {
     let app = TestApp::new(pool);
     let stream = live_window(&app);

@@ -39,7 +39,7 @@ async fn stream_with_key(app: &TestApp, body: serde_json::Value) -> (nova_media:
     )
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_right_key_is_granted_with_the_streams_settings(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let authorizer = PgPublishAuthorizer::new(pool, defaults());
@@ -71,7 +71,7 @@ async fn the_right_key_is_granted_with_the_streams_settings(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn wrong_unknown_and_malformed_keys_are_invalid(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let authorizer = PgPublishAuthorizer::new(pool, defaults());
@@ -97,7 +97,7 @@ async fn wrong_unknown_and_malformed_keys_are_invalid(pool: PgPool) {
     assert!(authorizer.authorize(&publish("live", &key)).await.is_ok());
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_disabled_stream_is_refused_even_with_its_key(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let authorizer = PgPublishAuthorizer::new(pool.clone(), defaults());
@@ -121,7 +121,7 @@ async fn a_disabled_stream_is_refused_even_with_its_key(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn other_applications_are_unknown(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let authorizer = PgPublishAuthorizer::new(pool, defaults());
@@ -135,7 +135,7 @@ async fn other_applications_are_unknown(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn unusable_stored_settings_fall_back_to_the_defaults(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let authorizer = PgPublishAuthorizer::new(pool.clone(), defaults());
@@ -155,7 +155,7 @@ async fn unusable_stored_settings_fall_back_to_the_defaults(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_database_outage_is_unavailable_not_invalid(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let (_, key) = stream_with_key(&app, json!({ "title": "Outage" })).await;

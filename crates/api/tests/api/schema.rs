@@ -46,7 +46,7 @@ async fn two_streams(pool: &PgPool) {
     .await;
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn live_streams_refuse_bad_rows(pool: PgPool) {
     two_streams(&pool).await;
     let other = Uuid::new_v4();
@@ -126,7 +126,7 @@ async fn live_streams_refuse_bad_rows(pool: PgPool) {
     .await;
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn updated_at_moves_only_when_the_row_changes(pool: PgPool) {
     two_streams(&pool).await;
     let read = || async {
@@ -153,7 +153,7 @@ async fn updated_at_moves_only_when_the_row_changes(pool: PgPool) {
     assert!(read().await > created);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn super_chats_keep_money_rows_honest(pool: PgPool) {
     two_streams(&pool).await;
     let chat = |columns: &str, values: &str| {
@@ -212,7 +212,7 @@ async fn super_chats_keep_money_rows_honest(pool: PgPool) {
     .await;
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn chat_viewers_and_hosts_follow_their_rules(pool: PgPool) {
     two_streams(&pool).await;
     let cases = [
@@ -300,7 +300,7 @@ async fn chat_viewers_and_hosts_follow_their_rules(pool: PgPool) {
     assert_eq!(left, 0);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn recordings_and_segments_stay_consistent(pool: PgPool) {
     two_streams(&pool).await;
     let recording = Uuid::new_v4();

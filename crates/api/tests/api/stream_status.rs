@@ -27,7 +27,7 @@ async fn status(pool: &PgPool, stream: StreamId) -> Status {
     .unwrap()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_stream_goes_live_ends_and_goes_live_again(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let owner = Uuid::new_v4();
@@ -84,7 +84,7 @@ async fn a_stream_goes_live_ends_and_goes_live_again(pool: PgPool) {
     assert_eq!(relive.ended_at, None);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn only_a_live_stream_can_end(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let stream = stream_id(
@@ -97,14 +97,14 @@ async fn only_a_live_stream_can_end(pool: PgPool) {
     assert_eq!(after.ended_at, None);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn status_writes_for_a_deleted_stream_are_no_ops(pool: PgPool) {
     let gone = StreamId::new_random();
     mark_stream_live(&pool, gone).await.unwrap();
     mark_stream_ended(&pool, gone).await.unwrap();
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn startup_ends_streams_a_crash_left_live(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let owner = Uuid::new_v4();

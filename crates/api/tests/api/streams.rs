@@ -107,7 +107,7 @@ pub fn field_errors(problem: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn create_returns_the_stream_its_key_and_where_it_lives(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = Uuid::new_v4();
@@ -172,7 +172,7 @@ async fn create_returns_the_stream_its_key_and_where_it_lives(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn only_a_hash_of_the_key_secret_is_stored(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let stream = app
@@ -206,7 +206,7 @@ async fn only_a_hash_of_the_key_secret_is_stored(pool: PgPool) {
     assert_eq!(leaks, 0, "the secret is stored somewhere in clear");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn get_shows_the_stream_but_never_its_key_again(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = Uuid::new_v4();
@@ -240,7 +240,7 @@ async fn get_shows_the_stream_but_never_its_key_again(pool: PgPool) {
     assert_eq!(stream["settings"], json!({ "container": "ts" }));
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn list_pages_through_own_streams_newest_first(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = Uuid::new_v4();
@@ -284,7 +284,7 @@ async fn list_pages_through_own_streams_newest_first(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn list_pages_hold_twenty_by_default_and_at_most_a_hundred(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = Uuid::new_v4();
@@ -323,7 +323,7 @@ async fn list_pages_hold_twenty_by_default_and_at_most_a_hundred(pool: PgPool) {
     assert_eq!(all["next_cursor"], Value::Null);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn an_empty_list_is_a_page_without_a_cursor(pool: PgPool) {
     let app = TestApp::new(pool);
     let response = app
@@ -333,7 +333,7 @@ async fn an_empty_list_is_a_page_without_a_cursor(pool: PgPool) {
     assert_eq!(response.json(), json!({ "items": [], "next_cursor": null }));
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn bad_list_parameters_are_400_problems(pool: PgPool) {
     let app = TestApp::new(pool);
     let token = app.token(Uuid::new_v4());
@@ -358,7 +358,7 @@ async fn bad_list_parameters_are_400_problems(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn invalid_fields_are_422_problems_that_point_at_them(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let token = app.token(Uuid::new_v4());
@@ -432,7 +432,7 @@ async fn invalid_fields_are_422_problems_that_point_at_them(pool: PgPool) {
     assert_eq!(count, 0, "an invalid request created a stream");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn bodies_that_are_not_json_are_400_or_415_problems(pool: PgPool) {
     let app = TestApp::new(pool);
     let token = app.token(Uuid::new_v4());
@@ -481,7 +481,7 @@ async fn bodies_that_are_not_json_are_400_or_415_problems(pool: PgPool) {
     assert_eq!(response.status, StatusCode::CREATED);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn create_takes_visibility_and_every_setting(pool: PgPool) {
     let app = TestApp::new(pool);
     let settings = json!({
@@ -505,7 +505,7 @@ async fn create_takes_visibility_and_every_setting(pool: PgPool) {
     assert_eq!(plain["settings"], json!({}));
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn only_the_owner_sees_ingest_and_settings(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let owner = Uuid::new_v4();
@@ -550,7 +550,7 @@ async fn only_the_owner_sees_ingest_and_settings(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn get_shows_the_viewer_count_and_the_ingest_health(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let owner = Uuid::new_v4();
@@ -589,7 +589,7 @@ async fn get_shows_the_viewer_count_and_the_ingest_health(pool: PgPool) {
     assert_eq!(listed["items"][0]["viewer_count"], 7);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_stream_routes_are_documented_as_they_behave(pool: PgPool) {
     let app = TestApp::new(pool);
     let doc = app.send(get("/api/v1/openapi.json", None)).await.json();

@@ -149,7 +149,7 @@ async fn webhook_payloads(pool: &PgPool) -> Vec<Value> {
     .collect()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_super_chat_is_recorded_paid_tiered_and_announced(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -234,7 +234,7 @@ async fn a_super_chat_is_recorded_paid_tiered_and_announced(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_repeat_with_the_same_key_returns_the_original(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -286,7 +286,7 @@ async fn a_repeat_with_the_same_key_returns_the_original(pool: PgPool) {
     assert_eq!(count_rows(&pool).await, 2);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_key_used_for_another_payment_is_refused(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -360,7 +360,7 @@ async fn a_key_used_for_another_payment_is_refused(pool: PgPool) {
 
 /// Twenty identical requests at once, over as many connections: one row,
 /// one 201, and every response names it.
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn concurrent_retries_record_one_super_chat(
     pool_options: PgPoolOptions,
     connect: PgConnectOptions,
@@ -408,7 +408,7 @@ async fn concurrent_retries_record_one_super_chat(
     pool.close().await;
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_payment_reference_is_one_payment(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -451,7 +451,7 @@ async fn a_payment_reference_is_one_payment(pool: PgPool) {
     assert_eq!(count_rows(&pool).await, 1);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_idempotency_key_is_required_and_checked(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -487,7 +487,7 @@ async fn the_idempotency_key_is_required_and_checked(pool: PgPool) {
     assert_eq!(count_rows(&pool).await, 1);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn amounts_are_integers_in_minor_units(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -524,7 +524,7 @@ async fn amounts_are_integers_in_minor_units(pool: PgPool) {
     assert_eq!(count_rows(&pool).await, 0);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn currencies_are_active_iso_4217_codes(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -564,7 +564,7 @@ async fn currencies_are_active_iso_4217_codes(pool: PgPool) {
     assert_eq!((&yen["currency"], &yen["tier"]), (&json!("JPY"), &json!(1)));
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn tiers_decide_colour_pin_time_and_message_length(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -642,7 +642,7 @@ async fn tiers_decide_colour_pin_time_and_message_length(pool: PgPool) {
     assert_eq!(blank["message"], "");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn tiers_come_from_the_configuration(pool: PgPool) {
     let mut config = ApiConfig::new(PUBLIC_URL, RTMP_URL);
     config.super_chat_tiers = vec![
@@ -693,7 +693,7 @@ async fn tiers_come_from_the_configuration(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_list_is_newest_first_and_hides_hidden_ones_from_viewers(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -791,7 +791,7 @@ async fn the_list_is_newest_first_and_hides_hidden_ones_from_viewers(pool: PgPoo
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_pinned_list_holds_what_is_pinned_now_by_tier(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -847,7 +847,7 @@ async fn the_pinned_list_holds_what_is_pinned_now_by_tier(pool: PgPool) {
     assert_eq!(seen, expected);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn pinning_uses_the_tier_time_or_the_one_asked_for(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -985,7 +985,7 @@ async fn pinning_uses_the_tier_time_or_the_one_asked_for(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn hiding_keeps_the_super_chat_and_is_idempotent(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -1032,7 +1032,7 @@ async fn hiding_keeps_the_super_chat_and_is_idempotent(pool: PgPool) {
     .problem(StatusCode::NOT_FOUND);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn refunds_are_recorded_once(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -1079,7 +1079,7 @@ async fn refunds_are_recorded_once(pool: PgPool) {
     assert_eq!(listed["items"][0]["status"], "refunded");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn totals_sum_paid_super_chats_per_currency(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let cast = Cast::new(&app, &pool).await;
@@ -1145,7 +1145,7 @@ async fn totals_sum_paid_super_chats_per_currency(pool: PgPool) {
 
 /// Every route × every role. Actions that change a super chat get a fresh
 /// one per attempt, so an allowed attempt succeeds on its own merits.
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn super_chat_routes_follow_the_permission_matrix(pool: PgPool) {
     use StatusCode as S;
     let app = TestApp::new(pool.clone());
@@ -1297,7 +1297,7 @@ async fn super_chat_routes_follow_the_permission_matrix(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_openapi_document_describes_the_routes(pool: PgPool) {
     let app = TestApp::new(pool);
     let document = app.send(get("/api/v1/openapi.json", None)).await.json();

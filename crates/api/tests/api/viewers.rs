@@ -129,7 +129,7 @@ fn time(value: &Value) -> DateTime<Utc> {
     value.as_str().unwrap().parse().unwrap()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn joining_starts_a_session_that_heartbeats_keep_alive(pool: PgPool) {
     let app = TestApp::new(pool);
     let owner = Uuid::new_v4();
@@ -181,7 +181,7 @@ async fn joining_starts_a_session_that_heartbeats_keep_alive(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_body_is_optional_and_the_server_picks_a_token(pool: PgPool) {
     let app = TestApp::new(pool);
     let stream = stream_id(
@@ -200,7 +200,7 @@ async fn the_body_is_optional_and_the_server_picks_a_token(pool: PgPool) {
     assert_ne!(a["id"], b["id"]);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn bad_bodies_are_refused_with_the_field_named(pool: PgPool) {
     let app = TestApp::new(pool);
     let stream = stream_id(
@@ -234,7 +234,7 @@ async fn bad_bodies_are_refused_with_the_field_named(pool: PgPool) {
         .problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn rejoining_with_the_same_token_resumes_instead_of_counting_twice(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let owner = Uuid::new_v4();
@@ -283,7 +283,7 @@ async fn rejoining_with_the_same_token_resumes_instead_of_counting_twice(pool: P
     assert_eq!(rows, 2);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn an_ended_broadcast_takes_no_new_viewers(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let stream = stream_id(
@@ -321,7 +321,7 @@ async fn age(pool: &PgPool, session: &str, joined_ago: i64, seen_ago: i64) {
     .unwrap();
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn sessions_that_stop_heartbeating_expire_and_others_stay(pool: PgPool) {
     let mut config = ApiConfig::new(PUBLIC_URL, RTMP_URL);
     config.viewer_session_timeout = Duration::from_secs(30);
@@ -404,7 +404,7 @@ async fn sessions_that_stop_heartbeating_expire_and_others_stay(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_sweep_works_in_bounded_batches(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let owner = Uuid::new_v4();
@@ -432,7 +432,7 @@ async fn the_sweep_works_in_bounded_batches(pool: PgPool) {
     assert_eq!(numbers["stream"]["watch_time_ms"], 5 * 300_000);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn leaving_ends_a_session_and_repeating_it_is_harmless(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let stream = stream_id(
@@ -510,7 +510,7 @@ async fn place(
 
 const MINUTE_MS: i64 = 60_000;
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn statistics_count_current_peak_unique_and_watch_time(pool: PgPool) {
     // A long timeout: the sessions below are placed up to an hour back and
     // must not expire; expiry has its own test.
@@ -636,7 +636,7 @@ async fn statistics_count_current_peak_unique_and_watch_time(pool: PgPool) {
     assert_eq!(numbers["stream"]["peak_viewers"], 2);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_sweep_publishes_viewer_counts(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let stream = stream_id(
@@ -670,7 +670,7 @@ async fn the_sweep_publishes_viewer_counts(pool: PgPool) {
     assert_eq!(events.try_recv().unwrap().data, json!({"current": 1}));
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn every_role_may_watch_and_only_owner_and_co_hosts_read_stats(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let (stream, cast) = stream_with_cast(&app, &pool).await;
@@ -707,7 +707,7 @@ async fn every_role_may_watch_and_only_owner_and_co_hosts_read_stats(pool: PgPoo
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_private_stream_is_404_to_those_who_may_not_see_it(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let (stream, cast) = stream_with_cast(&app, &pool).await;
@@ -747,7 +747,7 @@ async fn a_private_stream_is_404_to_those_who_may_not_see_it(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn unknown_streams_are_404(pool: PgPool) {
     let app = TestApp::new(pool);
     let owner = Uuid::new_v4();
@@ -764,7 +764,7 @@ async fn unknown_streams_are_404(pool: PgPool) {
         .problem(StatusCode::NOT_FOUND);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn concurrent_joins_with_one_token_make_one_session(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let fan = Uuid::new_v4();

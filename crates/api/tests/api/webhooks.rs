@@ -171,7 +171,7 @@ fn run(command: &mut Command, input: &[u8]) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn endpoints_are_created_listed_read_and_deleted(pool: PgPool) {
     let app = TestApp::new(pool);
     let owner = Uuid::new_v4();
@@ -233,7 +233,7 @@ async fn endpoints_are_created_listed_read_and_deleted(pool: PgPool) {
     .problem(StatusCode::NOT_FOUND);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn endpoint_bodies_are_validated_field_by_field(pool: PgPool) {
     let app = TestApp::new(pool);
     let token = app.token(Uuid::new_v4());
@@ -275,7 +275,7 @@ async fn endpoint_bodies_are_validated_field_by_field(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn endpoints_belong_to_their_owner_alone(pool: PgPool) {
     let app = TestApp::new(pool);
     let owner = Uuid::new_v4();
@@ -317,7 +317,7 @@ async fn endpoints_belong_to_their_owner_alone(pool: PgPool) {
     assert_eq!(read.status, StatusCode::OK);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn endpoint_lists_page_and_an_owner_has_at_most_twenty(pool: PgPool) {
     let app = TestApp::new(pool);
     let owner = Uuid::new_v4();
@@ -365,7 +365,7 @@ async fn endpoint_lists_page_and_an_owner_has_at_most_twenty(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_delivery_is_signed_so_an_independent_hmac_verifies_it(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let receiver = Receiver::start(&[]).await;
@@ -440,7 +440,7 @@ fn at(value: &Value) -> DateTime<Utc> {
     value.as_str().unwrap().parse().unwrap()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn failed_attempts_are_retried_after_a_backoff_and_logged(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let receiver = Receiver::start(&[StatusCode::INTERNAL_SERVER_ERROR]).await;
@@ -484,7 +484,7 @@ async fn failed_attempts_are_retried_after_a_backoff_and_logged(pool: PgPool) {
     assert_eq!(log[0]["last_error"], Value::Null);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_delivery_fails_for_good_after_its_last_attempt(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     // A port nobody listens on: bound, then closed.
@@ -518,7 +518,7 @@ async fn a_delivery_fails_for_good_after_its_last_attempt(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn redirects_are_answers_not_directions(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let receiver = Receiver::start(&[StatusCode::FOUND]).await;
@@ -551,7 +551,7 @@ async fn queued(pool: &PgPool) -> Vec<(String, Uuid)> {
     .unwrap()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn status_writes_queue_one_event_per_real_change(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let owner = Uuid::new_v4();
@@ -608,7 +608,7 @@ async fn status_writes_queue_one_event_per_real_change(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_rotated_secret_signs_from_then_on(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let receiver = Receiver::start(&[]).await;
@@ -640,7 +640,7 @@ async fn a_rotated_secret_signs_from_then_on(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_delivery_log_pages_newest_first(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let owner = Uuid::new_v4();
@@ -685,7 +685,7 @@ async fn the_delivery_log_pages_newest_first(pool: PgPool) {
         .problem(StatusCode::BAD_REQUEST);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_openapi_document_has_the_viewer_and_webhook_routes(pool: PgPool) {
     let app = TestApp::new(pool);
     let document = app.send(get("/api/v1/openapi.json", None)).await.json();
@@ -724,7 +724,7 @@ async fn the_openapi_document_has_the_viewer_and_webhook_routes(pool: PgPool) {
     assert!(join["responses"]["200"].is_object() && join["responses"]["201"].is_object());
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn the_background_tasks_deliver_sweep_and_stop_on_shutdown(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let receiver = Receiver::start(&[]).await;
@@ -780,7 +780,7 @@ async fn the_background_tasks_deliver_sweep_and_stop_on_shutdown(pool: PgPool) {
         .unwrap();
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn concurrent_workers_send_each_delivery_once(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let receiver = Receiver::start(&[]).await;

@@ -7,6 +7,7 @@ mod clips;
 mod inits;
 mod recordings;
 mod segments;
+mod settings;
 
 pub use clips::{ClipRow, clip, clip_segments, insert_clip, playable_range};
 pub use inits::{InitRow, add_init, inits};
@@ -18,3 +19,4 @@ pub use segments::{
     NewSegment, RenditionSummary, SegmentRow, add_segment, live_recording, remove_segment,
     renditions, segments,
 };
+pub use settings::dvr_window_seconds;

@@ -12,8 +12,8 @@ pub mod mpd;
 /// ffprobe and ffmpeg judging media, shared with the packager's tests.
 #[path = "../../../packager/tests/support/probe.rs"]
 pub mod probe;
-/// The real S3 server (`s3s-fs`) the DVR crate's tests use too.
-#[path = "../../../dvr/tests/support/mod.rs"]
+/// The real S3 server (`s3s-fs`) the recorder crate's tests use too.
+#[path = "../../../recorder/tests/support/mod.rs"]
 pub mod s3;
 pub mod server;
 pub mod tls;

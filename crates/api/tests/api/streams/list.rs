@@ -66,7 +66,7 @@ async fn three_streams(app: &TestApp, owner: Uuid, name: &str) -> [Value; 3] {
     streams.try_into().unwrap()
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn owner_filters_show_all_your_streams_and_only_the_public_ones_of_others(pool: PgPool) {
     let app = TestApp::new(pool);
     let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
@@ -124,7 +124,7 @@ async fn owner_filters_show_all_your_streams_and_only_the_public_ones_of_others(
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn status_filters_make_a_live_now_directory(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
@@ -159,7 +159,7 @@ async fn status_filters_make_a_live_now_directory(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn pages_stay_correct_while_streams_are_created_and_go_live(pool: PgPool) {
     let app = TestApp::new(pool);
     let owner = Uuid::new_v4();
@@ -232,7 +232,7 @@ async fn pages_stay_correct_while_streams_are_created_and_go_live(pool: PgPool) 
     assert_eq!(listed_all, still_idle, "no stream twice, none skipped");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_cursor_only_continues_the_query_it_came_from(pool: PgPool) {
     let app = TestApp::new(pool);
     let owner = Uuid::new_v4();

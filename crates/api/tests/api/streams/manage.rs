@@ -84,7 +84,7 @@ impl Owned {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn an_idle_stream_is_deleted_with_what_hangs_off_it(pool: PgPool) {
     let s = Owned::new(pool.clone()).await;
     let id = uuid_of(&s.stream);
@@ -118,7 +118,7 @@ async fn an_idle_stream_is_deleted_with_what_hangs_off_it(pool: PgPool) {
     s.delete("").await.problem(StatusCode::NOT_FOUND);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_live_stream_is_deleted_only_when_forced(pool: PgPool) {
     let s = Owned::new(pool.clone()).await;
     let stream = go_live(&s.app, &s.stream).await;
@@ -153,7 +153,7 @@ async fn a_live_stream_is_deleted_only_when_forced(pool: PgPool) {
     assert_eq!(count, 0);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn streams_with_payments_or_recordings_are_kept(pool: PgPool) {
     for (table, insert) in [
         (
@@ -189,7 +189,7 @@ async fn streams_with_payments_or_recordings_are_kept(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_reset_key_replaces_the_old_one_at_once(pool: PgPool) {
     let s = Owned::new(pool.clone()).await;
     let stream = stream_id(&s.stream);
@@ -215,7 +215,7 @@ async fn a_reset_key_replaces_the_old_one_at_once(pool: PgPool) {
     assert!(!String::from_utf8_lossy(&shown.body).contains(&new_key[16..]));
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_reset_can_disconnect_the_publisher(pool: PgPool) {
     let s = Owned::new(pool.clone()).await;
     let stream = go_live(&s.app, &s.stream).await;
@@ -254,7 +254,7 @@ async fn a_reset_can_disconnect_the_publisher(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn a_reset_body_is_optional_but_must_be_json(pool: PgPool) {
     let s = Owned::new(pool).await;
     let uri = s.uri("/reset-stream-key");
@@ -286,7 +286,7 @@ async fn a_reset_body_is_optional_but_must_be_json(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn disable_refuses_the_key_and_ends_the_broadcast_until_enabled(pool: PgPool) {
     let s = Owned::new(pool.clone()).await;
     let stream = go_live(&s.app, &s.stream).await;
@@ -327,7 +327,7 @@ async fn disable_refuses_the_key_and_ends_the_broadcast_until_enabled(pool: PgPo
     assert_eq!(s.post("/enable").await.status, StatusCode::OK, "idempotent");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn an_idle_stream_is_disabled_without_touching_its_status(pool: PgPool) {
     let s = Owned::new(pool.clone()).await;
     let disabled = s.post("/disable").await.json();
@@ -340,7 +340,7 @@ async fn an_idle_stream_is_disabled_without_touching_its_status(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn end_stops_a_live_broadcast_and_is_409_otherwise(pool: PgPool) {
     let s = Owned::new(pool.clone()).await;
     let problem = s.post("/end").await.problem(StatusCode::CONFLICT);
@@ -367,7 +367,7 @@ async fn end_stops_a_live_broadcast_and_is_409_otherwise(pool: PgPool) {
     s.post("/end").await.problem(StatusCode::CONFLICT);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn end_also_ends_a_stream_waiting_for_its_encoder_to_come_back(pool: PgPool) {
     let s = Owned::new(pool.clone()).await;
     // Live in the database, no publisher attached: the reconnect window.

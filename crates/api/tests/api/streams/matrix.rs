@@ -143,7 +143,7 @@ async fn cast(
     (id, tokens)
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn every_role_on_every_stream_route(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let mut checked = 0;
@@ -198,7 +198,7 @@ async fn every_role_on_every_stream_route(pool: PgPool) {
     assert_eq!(checked, 2 * ROUTES.len() * ROLES.len());
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn refused_invitations_and_revoked_hosts_are_plain_viewers(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let owner = Uuid::new_v4();

@@ -49,7 +49,7 @@ impl Patched {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn fields_left_out_keep_their_values(pool: PgPool) {
     let s = Patched::new(
         pool,
@@ -78,7 +78,7 @@ async fn fields_left_out_keep_their_values(pool: PgPool) {
     assert_eq!(cleared["description"], "");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn settings_are_set_cleared_and_reset_key_by_key(pool: PgPool) {
     let s = Patched::new(pool, json!({ "title": "Tuned" })).await;
 
@@ -112,7 +112,7 @@ async fn settings_are_set_cleared_and_reset_key_by_key(pool: PgPool) {
     assert_eq!(reset["settings"], json!({}), "back to every server default");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn concurrent_patches_of_different_settings_both_land(pool: PgPool) {
     let s = Patched::new(pool, json!({ "title": "Raced" })).await;
     for round in 0..5 {
@@ -130,7 +130,7 @@ async fn concurrent_patches_of_different_settings_both_land(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn invalid_patches_are_422_with_every_bad_field_and_change_nothing(pool: PgPool) {
     let s = Patched::new(pool, json!({ "title": "Stable" })).await;
     let before = s.current().await;
@@ -184,7 +184,7 @@ async fn invalid_patches_are_422_with_every_bad_field_and_change_nothing(pool: P
     assert_eq!(s.current().await, before);
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn co_hosts_edit_details_but_not_settings_or_visibility(pool: PgPool) {
     let s = Patched::new(pool.clone(), json!({ "title": "Shared" })).await;
     let stream_id: Uuid = s.uri.rsplit('/').next().unwrap().parse().unwrap();
@@ -225,7 +225,7 @@ async fn co_hosts_edit_details_but_not_settings_or_visibility(pool: PgPool) {
     assert_eq!(s.current().await["title"], "Co-hosted", "all or nothing");
 }
 
-#[sqlx::test(migrator = "nova_api::MIGRATOR")]
+#[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn visibility_changes_who_can_see_the_stream(pool: PgPool) {
     let s = Patched::new(pool, json!({ "title": "Soon private" })).await;
     let viewer = s.app.token(Uuid::new_v4());

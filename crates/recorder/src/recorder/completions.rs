@@ -3,19 +3,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nova_media::{ObjectStore, ObjectStoreError};
+use nova_dvr::{RecordingObserver, index};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
+use super::RecorderConfig;
 use super::tag::UploadTag;
-use super::{RecorderConfig, RecordingObserver};
-use crate::index;
 use crate::uploader::Completion;
 
 pub(super) async fn run(
     pool: PgPool,
-    mut completions: mpsc::UnboundedReceiver<Completion>,
+    mut completions: mpsc::UnboundedReceiver<Completion<UploadTag>>,
     config: RecorderConfig,
     observer: Arc<dyn RecordingObserver>,
 ) {
@@ -24,11 +22,11 @@ pub(super) async fn run(
             tracing::error!(key = %completion.key, "the store refused a recording object for good; it is not indexed: {error}");
             continue;
         }
-        match UploadTag::from_value(completion.tag) {
-            Some(UploadTag::Segment(segment)) => {
+        match completion.tag {
+            UploadTag::Segment(segment) => {
                 retry("indexing a segment", || index::add_segment(&pool, &segment)).await;
             }
-            Some(UploadTag::Finish { recording }) => {
+            UploadTag::Finish { recording } => {
                 let finished = retry("finishing a recording", || {
                     index::finish_recording(&pool, recording, config.default_retention_days)
                 })
@@ -38,15 +36,12 @@ pub(super) async fn run(
                     observer.recording_ready(&row);
                 }
             }
-            Some(UploadTag::Init {
+            UploadTag::Init {
                 description: Some(init),
-            }) => {
+            } => {
                 retry("indexing an init segment", || index::add_init(&pool, &init)).await;
             }
-            Some(UploadTag::Init { description: None } | UploadTag::Playlist) => {}
-            None => {
-                tracing::warn!(key = %completion.key, "an upload with a tag this version does not know")
-            }
+            UploadTag::Init { description: None } | UploadTag::Playlist => {}
         }
     }
 }
@@ -69,36 +64,4 @@ where
             }
         }
     }
-}
-
-/// After a crash: drops the rows of `recording` whose objects are not in
-/// the store (a lost disk, a bucket emptied by hand), so nothing is listed
-/// that cannot be served. Returns how many rows went.
-pub async fn reconcile_recording(
-    pool: &PgPool,
-    store: &dyn ObjectStore,
-    recording: Uuid,
-) -> Result<u64, ReconcileError> {
-    let mut removed = 0;
-    for rendition in index::renditions(pool, recording).await? {
-        for row in index::segments(pool, recording, &rendition.rendition).await? {
-            let mut present = store.head(&row.object_key).await?.is_some();
-            if let Some(init) = &row.init_object_key {
-                present = present && store.head(init).await?.is_some();
-            }
-            if !present {
-                index::remove_segment(pool, recording, &row).await?;
-                removed += 1;
-            }
-        }
-    }
-    Ok(removed)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    #[error("the object store: {0}")]
-    Store(#[from] ObjectStoreError),
-    #[error("the recording index: {0}")]
-    Index(#[from] sqlx::Error),
 }

@@ -14,9 +14,9 @@ pub enum Ordering {
     AfterEarlier,
 }
 
-/// One object to store.
+/// One object to store, with the caller's `tag` for it.
 #[derive(Debug, Clone)]
-pub struct UploadJob {
+pub struct UploadJob<T> {
     pub key: String,
     pub body: Bytes,
     pub meta: ObjectMeta,
@@ -25,11 +25,12 @@ pub struct UploadJob {
     pub ordering: Ordering,
     /// Handed back in the [`Completion`], and kept in the spool across restarts:
     /// whatever the caller needs to write its index row.
-    pub tag: serde_json::Value,
+    pub tag: T,
 }
 
-impl UploadJob {
-    /// A job with no group, no ordering constraint and a null tag.
+impl UploadJob<()> {
+    /// A job with no group, no ordering constraint and no tag (`()`; see
+    /// [`UploadJob::with_tag`]).
     pub fn new(key: impl Into<String>, body: Bytes, meta: ObjectMeta) -> Self {
         Self {
             key: key.into(),
@@ -37,22 +38,31 @@ impl UploadJob {
             meta,
             group: String::new(),
             ordering: Ordering::Parallel,
-            tag: serde_json::Value::Null,
+            tag: (),
         }
     }
+}
 
+impl<T> UploadJob<T> {
     pub fn in_group(mut self, group: impl Into<String>, ordering: Ordering) -> Self {
         self.group = group.into();
         self.ordering = ordering;
         self
     }
 
-    pub fn with_tag(mut self, tag: serde_json::Value) -> Self {
-        self.tag = tag;
-        self
+    /// The same job with `tag` (of any type) instead of its tag.
+    pub fn with_tag<U>(self, tag: U) -> UploadJob<U> {
+        UploadJob {
+            key: self.key,
+            body: self.body,
+            meta: self.meta,
+            group: self.group,
+            ordering: self.ordering,
+            tag,
+        }
     }
 
-    pub(crate) fn split(self) -> (JobHeader, Bytes) {
+    pub(crate) fn split(self) -> (JobHeader<T>, Bytes) {
         let header = JobHeader {
             key: self.key,
             meta: self.meta,
@@ -65,14 +75,15 @@ impl UploadJob {
     }
 }
 
-/// Everything about a job but its body: what the spool keeps beside the data.
+/// Everything about a job but its body: what the spool keeps beside the data
+/// (as JSON, the tag included).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct JobHeader {
+pub(crate) struct JobHeader<T> {
     pub key: String,
     pub meta: ObjectMeta,
     pub group: String,
     pub ordering: Ordering,
-    pub tag: serde_json::Value,
+    pub tag: T,
     pub size: u64,
 }
 
@@ -80,10 +91,10 @@ pub(crate) struct JobHeader {
 /// upload and the removal of its spool files uploads and reports it again
 /// after restart, so the caller's index write must be idempotent.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Completion {
+pub struct Completion<T> {
     pub key: String,
     pub size: u64,
-    pub tag: serde_json::Value,
+    pub tag: T,
     /// `Ok` once the object exists in the store; `Err` when the store refused
     /// the job for good (an invalid key, a request it will never accept).
     pub result: Result<(), String>,

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use nova_dvr::index::{self, InitRow, NewSegment, RenditionSummary, SegmentRow};
+use nova_dvr::keys;
+use nova_dvr::vod::{self, MediaPlaylistKind};
 use nova_media::fmp4::FragmentInfo;
 use nova_media::{
     InitSegment, MUXED_RENDITION, MediaSegment, ObjectMeta, SegmentContainer, SegmentEvent,
@@ -15,10 +18,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::tag::UploadTag;
-use crate::index::{self, InitRow, NewSegment, RenditionSummary, SegmentRow};
-use crate::keys;
 use crate::uploader::{Ordering, Submitter, UploadJob};
-use crate::vod::{self, MediaPlaylistKind};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const PLAYLIST_CACHE: &str = "public, max-age=60";
@@ -49,7 +49,7 @@ impl Run {
 
 pub(super) async fn run(
     pool: PgPool,
-    submitter: Submitter,
+    submitter: Submitter<UploadTag>,
     mut events: mpsc::UnboundedReceiver<SegmentEvent>,
 ) {
     let mut runs: HashMap<StreamId, Run> = HashMap::new();
@@ -113,7 +113,7 @@ async fn open(pool: &PgPool, stream: StreamId) -> Uuid {
     }
 }
 
-fn store_init(submitter: &Submitter, run: &mut Run, init: &InitSegment) {
+fn store_init(submitter: &Submitter<UploadTag>, run: &mut Run, init: &InitSegment) {
     let key = keys::object_key(init.stream, run.recording, &init.rendition, &init.name);
     run.inits
         .insert((init.rendition.to_string(), init.name.clone()), key.clone());
@@ -130,11 +130,11 @@ fn store_init(submitter: &Submitter, run: &mut Run, init: &InitSegment) {
             ),
         )
         .in_group(init.stream.to_string(), Ordering::Parallel)
-        .with_tag(UploadTag::Init { description }.to_value()),
+        .with_tag(UploadTag::Init { description }),
     );
 }
 
-fn store_segment(submitter: &Submitter, run: &mut Run, segment: &MediaSegment) {
+fn store_segment(submitter: &Submitter<UploadTag>, run: &mut Run, segment: &MediaSegment) {
     let rendition = segment.rendition.to_string();
     let key = keys::object_key(segment.stream, run.recording, &rendition, &segment.name);
     let row = NewSegment {
@@ -170,7 +170,7 @@ fn store_segment(submitter: &Submitter, run: &mut Run, segment: &MediaSegment) {
             ObjectMeta::new(content_type, IMMUTABLE),
         )
         .in_group(segment.stream.to_string(), ordering)
-        .with_tag(UploadTag::Segment(row.clone()).to_value()),
+        .with_tag(UploadTag::Segment(row.clone())),
     );
     run.segments.entry(rendition).or_default().push(row);
 }
@@ -178,7 +178,7 @@ fn store_segment(submitter: &Submitter, run: &mut Run, segment: &MediaSegment) {
 /// Writes the finished recording's playlists next to its segments (so the
 /// bucket alone can serve it, e.g. through a CDN), each after everything
 /// before it; the master goes last and completes the recording.
-fn finish(submitter: &Submitter, stream: StreamId, run: Run) {
+fn finish(submitter: &Submitter<UploadTag>, stream: StreamId, run: Run) {
     let prefix = keys::recording_prefix(stream, run.recording);
     let group = stream.to_string();
     let mut summaries = Vec::new();
@@ -194,7 +194,7 @@ fn finish(submitter: &Submitter, stream: StreamId, run: Run) {
                 ObjectMeta::new(PLAYLIST_TYPE, PLAYLIST_CACHE),
             )
             .in_group(group.clone(), Ordering::AfterEarlier)
-            .with_tag(UploadTag::Playlist.to_value()),
+            .with_tag(UploadTag::Playlist),
         );
     }
     summaries.sort_by_key(|s| std::cmp::Reverse(s.peak_bps));
@@ -211,12 +211,9 @@ fn finish(submitter: &Submitter, stream: StreamId, run: Run) {
             ObjectMeta::new(PLAYLIST_TYPE, PLAYLIST_CACHE),
         )
         .in_group(group, Ordering::AfterEarlier)
-        .with_tag(
-            UploadTag::Finish {
-                recording: run.recording,
-            }
-            .to_value(),
-        ),
+        .with_tag(UploadTag::Finish {
+            recording: run.recording,
+        }),
     );
     tracing::info!(%stream, recording = %run.recording, "recording ended; finishing its uploads");
 }
@@ -239,7 +236,7 @@ fn summary(rendition: &str, rows: &[SegmentRow]) -> RenditionSummary {
     }
 }
 
-fn submit(submitter: &Submitter, job: UploadJob) {
+fn submit(submitter: &Submitter<UploadTag>, job: UploadJob<UploadTag>) {
     if let Err(error) = submitter.submit(job) {
         tracing::error!("recording upload not queued: {error}");
     }

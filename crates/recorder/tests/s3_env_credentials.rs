@@ -5,8 +5,8 @@
 mod support;
 
 use bytes::Bytes;
-use nova_dvr::S3ObjectStore;
 use nova_media::{ObjectMeta, ObjectStore};
+use nova_recorder::S3ObjectStore;
 use support::S3sServer;
 
 #[tokio::test]

@@ -13,20 +13,15 @@ mod tag;
 
 use std::sync::Arc;
 
+use nova_dvr::RecordingObserver;
 use nova_media::{SegmentEvent, SegmentSink};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::index::RecordingRow;
 use crate::uploader::{Completion, Submitter};
 
-pub use completions::{ReconcileError, reconcile_recording};
-
-/// Told when a recording becomes playable as VOD (for `recording.ready`).
-pub trait RecordingObserver: Send + Sync + 'static {
-    fn recording_ready(&self, recording: &RecordingRow);
-}
+pub use tag::UploadTag;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RecorderConfig {
@@ -52,8 +47,8 @@ impl Recorder {
     /// reports stored. Must be called within a tokio runtime.
     pub fn start(
         pool: PgPool,
-        submitter: Submitter,
-        completions: mpsc::UnboundedReceiver<Completion>,
+        submitter: Submitter<UploadTag>,
+        completions: mpsc::UnboundedReceiver<Completion<UploadTag>>,
         config: RecorderConfig,
         observer: Arc<dyn RecordingObserver>,
     ) -> (Arc<Self>, RecorderTasks) {

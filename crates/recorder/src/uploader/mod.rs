@@ -6,6 +6,10 @@
 //! directory and are uploaded from there, oldest first, once a probe succeeds.
 //! A [`Completion`] is sent only once the object exists, so the caller writes
 //! its index row after the fact, never before.
+//!
+//! Each job carries the caller's tag, of the caller's type: handed back in
+//! its completion, and kept as JSON in the spool (the only place the tag is
+//! not a Rust value).
 
 mod backoff;
 mod config;
@@ -21,6 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nova_media::ObjectStore;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -49,10 +55,16 @@ pub enum UploaderError {
     Closed { key: String },
 }
 
+/// What a job's tag must be: written to the spool as JSON and read back
+/// after a restart, and passed between threads.
+pub trait Tag: Serialize + DeserializeOwned + Clone + Send + 'static {}
+
+impl<T: Serialize + DeserializeOwned + Clone + Send + 'static> Tag for T {}
+
 /// Owns the scheduler task. Dropping it without [`Uploader::shutdown`] stops
 /// at once, like a crash: spooled jobs survive, jobs held in memory do not.
-pub struct Uploader {
-    submitter: Submitter,
+pub struct Uploader<T> {
+    submitter: Submitter<T>,
     task: JoinHandle<()>,
     /// Held (locked) for the uploader's life: two processes draining one
     /// spool would upload and delete each other's jobs.
@@ -60,16 +72,24 @@ pub struct Uploader {
 }
 
 /// A cheap handle for submitting from any thread, tokio's or not.
-#[derive(Clone)]
-pub struct Submitter {
-    shared: Arc<Shared>,
+pub struct Submitter<T> {
+    shared: Arc<Shared<T>>,
 }
 
-struct Shared {
+// Not derived: that would ask for `T: Clone`.
+impl<T> Clone for Submitter<T> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+struct Shared<T> {
     /// Numbering and sending under one lock keeps channel order equal to
     /// submission order across threads, which ordering barriers rely on.
     gate: Mutex<Gate>,
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::UnboundedSender<Command<T>>,
     stats: Arc<SharedStats>,
 }
 
@@ -78,14 +98,14 @@ struct Gate {
     closed: bool,
 }
 
-impl Uploader {
+impl<T: Tag> Uploader<T> {
     /// Queues whatever a previous process left in `spool_dir` (ahead of any
     /// new job), then starts uploading. Must be called within a tokio runtime.
     pub async fn start(
         store: Arc<dyn ObjectStore>,
         spool_dir: impl Into<PathBuf>,
         config: UploaderConfig,
-    ) -> Result<(Self, mpsc::UnboundedReceiver<Completion>), UploaderError> {
+    ) -> Result<(Self, mpsc::UnboundedReceiver<Completion<T>>), UploaderError> {
         let dir = spool_dir.into();
         let spool_error = |source| UploaderError::Spool {
             dir: dir.clone(),
@@ -98,7 +118,7 @@ impl Uploader {
                 let Some(lock) = spool.lock()? else {
                     return Ok(None);
                 };
-                let recovery = spool.recover()?;
+                let recovery = spool.recover::<T>()?;
                 Ok::<_, std::io::Error>(Some((spool, lock, recovery)))
             })
             .await
@@ -144,12 +164,12 @@ impl Uploader {
     }
 
     /// Queues a job; never waits on the store or the disk.
-    pub fn submit(&self, job: UploadJob) -> Result<(), UploaderError> {
+    pub fn submit(&self, job: UploadJob<T>) -> Result<(), UploaderError> {
         self.submitter.submit(job)
     }
 
     /// A handle for packager threads and sinks.
-    pub fn submitter(&self) -> Submitter {
+    pub fn submitter(&self) -> Submitter<T> {
         self.submitter.clone()
     }
 
@@ -181,15 +201,15 @@ impl Uploader {
     }
 }
 
-impl Drop for Uploader {
+impl<T> Drop for Uploader<T> {
     fn drop(&mut self) {
         self.submitter.shared.lock_gate().closed = true;
         self.task.abort();
     }
 }
 
-impl Submitter {
-    pub fn submit(&self, job: UploadJob) -> Result<(), UploaderError> {
+impl<T> Submitter<T> {
+    pub fn submit(&self, job: UploadJob<T>) -> Result<(), UploaderError> {
         let mut gate = self.shared.lock_gate();
         if gate.closed {
             return Err(UploaderError::Closed { key: job.key });
@@ -216,7 +236,7 @@ impl Submitter {
     }
 }
 
-impl Shared {
+impl<T> Shared<T> {
     fn lock_gate(&self) -> std::sync::MutexGuard<'_, Gate> {
         // The gate holds two plain fields; a panic elsewhere leaves them valid.
         self.gate.lock().unwrap_or_else(|e| e.into_inner())

@@ -6,8 +6,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use nova_dvr::{MIN_PART_SIZE, S3ObjectStore};
 use nova_media::{ObjectMeta, ObjectStore, ObjectStoreError};
+use nova_recorder::{MIN_PART_SIZE, S3ObjectStore};
 use support::S3sServer;
 
 fn segment_meta() -> ObjectMeta {

@@ -10,6 +10,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::job::JobHeader;
@@ -18,25 +19,27 @@ const FORMAT_VERSION: u32 = 1;
 const TMP_PREFIX: &str = ".tmp-";
 const LOCK_FILE: &str = ".lock";
 
+/// A header file: the job's header (tag included) beside the format version
+/// and the job's number. `H` is the header, borrowed to write, owned to read.
 #[derive(Debug, Serialize, Deserialize)]
-struct Record {
+struct Record<H> {
     version: u32,
     seq: u64,
     #[serde(flatten)]
-    header: JobHeader,
+    header: H,
 }
 
 /// A job found in the spool when the uploader starts.
 #[derive(Debug, PartialEq)]
-pub(crate) struct Recovered {
+pub(crate) struct Recovered<T> {
     pub seq: u64,
-    pub header: JobHeader,
+    pub header: JobHeader<T>,
 }
 
 /// What the spool holds at start-up.
 #[derive(Debug, PartialEq)]
-pub(crate) struct Recovery {
-    pub jobs: Vec<Recovered>,
+pub(crate) struct Recovery<T> {
+    pub jobs: Vec<Recovered<T>>,
     /// Above every number in use, skipped entries included, so a new job
     /// never overwrites one left for inspection.
     pub next_seq: u64,
@@ -88,12 +91,17 @@ impl Spool {
     }
 
     /// Writes one job; durable once [`Spool::sync_dir`] returns.
-    pub fn write(&self, seq: u64, header: &JobHeader, body: &[u8]) -> std::io::Result<()> {
+    pub fn write<T: Serialize>(
+        &self,
+        seq: u64,
+        header: &JobHeader<T>,
+        body: &[u8],
+    ) -> std::io::Result<()> {
         self.write_atomically(&self.data_path(seq), body)?;
         let record = Record {
             version: FORMAT_VERSION,
             seq,
-            header: header.clone(),
+            header,
         };
         let json = serde_json::to_vec(&record).map_err(std::io::Error::other)?;
         self.write_atomically(&self.header_path(seq), &json)
@@ -106,7 +114,10 @@ impl Spool {
     }
 
     #[cfg(test)]
-    fn write_all(&self, jobs: &[(u64, &JobHeader, &Bytes)]) -> std::io::Result<()> {
+    fn write_all<T: Serialize>(
+        &self,
+        jobs: &[(u64, &JobHeader<T>, &Bytes)],
+    ) -> std::io::Result<()> {
         for (seq, header, body) in jobs {
             self.write(*seq, header, body)?;
         }
@@ -140,9 +151,12 @@ impl Spool {
 
     /// The complete jobs, in submission order. Removes leftovers of writes a
     /// crash interrupted (temp files, data without a header) and logs jobs
-    /// whose files do not match their header.
-    pub fn recover(&self) -> std::io::Result<Recovery> {
+    /// whose files do not match their header. A header this build cannot
+    /// read (another format version, a tag it does not know) is left in
+    /// place with its data.
+    pub fn recover<T: DeserializeOwned>(&self) -> std::io::Result<Recovery<T>> {
         let mut found = Vec::new();
+        let mut unreadable = Vec::new();
         let mut data_files = Vec::new();
         let mut next_seq = 0;
         for entry in fs::read_dir(&self.dir)? {
@@ -161,18 +175,23 @@ impl Spool {
                         seq: record.seq,
                         header: record.header,
                     }),
-                    Err(e) => tracing::error!(
-                        path = %path.display(),
-                        error = %e,
-                        "unreadable spool entry left in place; remove it by hand once inspected"
-                    ),
+                    Err(e) => {
+                        tracing::error!(
+                            path = %path.display(),
+                            error = %e,
+                            "unreadable spool entry left in place; remove it by hand once inspected"
+                        );
+                        unreadable.extend(seq_of(&path));
+                    }
                 }
             }
         }
         found.sort_by_key(|r| r.seq);
         for path in data_files {
-            if seq_of(&path).is_none_or(|seq| found.binary_search_by_key(&seq, |r| r.seq).is_err())
-            {
+            let has_header = seq_of(&path).is_some_and(|seq| {
+                found.binary_search_by_key(&seq, |r| r.seq).is_ok() || unreadable.contains(&seq)
+            });
+            if !has_header {
                 fs::remove_file(&path)?;
             }
         }
@@ -198,8 +217,11 @@ impl Spool {
         })
     }
 
-    fn read_record(&self, path: &Path) -> std::io::Result<Record> {
-        let record: Record =
+    fn read_record<T: DeserializeOwned>(
+        &self,
+        path: &Path,
+    ) -> std::io::Result<Record<JobHeader<T>>> {
+        let record: Record<JobHeader<T>> =
             serde_json::from_slice(&fs::read(path)?).map_err(std::io::Error::other)?;
         if record.version != FORMAT_VERSION {
             return Err(std::io::Error::other(format!(
@@ -217,7 +239,7 @@ mod tests {
     use crate::uploader::Ordering;
     use nova_media::ObjectMeta;
 
-    fn header(key: &str, size: u64) -> JobHeader {
+    fn header(key: &str, size: u64) -> JobHeader<serde_json::Value> {
         JobHeader {
             key: key.into(),
             meta: ObjectMeta::new("video/mp4", "public, max-age=31536000, immutable"),
@@ -252,7 +274,10 @@ mod tests {
         assert_eq!(reopened.read_body(2).unwrap(), body_a);
         reopened.remove(2).unwrap();
         reopened.remove(2).unwrap();
-        assert_eq!(reopened.recover().unwrap().jobs.len(), 1);
+        assert_eq!(
+            reopened.recover::<serde_json::Value>().unwrap().jobs.len(),
+            1
+        );
     }
 
     #[test]
@@ -289,6 +314,40 @@ mod tests {
                 format!("{:020}.data", 4),
                 format!("{:020}.json", 4),
             ]
+        );
+    }
+
+    #[test]
+    fn a_header_this_build_cannot_read_stays_with_its_data() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Numbered {
+            sequence: u64,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let known = header("known", 1);
+        let mut unknown = header("unknown", 1);
+        unknown.tag = serde_json::json!({ "kind": "from_a_newer_build" });
+        spool
+            .write_all(&[
+                (1, &known, &Bytes::from_static(b"a")),
+                (2, &unknown, &Bytes::from_static(b"b")),
+            ])
+            .unwrap();
+
+        let recovered = spool.recover::<Numbered>().unwrap();
+        let jobs: Vec<_> = recovered
+            .jobs
+            .iter()
+            .map(|r| (r.seq, r.header.key.as_str(), &r.header.tag))
+            .collect();
+        assert_eq!(jobs, vec![(1, "known", &Numbered { sequence: 7 })]);
+        assert_eq!(recovered.next_seq, 3);
+        assert!(dir.path().join(format!("{:020}.json", 2)).exists());
+        assert_eq!(
+            spool.read_body(2).unwrap(),
+            Bytes::from_static(b"b"),
+            "left in place for a build that reads it"
         );
     }
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use nova_dvr::{Completion, Ordering, UploadJob, Uploader, UploaderConfig};
 use nova_media::{ObjectMeta, ObjectStore, ObjectStoreError};
+use nova_recorder::{Completion, Ordering, UploadJob, UploadTag, Uploader, UploaderConfig};
 use serde_json::json;
 use support::{S3sServer, wait_for};
 use tokio::sync::{Semaphore, mpsc};
@@ -42,7 +42,10 @@ fn meta() -> ObjectMeta {
     ObjectMeta::new("video/mp4", "public, max-age=31536000, immutable")
 }
 
-async fn collect(rx: &mut mpsc::UnboundedReceiver<Completion>, n: usize) -> Vec<Completion> {
+async fn collect<T: std::fmt::Debug>(
+    rx: &mut mpsc::UnboundedReceiver<Completion<T>>,
+    n: usize,
+) -> Vec<Completion<T>> {
     let mut got = Vec::new();
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while got.len() < n {
@@ -92,7 +95,7 @@ async fn outage_spools_to_disk_and_drains_in_order_when_the_store_returns() {
         .unwrap();
 
     server.stop();
-    let jobs: Vec<UploadJob> = (0..12)
+    let jobs: Vec<UploadJob<serde_json::Value>> = (0..12)
         .map(|i| {
             UploadJob::new(format!("live/s1/{i:03}.m4s"), body(i), meta())
                 .in_group("s1", Ordering::AfterEarlier)
@@ -398,7 +401,7 @@ async fn over_budget_jobs_wait_on_disk_while_the_store_is_slow() {
     let (uploader, mut done) = Uploader::start(timeline.clone(), spool.path(), config)
         .await
         .unwrap();
-    let jobs: Vec<UploadJob> = (0..5)
+    let jobs: Vec<UploadJob<()>> = (0..5)
         .map(|i| UploadJob::new(format!("s/seg-{i}.m4s"), body(0), meta()))
         .collect();
     for job in jobs.clone() {
@@ -438,7 +441,7 @@ async fn shutdown_spools_what_it_cannot_finish_and_the_next_start_uploads_it() {
     let (uploader, _done) = Uploader::start(Arc::new(stuck), spool.path(), quick_config())
         .await
         .unwrap();
-    let jobs: Vec<UploadJob> = (0..6)
+    let jobs: Vec<UploadJob<()>> = (0..6)
         .map(|i| {
             UploadJob::new(format!("s/seg-{i}.m4s"), body(i), meta())
                 .in_group("s", Ordering::AfterEarlier)
@@ -458,7 +461,7 @@ async fn shutdown_spools_what_it_cannot_finish_and_the_next_start_uploads_it() {
         "a shut-down uploader refuses jobs"
     );
 
-    let (next, mut done) = Uploader::start(store.clone(), spool.path(), quick_config())
+    let (next, mut done) = Uploader::<()>::start(store.clone(), spool.path(), quick_config())
         .await
         .unwrap();
     let keys: Vec<String> = collect(&mut done, 6)
@@ -508,19 +511,63 @@ async fn one_spool_directory_serves_one_uploader_at_a_time() {
     let store_dir = tempfile::tempdir().unwrap();
     let store = Arc::new(nova_dvr::FsObjectStore::new(store_dir.path()));
     let spool = tempfile::tempdir().unwrap();
-    let (first, _done) = Uploader::start(store.clone(), spool.path(), quick_config())
+    let (first, _done) = Uploader::<()>::start(store.clone(), spool.path(), quick_config())
         .await
         .unwrap();
-    let second = Uploader::start(store.clone(), spool.path(), quick_config()).await;
+    let second = Uploader::<()>::start(store.clone(), spool.path(), quick_config()).await;
     let err = second.err().expect("a second uploader on the same spool");
     assert!(
-        matches!(err, nova_dvr::UploaderError::SpoolInUse { .. }),
+        matches!(err, nova_recorder::UploaderError::SpoolInUse { .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("own spool directory"), "{err}");
     drop(first);
-    let (third, _done) = Uploader::start(store, spool.path(), quick_config())
+    let (third, _done) = Uploader::<()>::start(store, spool.path(), quick_config())
         .await
         .expect("the lock goes with the uploader that held it");
     third.shutdown(Duration::from_secs(1)).await;
+}
+
+/// A header file as the build before the typed tag wrote it (the tag went
+/// through a `serde_json::Value`, so its keys are sorted): the spool format
+/// did not change, and the job is uploaded and reported with its tag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spool_left_by_an_earlier_build_is_uploaded_with_its_tag() {
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(nova_dvr::FsObjectStore::new(store_dir.path()));
+    let spool = tempfile::tempdir().unwrap();
+    let key = "recordings/s/r/source/abc-3.m4s";
+    std::fs::write(spool.path().join(format!("{:020}.data", 7)), b"moof").unwrap();
+    std::fs::write(
+        spool.path().join(format!("{:020}.json", 7)),
+        r#"{"version":1,"seq":7,"key":"recordings/s/r/source/abc-3.m4s","meta":{"content_type":"video/mp4","cache_control":"public, max-age=31536000, immutable"},"group":"s","ordering":"Parallel","tag":{"base_decode_time":288000,"byte_size":4,"container":"fmp4","discontinuity":false,"duration_ms":2000,"init_object_key":"recordings/s/r/source/abc-init1.mp4","kind":"segment","media_start_ms":6000,"object_key":"recordings/s/r/source/abc-3.m4s","program_date_time":"2026-12-07T17:00:00Z","recording_id":"00000000-0000-0000-0000-000000000001","rendition":"source","sequence":3,"stream_id":"00000000-0000-0000-0000-000000000002"},"size":4}"#,
+    )
+    .unwrap();
+
+    let (uploader, mut done) =
+        Uploader::<UploadTag>::start(store.clone(), spool.path(), quick_config())
+            .await
+            .unwrap();
+    let completion = collect(&mut done, 1).await.remove(0);
+    assert_eq!((completion.key.as_str(), completion.result), (key, Ok(())));
+    let UploadTag::Segment(segment) = completion.tag else {
+        panic!("a segment's tag: {:?}", completion.tag);
+    };
+    assert_eq!(
+        (
+            segment.recording_id,
+            segment.sequence,
+            segment.base_decode_time,
+            segment.program_date_time.to_rfc3339(),
+        ),
+        (
+            uuid::Uuid::from_u128(1),
+            3,
+            Some(288_000),
+            "2026-12-07T17:00:00+00:00".to_owned()
+        )
+    );
+    assert_stored(store.as_ref(), key, &Bytes::from_static(b"moof")).await;
+    uploader.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(spool_files(spool.path()), (0, 0));
 }

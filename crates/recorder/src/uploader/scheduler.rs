@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{Id, JoinError, JoinSet};
 use tokio::time::{Instant, sleep_until};
 
+use super::Tag;
 use super::backoff::Backoff;
 use super::config::UploaderConfig;
 use super::job::{Completion, JobHeader, UploadJob};
@@ -21,10 +22,10 @@ use super::worker::{self, Outcome};
 /// anything else, so a burst is spooled in one batch.
 const SUBMIT_BATCH: usize = 256;
 
-pub(crate) enum Command {
+pub(crate) enum Command<T> {
     Submit {
         seq: u64,
-        job: UploadJob,
+        job: UploadJob<T>,
     },
     Shutdown {
         deadline: Instant,
@@ -32,13 +33,13 @@ pub(crate) enum Command {
     },
 }
 
-pub(crate) struct Scheduler {
+pub(crate) struct Scheduler<T> {
     pub store: Arc<dyn ObjectStore>,
     pub spool: Spool,
     pub config: UploaderConfig,
-    pub queue: Queue,
+    pub queue: Queue<T>,
     pub stats: Arc<SharedStats>,
-    pub completions: mpsc::UnboundedSender<Completion>,
+    pub completions: mpsc::UnboundedSender<Completion<T>>,
     workers: JoinSet<Outcome>,
     /// Which job each running worker uploads.
     running: HashMap<Id, u64>,
@@ -48,14 +49,14 @@ pub(crate) struct Scheduler {
     shutdown: Option<(Instant, oneshot::Sender<()>)>,
 }
 
-impl Scheduler {
+impl<T: Tag> Scheduler<T> {
     pub fn new(
         store: Arc<dyn ObjectStore>,
         spool: Spool,
         config: UploaderConfig,
-        queue: Queue,
+        queue: Queue<T>,
         stats: Arc<SharedStats>,
-        completions: mpsc::UnboundedSender<Completion>,
+        completions: mpsc::UnboundedSender<Completion<T>>,
     ) -> Self {
         let probe_backoff = Backoff::new(config.probe_base, config.probe_cap);
         Self {
@@ -75,7 +76,7 @@ impl Scheduler {
         }
     }
 
-    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command<T>>) {
         let mut commands_open = true;
         loop {
             self.dispatch();
@@ -163,8 +164,8 @@ impl Scheduler {
 
     async fn on_command(
         &mut self,
-        first: Command,
-        commands: &mut mpsc::UnboundedReceiver<Command>,
+        first: Command<T>,
+        commands: &mut mpsc::UnboundedReceiver<Command<T>>,
     ) {
         let mut next = Some(first);
         let mut taken = 0;

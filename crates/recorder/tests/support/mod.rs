@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nova_dvr::{S3Config, S3ObjectStore};
+use nova_recorder::{S3Config, S3ObjectStore};
 
 pub const ACCESS_KEY: &str = "nova-test-access";
 pub const SECRET_KEY: &str = "nova-test-secret-key";

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use super::job::{JobHeader, Ordering};
 
 #[derive(Debug)]
-pub(crate) struct Entry {
-    pub header: JobHeader,
+pub(crate) struct Entry<T> {
+    pub header: JobHeader<T>,
     /// The body while it is held in memory.
     pub body: Option<Bytes>,
     /// Whether the job is on disk; a spooled job's body is read back to upload.
@@ -18,9 +18,9 @@ pub(crate) struct Entry {
 }
 
 /// Jobs by submission number (`seq`), with the counts the stats report.
-#[derive(Debug, Default)]
-pub(crate) struct Queue {
-    entries: BTreeMap<u64, Entry>,
+#[derive(Debug)]
+pub(crate) struct Queue<T> {
+    entries: BTreeMap<u64, Entry<T>>,
     /// Per group, the jobs not completed yet (waiting or in flight).
     open: HashMap<String, BTreeSet<u64>>,
     memory_bytes: u64,
@@ -29,8 +29,22 @@ pub(crate) struct Queue {
     in_flight: u64,
 }
 
-impl Queue {
-    pub fn insert(&mut self, seq: u64, header: JobHeader, body: Option<Bytes>, spooled: bool) {
+// Not derived: that would ask for `T: Default`.
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            open: HashMap::new(),
+            memory_bytes: 0,
+            spooled_jobs: 0,
+            spooled_bytes: 0,
+            in_flight: 0,
+        }
+    }
+}
+
+impl<T> Queue<T> {
+    pub fn insert(&mut self, seq: u64, header: JobHeader<T>, body: Option<Bytes>, spooled: bool) {
         debug_assert!(body.is_some() || spooled, "a job must be somewhere");
         self.open
             .entry(header.group.clone())
@@ -55,7 +69,7 @@ impl Queue {
         }
     }
 
-    pub fn get(&self, seq: u64) -> Option<&Entry> {
+    pub fn get(&self, seq: u64) -> Option<&Entry<T>> {
         self.entries.get(&seq)
     }
 
@@ -129,7 +143,7 @@ impl Queue {
     }
 
     /// The job completed (uploaded or refused for good).
-    pub fn remove(&mut self, seq: u64) -> Option<Entry> {
+    pub fn remove(&mut self, seq: u64) -> Option<Entry<T>> {
         let entry = self.entries.remove(&seq)?;
         if let Some(open) = self.open.get_mut(&entry.header.group) {
             open.remove(&seq);
@@ -141,7 +155,7 @@ impl Queue {
         Some(entry)
     }
 
-    fn forget(&mut self, entry: &Entry) {
+    fn forget(&mut self, entry: &Entry<T>) {
         if let Some(body) = &entry.body {
             self.memory_bytes -= body.len() as u64;
         }
@@ -180,18 +194,18 @@ mod tests {
     use super::*;
     use nova_media::ObjectMeta;
 
-    fn header(group: &str, ordering: Ordering, size: u64) -> JobHeader {
+    fn header(group: &str, ordering: Ordering, size: u64) -> JobHeader<()> {
         JobHeader {
             key: format!("{group}/{size}"),
             meta: ObjectMeta::new("video/mp4", "no-cache"),
             group: group.into(),
             ordering,
-            tag: serde_json::Value::Null,
+            tag: (),
             size,
         }
     }
 
-    fn push(q: &mut Queue, seq: u64, group: &str, ordering: Ordering) {
+    fn push(q: &mut Queue<()>, seq: u64, group: &str, ordering: Ordering) {
         q.insert(
             seq,
             header(group, ordering, 10),

@@ -1,14 +1,15 @@
 //! What the recorder attaches to each upload, and gets back (also from the
 //! spool after a restart) when the object is stored.
 
+use nova_dvr::index::{InitRow, NewSegment};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::index::{InitRow, NewSegment};
-
+/// The uploader's tag for recording objects. Its JSON form is what the
+/// spool keeps on disk: changing it strands jobs spooled by an older build.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub(crate) enum UploadTag {
+pub enum UploadTag {
     /// An init segment: segments name it; its description is indexed
     /// (`None`: not a single CMAF track, e.g. the muxed output).
     Init { description: Option<InitRow> },
@@ -18,16 +19,6 @@ pub(crate) enum UploadTag {
     Playlist,
     /// The last object of a recording: everything before it is stored.
     Finish { recording: Uuid },
-}
-
-impl UploadTag {
-    pub(crate) fn to_value(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("tags serialize")
-    }
-
-    pub(crate) fn from_value(value: serde_json::Value) -> Option<Self> {
-        serde_json::from_value(value).ok()
-    }
 }
 
 #[cfg(test)]
@@ -75,7 +66,8 @@ mod tests {
                 recording: Uuid::from_u128(1),
             },
         ] {
-            assert_eq!(UploadTag::from_value(tag.to_value()), Some(tag));
+            let json = serde_json::to_vec(&tag).unwrap();
+            assert_eq!(serde_json::from_slice::<UploadTag>(&json).unwrap(), tag);
         }
     }
 }
