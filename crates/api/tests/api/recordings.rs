@@ -1,10 +1,9 @@
 //! Recordings through the API, over a real filesystem store: who may list,
 //! read and delete them, clips, the DVR window, and the retention setting.
 //! The catalog's own behaviour (retention, reconciliation) is tested in
-//! `crates/dvr/tests`. The real
-//! recorder (ffmpeg → packager → uploader → index) is exercised by the
-//! server's end-to-end tests; here recordings are written with the DVR
-//! crate's own index functions.
+//! `crates/dvr/tests`. The real recorder (ffmpeg → packager → uploader →
+//! index) is exercised by the server's end-to-end tests; here recordings
+//! are written with the DVR crate's own index functions.
 
 use std::sync::Arc;
 
