@@ -12,7 +12,8 @@ use nova_media::{
     AUDIO_RENDITION, LivePlayback, MUXED_RENDITION, MediaSegment, SOURCE_RENDITION,
     SegmentContainer, StreamEvent, StreamId,
 };
-use nova_packager::{LiveWindows, LiveWindowsConfig, Packager};
+use nova_origin::{Origin, OriginConfig};
+use nova_packager::Packager;
 use serde_json::Value;
 use support::mpd::mpd_summary;
 use support::{Recorder, Tee, flv, media, publish_started, settings};
@@ -25,16 +26,16 @@ struct Run {
     _packager: Packager,
     stream: StreamId,
     recorder: Arc<Recorder>,
-    windows: Arc<LiveWindows>,
+    windows: Arc<Origin>,
 }
 
 fn run(events: Vec<StreamEvent>) -> Run {
     support::init_logging();
     let stream = StreamId::new_random();
     let recorder = Arc::new(Recorder::default());
-    let windows = Arc::new(LiveWindows::with_config(LiveWindowsConfig {
+    let windows = Arc::new(Origin::with_config(OriginConfig {
         clock_url: Some("http://127.0.0.1:1/api/v1/clock".into()),
-        ..LiveWindowsConfig::default()
+        ..OriginConfig::default()
     }));
     let mut packager = Packager::new(
         stream,

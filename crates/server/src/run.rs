@@ -9,8 +9,9 @@ use nova_api::{
     WebhookDeliveryConfig,
 };
 use nova_media::{SegmentSink, StreamSettings};
+use nova_origin::{Origin, OriginConfig};
+use nova_packager::AbrConfig;
 use nova_packager::thumbnail::{ThumbnailConfig, Thumbnailer, WithThumbnails};
-use nova_packager::{AbrConfig, LiveWindows, LiveWindowsConfig};
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
@@ -145,9 +146,9 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
     let recording = Recording::start(&args.storage, data_dir, &pool, &api_config).await?;
     // DASH players synchronise to this server's clock (ISO/IEC 23009-1
     // §5.8.5.7): the MPD's times are its times.
-    let windows = Arc::new(LiveWindows::with_config(LiveWindowsConfig {
+    let windows = Arc::new(Origin::with_config(OriginConfig {
         clock_url: Some(format!("{public_url}/api/v1/clock").into()),
-        ..LiveWindowsConfig::default()
+        ..OriginConfig::default()
     }));
     let health = Arc::new(HealthBoard::default());
     let (status, status_queue) = StatusWriter::new();

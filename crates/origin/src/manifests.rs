@@ -9,10 +9,10 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use nova_media::MediaSegment;
 
-use crate::fmp4_info::{TrackInfo, TrackKind};
 use crate::master::{self, AudioRendition, Variant};
-use crate::mpd::{self, Mpd, Period, Representation, RepresentationKind, TimelineEntry};
-use crate::window::{PLAYLIST_NAME, StreamWindow};
+use crate::rendition_window::{PLAYLIST_NAME, RenditionWindow};
+use nova_media::fmp4::{TrackInfo, TrackKind};
+use nova_media::mpd::{self, Mpd, Period, Representation, RepresentationKind, TimelineEntry};
 
 /// Where one Period begins: the first segment of a muxer (a new publish
 /// session, codec configuration or a gap in the frames).
@@ -34,7 +34,7 @@ pub(crate) struct MpdContext<'a> {
 }
 
 /// A rendition's newest track description.
-fn newest_track(window: &StreamWindow) -> Option<&TrackInfo> {
+fn newest_track(window: &RenditionWindow) -> Option<&TrackInfo> {
     let init = window.live().next_back()?.init_name.as_deref()?;
     window.track(init)
 }
@@ -49,7 +49,7 @@ fn rate(bytes: u64, ms: u64) -> u64 {
 }
 
 /// The master playlist of the one-track renditions (RFC 8216bis §4.4.6).
-pub(crate) fn master(tracks: &[(&str, &StreamWindow)]) -> Option<Bytes> {
+pub(crate) fn master(tracks: &[(&str, &RenditionWindow)]) -> Option<Bytes> {
     let audio = tracks
         .iter()
         .find(|(_, w)| newest_track(w).is_some_and(|t| !is_video(t)));
@@ -131,7 +131,7 @@ fn m3u8_audio_only(rendition: &str, codec: &str, peak: u64, average: u64) -> Byt
 }
 
 /// The live MPD (ISO/IEC 23009-1 §5.3, dynamic presentations §5.4).
-pub(crate) fn mpd(context: &MpdContext<'_>, tracks: &[(&str, &StreamWindow)]) -> Option<Bytes> {
+pub(crate) fn mpd(context: &MpdContext<'_>, tracks: &[(&str, &RenditionWindow)]) -> Option<Bytes> {
     let lead = tracks
         .iter()
         .find(|(_, w)| newest_track(w).is_some_and(is_video))
@@ -197,7 +197,7 @@ pub(crate) fn mpd(context: &MpdContext<'_>, tracks: &[(&str, &StreamWindow)]) ->
 
 fn representation(
     rendition: &str,
-    window: &StreamWindow,
+    window: &RenditionWindow,
     segments: &[&MediaSegment],
     origin: &PeriodOrigin,
 ) -> Option<Representation> {

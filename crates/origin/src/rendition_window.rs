@@ -10,9 +10,9 @@ use nova_media::{
     SegmentContainer,
 };
 
-use crate::fmp4_info::{FragmentInfo, TrackInfo};
 use crate::ll_hls::{LowLatency, PART_SEGMENTS};
 use crate::playlist::{PlaylistHeader, render};
+use nova_media::fmp4::{FragmentInfo, TrackInfo};
 
 pub(crate) const PLAYLIST_NAME: &str = "index.m3u8";
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -32,7 +32,7 @@ struct Retired {
     until: Instant,
 }
 
-pub(crate) struct StreamWindow {
+pub(crate) struct RenditionWindow {
     config: WindowConfig,
     container: SegmentContainer,
     live: VecDeque<MediaSegment>,
@@ -53,7 +53,7 @@ pub(crate) struct StreamWindow {
     has_parts: bool,
 }
 
-impl StreamWindow {
+impl RenditionWindow {
     pub(crate) fn new(container: SegmentContainer, config: WindowConfig) -> Self {
         Self {
             config,
@@ -365,7 +365,7 @@ mod tests {
         }
     }
 
-    fn playlist(window: &StreamWindow, now: Instant) -> m3u8_rs::MediaPlaylist {
+    fn playlist(window: &RenditionWindow, now: Instant) -> m3u8_rs::MediaPlaylist {
         let object = window.object(PLAYLIST_NAME, now).expect("a playlist");
         match m3u8_rs::parse_playlist_res(&object.body) {
             Ok(Playlist::MediaPlaylist(playlist)) => playlist,
@@ -375,7 +375,7 @@ mod tests {
 
     #[test]
     fn has_no_playlist_before_the_first_segment() {
-        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        let mut window = RenditionWindow::new(SegmentContainer::Fmp4, CONFIG);
         window.add_init(&init("r-init1.mp4"));
         let now = Instant::now();
         assert!(window.object(PLAYLIST_NAME, now).is_none());
@@ -388,7 +388,7 @@ mod tests {
 
     #[test]
     fn audio_renditions_are_served_as_audio() {
-        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        let mut window = RenditionWindow::new(SegmentContainer::Fmp4, CONFIG);
         let mut audio_init = init("a-init1.mp4");
         audio_init.rendition = nova_media::AUDIO_RENDITION.into();
         window.add_init(&audio_init);
@@ -405,7 +405,7 @@ mod tests {
     #[test]
     fn slides_counts_discontinuities_and_keeps_removed_segments_for_a_grace_period() {
         let start = Instant::now();
-        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        let mut window = RenditionWindow::new(SegmentContainer::Fmp4, CONFIG);
         window.add_init(&init("r-init1.mp4"));
         window.add_segment(&segment(0, "r-init1.mp4", 2_000, false), start);
         window.add_segment(&segment(1, "r-init1.mp4", 2_000, false), start);
@@ -458,7 +458,7 @@ mod tests {
     #[test]
     fn ends_with_endlist_and_a_final_cache_policy() {
         let now = Instant::now();
-        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        let mut window = RenditionWindow::new(SegmentContainer::Fmp4, CONFIG);
         window.add_segment(&segment(0, "r-init1.mp4", 1_500, false), now);
         assert_eq!(
             window.object(PLAYLIST_NAME, now).unwrap().cache,
@@ -476,7 +476,7 @@ mod tests {
     #[test]
     fn a_new_run_replaces_the_playlist_but_serves_old_segments_a_while() {
         let now = Instant::now();
-        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        let mut window = RenditionWindow::new(SegmentContainer::Fmp4, CONFIG);
         window.add_init(&init("r-init1.mp4"));
         window.add_segment(&segment(0, "r-init1.mp4", 2_000, false), now);
         window.end(now);
