@@ -11,7 +11,6 @@
 
 mod ll_hls;
 mod manifests;
-mod master;
 mod origin;
 mod playlist;
 mod rendition_window;

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use nova_media::MediaSegment;
+use nova_media::hls::{AudioRendition, MasterPlaylist, Variant};
 
-use crate::master::{self, AudioRendition, Variant};
 use crate::rendition_window::{PLAYLIST_NAME, RenditionWindow};
 use nova_media::fmp4::{TrackInfo, TrackKind};
 use nova_media::mpd::{self, Mpd, Period, Representation, RepresentationKind, TimelineEntry};
@@ -32,6 +32,9 @@ pub(crate) struct MpdContext<'a> {
     pub clock_url: Option<&'a str>,
     pub min_target_secs: u64,
 }
+
+/// The `GROUP-ID` of the audio renditions (RFC 8216bis §4.4.6.1).
+const AUDIO_GROUP: &str = "audio";
 
 /// A rendition's newest track description.
 fn newest_track(window: &RenditionWindow) -> Option<&TrackInfo> {
@@ -61,6 +64,17 @@ pub(crate) fn master(tracks: &[(&str, &RenditionWindow)]) -> Option<Bytes> {
         })
         .unwrap_or_default();
     let audio_track = audio.and_then(|(_, w)| newest_track(w));
+    let audio_rendition = audio.zip(audio_track).and_then(|((rendition, _), track)| {
+        let TrackKind::Audio { channels, .. } = track.kind else {
+            return None;
+        };
+        Some(AudioRendition {
+            uri: format!("{rendition}/{PLAYLIST_NAME}"),
+            group_id: AUDIO_GROUP.to_owned(),
+            name: (*rendition).to_owned(),
+            channels: Some(channels),
+        })
+    });
     let mut variants = Vec::new();
     for (rendition, window) in tracks {
         let Some(track) = newest_track(window).filter(|t| is_video(t)) else {
@@ -86,22 +100,13 @@ pub(crate) fn master(tracks: &[(&str, &RenditionWindow)]) -> Option<Bytes> {
         variants.push(Variant {
             uri: format!("{rendition}/{PLAYLIST_NAME}"),
             bandwidth: peak.max(1),
-            average_bandwidth: rate(bytes, ms).max(1),
-            codecs,
-            resolution: (width, height),
+            average_bandwidth: Some(rate(bytes, ms).max(1)),
+            codecs: Some(codecs),
+            resolution: Some((width, height)),
             frame_rate: (ms > 0 && samples > 0).then(|| samples as f64 * 1000.0 / ms as f64),
+            audio_group: audio_rendition.as_ref().map(|a| a.group_id.clone()),
         });
     }
-    let audio_rendition = audio.zip(audio_track).and_then(|((rendition, _), track)| {
-        let TrackKind::Audio { channels, .. } = track.kind else {
-            return None;
-        };
-        Some(AudioRendition {
-            uri: format!("{rendition}/{PLAYLIST_NAME}"),
-            name: (*rendition).to_owned(),
-            channels,
-        })
-    });
     if variants.is_empty() {
         // An audio-only run: its one rendition is the only variant, with
         // nothing to add to it (§4.4.6.2 allows audio-only variants).
@@ -114,20 +119,27 @@ pub(crate) fn master(tracks: &[(&str, &RenditionWindow)]) -> Option<Bytes> {
                 p.max(rate(size, s.duration_ms)),
             )
         });
-        let body = m3u8_audio_only(rendition, &track.codec, peak, rate(bytes, ms));
-        return Some(body);
+        let only = Variant {
+            uri: format!("{rendition}/{PLAYLIST_NAME}"),
+            bandwidth: peak.max(1),
+            average_bandwidth: Some(rate(bytes, ms).max(1)),
+            codecs: Some(track.codec.clone()),
+            ..Variant::default()
+        };
+        return Some(render_master(None, vec![only]));
     }
-    Some(master::render(&variants, audio_rendition.as_ref()))
+    Some(render_master(audio_rendition, variants))
 }
 
-fn m3u8_audio_only(rendition: &str, codec: &str, peak: u64, average: u64) -> Bytes {
-    Bytes::from(format!(
-        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n\
-         #EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{codec}\"\n\
-         {rendition}/{PLAYLIST_NAME}\n",
-        peak.max(1),
-        average.max(1)
-    ))
+fn render_master(audio: Option<AudioRendition>, variants: Vec<Variant>) -> Bytes {
+    let playlist = MasterPlaylist {
+        // §4.4.1.2 / §8: EXT-X-MAP in the media playlists asks for 6+; the
+        // media playlists declare 7.
+        version: 7,
+        audio,
+        variants,
+    };
+    Bytes::from(playlist.render())
 }
 
 /// The live MPD (ISO/IEC 23009-1 §5.3, dynamic presentations §5.4).

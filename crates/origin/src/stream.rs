@@ -13,9 +13,9 @@ use nova_media::{
 };
 use tokio::sync::watch;
 
-use crate::ll_hls::rendition_report;
 use crate::manifests::{self, PeriodOrigin};
 use crate::rendition_window::{PLAYLIST_NAME, RenditionWindow, WindowConfig};
+use nova_media::hls::rendition_report;
 
 pub(crate) const MASTER_NAME: &str = "master.m3u8";
 pub(crate) const MPD_NAME: &str = "manifest.mpd";

@@ -30,6 +30,9 @@ struct Run {
     /// (rendition, packager init name) → its object key: renditions of a
     /// run share their naming token, so a name alone is ambiguous.
     inits: HashMap<(String, String), String>,
+    /// The run's described init segments: the master playlist's `CODECS`
+    /// and `RESOLUTION`.
+    described: Vec<InitRow>,
     /// Renditions whose next segment follows a new init segment: it waits
     /// for the init's upload, so no row ever names a missing init.
     after_init: HashSet<String>,
@@ -66,6 +69,7 @@ pub(super) async fn run(
                     Run {
                         recording,
                         inits: HashMap::new(),
+                        described: Vec::new(),
                         after_init: HashSet::new(),
                         segments: BTreeMap::new(),
                         skip_muxed: settings.container == SegmentContainer::Fmp4,
@@ -118,6 +122,7 @@ fn store_init(submitter: &Submitter, run: &mut Run, init: &InitSegment) {
     run.inits
         .insert((init.rendition.to_string(), init.name.clone()), key.clone());
     let description = InitRow::read(run.recording, &init.rendition, &key, &init.data);
+    run.described.extend(description.clone());
     run.after_init.insert(init.rendition.to_string());
     submit(
         submitter,
@@ -201,7 +206,7 @@ fn finish(submitter: &Submitter, stream: StreamId, run: Run) {
     let master = if summaries.is_empty() {
         Bytes::from_static(b"#EXTM3U\n")
     } else {
-        vod::master_playlist(&summaries)
+        vod::master_playlist(&summaries, &run.described)
     };
     submit(
         submitter,
