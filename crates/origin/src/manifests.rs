@@ -1,7 +1,7 @@
 //! Describes the one-track renditions' live windows for the master playlist
-//! and the MPD: codecs and timescales read back from the init segments,
-//! bit rates and frame rates measured on the listed segments, and the
-//! SegmentTimeline from each fragment's `tfdt`.
+//! and the MPD: codecs and timescales of the init segments and each
+//! fragment's `tfdt` and sample count as the packager described them, bit
+//! rates and frame rates measured on the listed segments.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -91,7 +91,7 @@ pub(crate) fn master(tracks: &[(&str, &RenditionWindow)]) -> Option<Bytes> {
             peak = peak.max(rate(size, segment.duration_ms));
             bytes += size;
             ms += segment.duration_ms;
-            samples += u64::from(window.fragment(&segment.name).map_or(0, |f| f.samples));
+            samples += u64::from(segment.fragment.map_or(0, |f| f.samples));
         }
         let codecs = match audio_track {
             Some(audio) => format!("{},{}", track.codec, audio.codec),
@@ -228,7 +228,7 @@ fn representation(
     let mut timeline: Vec<TimelineEntry> = Vec::with_capacity(segments.len());
     let (mut ms, mut peak, mut samples) = (0u64, 0u64, 0u64);
     for segment in segments {
-        let fragment = window.fragment(&segment.name);
+        let fragment = segment.fragment;
         let t = fragment.map_or_else(|| scale(segment.start_ms), |f| f.base_decode_time);
         // The previous segment lasts until this one starts: no gaps or
         // overlaps from rounding milliseconds to the timescale.

@@ -116,6 +116,7 @@ mod tests {
             program_date_time: SystemTime::UNIX_EPOCH
                 + Duration::from_millis(1_700_000_000_000 + sequence * 2_000),
             data: Bytes::new(),
+            fragment: None,
         }
     }
 

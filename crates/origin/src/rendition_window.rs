@@ -1,7 +1,7 @@
 //! One rendition's live window: the segments its playlist lists, those that
 //! recently slid out, and the init segments they need (RFC 8216 §6.2.2).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,7 +12,7 @@ use nova_media::{
 
 use crate::ll_hls::{LowLatency, PART_SEGMENTS};
 use crate::playlist::{PlaylistHeader, render};
-use nova_media::fmp4::{FragmentInfo, TrackInfo};
+use nova_media::fmp4::TrackInfo;
 
 pub(crate) const PLAYLIST_NAME: &str = "index.m3u8";
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -43,10 +43,6 @@ pub(crate) struct RenditionWindow {
     target_duration: u64,
     ended_at: Option<Instant>,
     playlist: Option<Bytes>,
-    /// Read back from the bytes of one-track renditions, for the master
-    /// playlist and the MPD: per init name, and per listed segment name.
-    tracks: HashMap<String, TrackInfo>,
-    fragments: HashMap<String, FragmentInfo>,
     /// LL-HLS parts of the newest segments and of the open one; only
     /// windows that receive parts have an LL-HLS playlist.
     parts: VecDeque<PartialSegment>,
@@ -65,8 +61,6 @@ impl RenditionWindow {
             target_duration: config.min_target_secs.max(1),
             ended_at: None,
             playlist: None,
-            tracks: HashMap::new(),
-            fragments: HashMap::new(),
             parts: VecDeque::new(),
             has_parts: false,
         }
@@ -118,7 +112,6 @@ impl RenditionWindow {
         *self = Self {
             retired: std::mem::take(&mut self.retired),
             inits: std::mem::take(&mut self.inits),
-            tracks: std::mem::take(&mut self.tracks),
             ..Self::new(container, config)
         };
         self.prune_inits();
@@ -127,11 +120,6 @@ impl RenditionWindow {
     pub(crate) fn add_init(&mut self, init: &InitSegment) {
         self.inits.retain(|known| known.name != init.name);
         self.inits.push(init.clone());
-        if init.rendition.as_ref() != nova_media::MUXED_RENDITION
-            && let Some(track) = TrackInfo::parse(&init.data)
-        {
-            self.tracks.insert(init.name.clone(), track);
-        }
     }
 
     /// Segments the playlist lists, oldest first.
@@ -139,12 +127,14 @@ impl RenditionWindow {
         self.live.iter()
     }
 
+    /// The track an init segment of a one-track rendition holds, as the
+    /// packager described it: for the master playlist and the MPD.
     pub(crate) fn track(&self, init_name: &str) -> Option<&TrackInfo> {
-        self.tracks.get(init_name)
-    }
-
-    pub(crate) fn fragment(&self, segment_name: &str) -> Option<&FragmentInfo> {
-        self.fragments.get(segment_name)
+        self.inits
+            .iter()
+            .find(|init| init.name == init_name)
+            .filter(|init| init.rendition.as_ref() != nova_media::MUXED_RENDITION)
+            .and_then(|init| init.track.as_ref())
     }
 
     pub(crate) fn target_duration(&self) -> u64 {
@@ -156,12 +146,6 @@ impl RenditionWindow {
         // segments about to slide out.
         let listed_ms = self.listed_ms();
         self.live.push_back(segment.clone());
-        if segment.rendition.as_ref() != nova_media::MUXED_RENDITION
-            && segment.container == SegmentContainer::Fmp4
-            && let Some(fragment) = FragmentInfo::parse(&segment.data)
-        {
-            self.fragments.insert(segment.name.clone(), fragment);
-        }
         // RFC 8216 §4.3.3.1: each EXTINF, rounded to the nearest integer, is
         // at most the target duration. It only ever grows during a run, as
         // players pace their reloads by it (§6.3.4).
@@ -251,7 +235,6 @@ impl RenditionWindow {
         let Some(segment) = self.live.pop_front() else {
             return;
         };
-        self.fragments.remove(&segment.name);
         if segment.discontinuity {
             // §6.2.2: keep the discontinuity sequence numbers of the
             // remaining segments unchanged.
@@ -278,9 +261,6 @@ impl RenditionWindow {
             .collect();
         let mut keep = keep.into_iter();
         self.inits.retain(|_| keep.next().unwrap_or(true));
-        let inits = &self.inits;
-        self.tracks
-            .retain(|name, _| inits.iter().any(|init| &init.name == name));
     }
 
     fn render(&mut self) {
@@ -346,6 +326,7 @@ mod tests {
             rendition: nova_media::SOURCE_RENDITION.into(),
             name: name.into(),
             data: Bytes::from(name.to_owned()),
+            track: None,
         }
     }
 
@@ -362,6 +343,7 @@ mod tests {
             discontinuity,
             program_date_time: SystemTime::UNIX_EPOCH,
             data: Bytes::from(format!("segment {sequence}")),
+            fragment: None,
         }
     }
 

@@ -186,6 +186,7 @@ fn a_segment_that_does_not_decode_is_counted_and_serves_nothing() {
             discontinuity: false,
             program_date_time: SystemTime::now(),
             data: Bytes::from_static(data),
+            fragment: None,
         })
     };
     thumbnails.handle(&SegmentEvent::Started {

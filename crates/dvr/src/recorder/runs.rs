@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use nova_media::fmp4::FragmentInfo;
 use nova_media::{
     InitSegment, MUXED_RENDITION, MediaSegment, ObjectMeta, SegmentContainer, SegmentEvent,
     StreamId,
@@ -121,7 +120,11 @@ fn store_init(submitter: &Submitter, run: &mut Run, init: &InitSegment) {
     let key = keys::object_key(init.stream, run.recording, &init.rendition, &init.name);
     run.inits
         .insert((init.rendition.to_string(), init.name.clone()), key.clone());
-    let description = InitRow::read(run.recording, &init.rendition, &key, &init.data);
+    // `None` for an init segment that is not a single CMAF track.
+    let description = init
+        .track
+        .as_ref()
+        .and_then(|track| InitRow::describe(run.recording, &init.rendition, &key, track));
     run.described.extend(description.clone());
     run.after_init.insert(init.rendition.to_string());
     submit(
@@ -158,7 +161,8 @@ fn store_segment(submitter: &Submitter, run: &mut Run, segment: &MediaSegment) {
             .and_then(|name| run.inits.get(&(rendition.clone(), name.clone())).cloned()),
         container: segment.container.as_str().to_owned(),
         discontinuity: segment.discontinuity,
-        base_decode_time: FragmentInfo::parse(&segment.data)
+        base_decode_time: segment
+            .fragment
             .and_then(|info| i64::try_from(info.base_decode_time).ok()),
     };
     let ordering = if run.after_init.remove(&rendition) {
