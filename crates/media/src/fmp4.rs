@@ -2,6 +2,8 @@
 //! 14496-12 boxes): a track's timescale and RFC 6381 codec string from the
 //! init segment, a fragment's `tfdt` and sample count from a segment. The
 //! manifests then describe exactly what players will find in the files.
+//! The packager reads them once, where it writes the bytes, and they travel
+//! with the segment (`InitSegment::track`, `MediaSegment::fragment`).
 
 use crate::codec::{AacConfig, AvcConfig, HevcConfig};
 use bytes::Bytes;

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod flv;
 pub mod fmp4;
 mod frame;
+pub mod hls;
 pub mod mpd;
 mod object_store;
 mod playback;

@@ -3,6 +3,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
+use crate::fmp4::{FragmentInfo, TrackInfo};
 use crate::{SegmentContainer, StreamId, StreamSettings};
 
 /// The rendition that is the publisher's own encode, passed through: in
@@ -28,6 +29,10 @@ pub struct InitSegment {
     /// Unique within the rendition's packaging run; segments refer to it.
     pub name: String,
     pub data: Bytes,
+    /// Its one track's codec, timescale and picture or channels, known once
+    /// by the packager that wrote `data`, so no sink reads them back out of
+    /// it. `None` when `data` is not one CMAF track nova-live describes.
+    pub track: Option<TrackInfo>,
 }
 
 /// One media segment, closed and immutable.
@@ -55,6 +60,9 @@ pub struct MediaSegment {
     /// Wall-clock time of the first frame (`EXT-X-PROGRAM-DATE-TIME`).
     pub program_date_time: SystemTime,
     pub data: Bytes,
+    /// An fMP4 segment's `tfdt` and sample count, known once by the
+    /// packager that wrote `data`; `None` for MPEG-TS.
+    pub fragment: Option<FragmentInfo>,
 }
 
 /// A part of a media segment not yet closed (LL-HLS partial segment, RFC

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use nova_media::fmp4::{FragmentInfo, TrackInfo};
 use nova_media::{
     InitSegment, MediaSegment, PartialSegment, SegmentContainer, SegmentEvent, SegmentSink,
     StreamId, Track,
@@ -436,13 +437,20 @@ impl SegmentWriter {
                 return;
             }
         };
+        // A muxed init's first track alone would misdescribe it.
+        let one_track = generation.video.is_some() != generation.audio.is_some();
         let init_name = init.map(|data| {
             let name = self.names.next_init();
+            // Read once, here, from the bytes just written: every sink
+            // (the origin's manifests, the recording index) takes it from
+            // the segment.
+            let track = one_track.then(|| TrackInfo::parse(&data)).flatten();
             self.emit(SegmentEvent::Init(InitSegment {
                 stream: self.stream,
                 rendition: self.rendition.clone(),
                 name: name.clone(),
                 data,
+                track,
             }));
             name
         });
@@ -473,6 +481,10 @@ impl SegmentWriter {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         counters.segments += 1;
+        let fragment = match self.container {
+            SegmentContainer::Fmp4 => FragmentInfo::parse(&data),
+            SegmentContainer::Ts => None,
+        };
         let media = MediaSegment {
             stream: self.stream,
             rendition: self.rendition.clone(),
@@ -485,6 +497,7 @@ impl SegmentWriter {
             discontinuity: segment.discontinuity,
             program_date_time: segment.program_date_time,
             data,
+            fragment,
         };
         tracing::debug!(
             stream = %self.stream,

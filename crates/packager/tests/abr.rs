@@ -15,7 +15,8 @@ use nova_media::{
     LivePlayback, MediaSegment, SOURCE_RENDITION, SegmentContainer, SegmentEvent, SegmentSink,
     StreamEvent, StreamId, StreamSettings, TranscodeProfile,
 };
-use nova_packager::{AbrConfig, LiveWindows, Packager};
+use nova_origin::Origin;
+use nova_packager::{AbrConfig, Packager};
 use support::mpd::mpd_summary;
 use support::probe::Report;
 use support::{Recorder, Tee, flv, media, publish_started};
@@ -41,7 +42,7 @@ impl SegmentSink for Dropped {
 struct Run {
     stream: StreamId,
     recorder: Arc<Recorder>,
-    windows: Arc<LiveWindows>,
+    windows: Arc<Origin>,
     dropped: Arc<Dropped>,
 }
 
@@ -82,7 +83,7 @@ fn package(sessions: &[u32], settings: &Arc<StreamSettings>, abr: AbrConfig) -> 
 
     let stream = StreamId::new_random();
     let recorder = Arc::new(Recorder::default());
-    let windows = Arc::new(LiveWindows::new());
+    let windows = Arc::new(Origin::new());
     let dropped = Arc::new(Dropped::default());
     let sink = Tee(vec![recorder.clone(), windows.clone(), dropped.clone()]);
     let mut packager = Packager::new(stream, Arc::new(sink)).with_abr(abr);

@@ -11,22 +11,23 @@ use nova_media::{
     CachePolicy, Frame, LivePlayback, MUXED_RENDITION, MediaSegment, SegmentContainer,
     SegmentEvent, StreamEvent, StreamId, StreamSettings, Track,
 };
-use nova_packager::{LiveWindows, LiveWindowsConfig, Packager, PackagerCounters};
+use nova_origin::{Origin, OriginConfig};
+use nova_packager::{Packager, PackagerCounters};
 use support::probe::{Report, probe};
 use support::{Recorder, Tee, flv, media, publish_started, settings};
 
 struct Run {
     stream: StreamId,
     recorder: Arc<Recorder>,
-    windows: Arc<LiveWindows>,
+    windows: Arc<Origin>,
     counters: PackagerCounters,
 }
 
-fn run(config: LiveWindowsConfig, events: Vec<StreamEvent>) -> Run {
+fn run(config: OriginConfig, events: Vec<StreamEvent>) -> Run {
     support::init_logging();
     let stream = StreamId::new_random();
     let recorder = Arc::new(Recorder::default());
-    let windows = Arc::new(LiveWindows::with_config(config));
+    let windows = Arc::new(Origin::with_config(config));
     let sink = Arc::new(Tee(vec![recorder.clone(), windows.clone()]));
     let mut packager = Packager::new(stream, sink);
     for event in events {
@@ -209,7 +210,7 @@ fn fmp4_segments_decode_start_on_keyframes_and_keep_b_frame_timing() {
     let source = flv::stream_events(media::av_flv());
     let mut events = session(1, SegmentContainer::Fmp4, 2, &source);
     events.push(StreamEvent::StreamEnded);
-    let run = run(LiveWindowsConfig::default(), events);
+    let run = run(OriginConfig::default(), events);
 
     let kinds: Vec<&str> = run
         .recorder
@@ -321,7 +322,7 @@ fn ts_segments_probe_clean_on_their_own() {
     let source = flv::stream_events(media::av_flv());
     let mut events = session(1, SegmentContainer::Ts, 4, &source);
     events.push(StreamEvent::StreamEnded);
-    let run = run(LiveWindowsConfig::default(), events);
+    let run = run(OriginConfig::default(), events);
 
     assert!(inits(&run).is_empty(), "MPEG-TS has no init segment");
     assert_eq!(durations(&run), [4000, 3000]);
@@ -370,7 +371,7 @@ fn a_takeover_continues_the_timeline_after_a_discontinuity() {
         events.push(publish_started(2, &settings(container, 2)));
         events.extend(source.iter().cloned());
         events.push(StreamEvent::StreamEnded);
-        let run = run(LiveWindowsConfig::default(), events);
+        let run = run(OriginConfig::default(), events);
 
         assert_eq!(
             durations(&run),
@@ -449,7 +450,7 @@ fn the_window_slides_and_counts_discontinuities() {
             *settings = three_segments.clone();
         }
     }
-    let run = run(LiveWindowsConfig::default(), events);
+    let run = run(OriginConfig::default(), events);
     let segments = run.segments();
     assert_eq!(segments.len(), 8);
     assert!(segments[4].discontinuity);
@@ -503,7 +504,7 @@ fn frames_dropped_upstream_start_a_discontinuous_segment() {
     media.extend(source[resume..].iter().cloned());
     let mut events = session(1, SegmentContainer::Fmp4, 2, &media);
     events.push(StreamEvent::StreamEnded);
-    let run = run(LiveWindowsConfig::default(), events);
+    let run = run(OriginConfig::default(), events);
 
     assert_eq!(durations(&run), [2000, 1000, 2000, 1000]);
     let segments = run.segments();
@@ -531,7 +532,7 @@ fn a_new_codec_configuration_gets_a_new_init_segment() {
     media.extend(second);
     let mut events = session(1, SegmentContainer::Fmp4, 2, &media);
     events.push(StreamEvent::StreamEnded);
-    let run = run(LiveWindowsConfig::default(), events);
+    let run = run(OriginConfig::default(), events);
 
     assert_eq!(durations(&run), [2000, 2000, 2000, 1000, 2000, 2000]);
     let segments = run.segments();
@@ -552,10 +553,7 @@ fn video_only_streams_package_in_both_containers() {
         .filter(|e| frame_of(e).is_none_or(|f| f.track == Track::Video))
         .collect();
     for container in [SegmentContainer::Fmp4, SegmentContainer::Ts] {
-        let run = run(
-            LiveWindowsConfig::default(),
-            session(1, container, 2, &source),
-        );
+        let run = run(OriginConfig::default(), session(1, container, 2, &source));
         assert_eq!(durations(&run), [2000, 2000, 2000, 1000], "{container:?}");
         let dir = tempfile::tempdir().unwrap();
         for (segment, report) in run.segments().iter().zip(run.probe_each(dir.path())) {
@@ -574,7 +572,7 @@ fn video_only_streams_package_in_both_containers() {
 fn hevc_is_passed_through_in_fmp4_with_its_picture_size() {
     let source = media::hevc_video_events();
     let run = run(
-        LiveWindowsConfig::default(),
+        OriginConfig::default(),
         session(1, SegmentContainer::Fmp4, 2, &source),
     );
     assert_eq!(run.counters.mux_errors, 0, "{:?}", run.counters);
@@ -610,7 +608,7 @@ fn audio_only_streams_are_cut_on_time() {
     let source = flv::stream_events(media::audio_only_flv());
     let mut events = session(1, SegmentContainer::Fmp4, 2, &source);
     events.push(StreamEvent::StreamEnded);
-    let run = run(LiveWindowsConfig::default(), events);
+    let run = run(OriginConfig::default(), events);
     let segments = run.segments();
     assert!(segments.len() >= 2, "{:?}", durations(&run));
     // Cut on the first audio frame (23 ms at 44.1 kHz) at the target, give
@@ -675,7 +673,7 @@ fn bad_input_is_counted_and_never_fatal() {
     events.extend(shifted(&source, 100));
     events.push(StreamEvent::StreamEnded);
     events.push(StreamEvent::Frame(first_audio));
-    let run = run(LiveWindowsConfig::default(), events);
+    let run = run(OriginConfig::default(), events);
 
     let counters = run.counters;
     assert_eq!(counters.mux_errors, 1, "{counters:?}");
@@ -722,7 +720,7 @@ fn a_configuration_no_muxer_accepts_is_refused_once() {
         }));
     }
     events.push(StreamEvent::StreamEnded);
-    let run = run(LiveWindowsConfig::default(), events);
+    let run = run(OriginConfig::default(), events);
     // Refused once by the muxed output and once by the source video rendition.
     assert_eq!(run.counters.mux_errors, 2, "{:?}", run.counters);
     assert!(run.segments().is_empty());
@@ -734,6 +732,6 @@ fn the_server_can_move_and_share_them() {
     fn send<T: Send>() {}
     fn sync<T: Sync>() {}
     send::<Packager>();
-    send::<LiveWindows>();
-    sync::<LiveWindows>();
+    send::<Origin>();
+    sync::<Origin>();
 }

@@ -8,11 +8,13 @@ mod support;
 use std::sync::Arc;
 
 use m3u8_rs::Playlist;
+use nova_media::fmp4::{FragmentInfo, TrackInfo, TrackKind};
 use nova_media::{
-    AUDIO_RENDITION, LivePlayback, MUXED_RENDITION, MediaSegment, SOURCE_RENDITION,
-    SegmentContainer, StreamEvent, StreamId,
+    AUDIO_RENDITION, InitSegment, LivePlayback, MUXED_RENDITION, MediaSegment, SOURCE_RENDITION,
+    SegmentContainer, SegmentEvent, StreamEvent, StreamId,
 };
-use nova_packager::{LiveWindows, LiveWindowsConfig, Packager};
+use nova_origin::{Origin, OriginConfig};
+use nova_packager::Packager;
 use serde_json::Value;
 use support::mpd::mpd_summary;
 use support::{Recorder, Tee, flv, media, publish_started, settings};
@@ -25,16 +27,16 @@ struct Run {
     _packager: Packager,
     stream: StreamId,
     recorder: Arc<Recorder>,
-    windows: Arc<LiveWindows>,
+    windows: Arc<Origin>,
 }
 
 fn run(events: Vec<StreamEvent>) -> Run {
     support::init_logging();
     let stream = StreamId::new_random();
     let recorder = Arc::new(Recorder::default());
-    let windows = Arc::new(LiveWindows::with_config(LiveWindowsConfig {
+    let windows = Arc::new(Origin::with_config(OriginConfig {
         clock_url: Some("http://127.0.0.1:1/api/v1/clock".into()),
-        ..LiveWindowsConfig::default()
+        ..OriginConfig::default()
     }));
     let mut packager = Packager::new(
         stream,
@@ -476,4 +478,58 @@ fn an_audio_only_stream_is_one_audio_rendition_in_the_master_and_the_mpd() {
     let sets = periods[0]["adaptationSets"].as_array().unwrap();
     assert_eq!(sets.len(), 1, "{mpd}");
     check_timeline(representation(&periods[0], "audio"), &audio);
+}
+
+#[test]
+fn segments_carry_what_the_packager_knows_about_their_bytes() {
+    let mut events = av_session(1);
+    events.push(StreamEvent::StreamEnded);
+    let run = run(events);
+    let inits: Vec<InitSegment> = run
+        .recorder
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            SegmentEvent::Init(init) => Some(init),
+            _ => None,
+        })
+        .collect();
+    for init in &inits {
+        if init.rendition.as_ref() == MUXED_RENDITION {
+            // Two tracks: the first alone would misdescribe it.
+            assert_eq!(init.track, None, "{}", init.name);
+            continue;
+        }
+        // Exactly what reading the bytes back finds.
+        let track = init.track.as_ref().expect("a one-track init is described");
+        assert_eq!(Some(track), TrackInfo::parse(&init.data).as_ref());
+        let video = init.rendition.as_ref() == SOURCE_RENDITION;
+        assert_eq!(
+            matches!(track.kind, TrackKind::Video { .. }),
+            video,
+            "{}",
+            init.rendition
+        );
+    }
+    assert!(inits.len() >= 3, "muxed, source and audio inits: {inits:?}");
+    for rendition in [MUXED_RENDITION, SOURCE_RENDITION, AUDIO_RENDITION] {
+        let segments = run.recorder.segments_of(rendition);
+        assert!(!segments.is_empty(), "{rendition}");
+        for segment in segments {
+            let fragment = segment.fragment.expect("an fMP4 segment is described");
+            assert_eq!(Some(fragment), FragmentInfo::parse(&segment.data));
+            assert!(fragment.samples > 0, "{}", segment.name);
+        }
+    }
+}
+
+#[test]
+fn mpeg_ts_segments_have_no_fragment() {
+    let mut events = vec![publish_started(1, &settings(SegmentContainer::Ts, 2))];
+    events.extend(flv::stream_events(media::av_flv()));
+    events.push(StreamEvent::StreamEnded);
+    let run = run(events);
+    let segments = run.recorder.segments();
+    assert!(!segments.is_empty());
+    assert!(segments.iter().all(|s| s.fragment.is_none()));
 }

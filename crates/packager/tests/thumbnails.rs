@@ -12,10 +12,11 @@ use nova_media::{
     CachePolicy, LivePlayback, MUXED_RENDITION, MediaSegment, SegmentContainer, SegmentEvent,
     SegmentSink, StreamEvent, StreamId,
 };
+use nova_origin::Origin;
+use nova_packager::Packager;
 use nova_packager::thumbnail::{
     THUMBNAIL_NAME, ThumbnailConfig, ThumbnailStats, Thumbnailer, WithThumbnails, render,
 };
-use nova_packager::{LiveWindows, Packager};
 use support::probe::{ImageReport, probe_image};
 use support::{Recorder, Tee, flv, media, publish_started, settings};
 
@@ -32,7 +33,7 @@ fn package(file: &[u8], container: SegmentContainer, config: ThumbnailConfig) ->
     support::init_logging();
     nova_packager::init_ffmpeg();
     let stream = StreamId::new_random();
-    let windows = Arc::new(LiveWindows::new());
+    let windows = Arc::new(Origin::new());
     let thumbnails = Arc::new(Thumbnailer::start(config).unwrap());
     let recorder = Arc::new(Recorder::default());
     let sink = Arc::new(Tee(vec![
@@ -185,6 +186,7 @@ fn a_segment_that_does_not_decode_is_counted_and_serves_nothing() {
             discontinuity: false,
             program_date_time: SystemTime::now(),
             data: Bytes::from_static(data),
+            fragment: None,
         })
     };
     thumbnails.handle(&SegmentEvent::Started {
@@ -203,7 +205,7 @@ fn a_segment_that_does_not_decode_is_counted_and_serves_nothing() {
             skipped_busy: 0,
         }
     );
-    let playback = WithThumbnails::new(Arc::new(LiveWindows::new()), thumbnails);
+    let playback = WithThumbnails::new(Arc::new(Origin::new()), thumbnails);
     assert!(playback.get(stream, THUMBNAIL_NAME).is_none());
     assert!(render(Vec::new(), 640).is_err());
 }

@@ -15,7 +15,8 @@ use nova_api::{
 };
 use nova_media::SegmentSink;
 use nova_packager::thumbnail::{ThumbnailConfig, Thumbnailer, WithThumbnails};
-use nova_packager::{AbrConfig, LiveWindows, LiveWindowsConfig};
+use nova_origin::{Origin, OriginConfig};
+use nova_packager::AbrConfig;
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -89,9 +90,9 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
     let recording = Recording::start(&args.storage, data_dir, &pool, &api_config).await?;
     // DASH players synchronise to this server's clock (ISO/IEC 23009-1
     // §5.8.5.7): the MPD's times are its times.
-    let windows = Arc::new(LiveWindows::with_config(LiveWindowsConfig {
+    let origin = Arc::new(Origin::with_config(OriginConfig {
         clock_url: Some(format!("{public_url}/api/v1/clock").into()),
-        ..LiveWindowsConfig::default()
+        ..OriginConfig::default()
     }));
     let health = Arc::new(HealthBoard::default());
     let (status, status_queue) = StatusWriter::new();
@@ -102,7 +103,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         })
         .context("starting the thumbnail worker")?,
     );
-    let mut sinks: Vec<Arc<dyn SegmentSink>> = vec![windows.clone(), thumbnails.clone()];
+    let mut sinks: Vec<Arc<dyn SegmentSink>> = vec![origin.clone(), thumbnails.clone()];
     if let Some(recording) = &recording {
         sinks.push(recording.recorder.clone());
     }
@@ -130,7 +131,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         pool.clone(),
         jwt.clone(),
         api_config,
-        Arc::new(WithThumbnails::new(windows.clone(), thumbnails)),
+        Arc::new(WithThumbnails::new(origin.clone(), thumbnails)),
         readiness.clone(),
         Arc::new(HubControl::new(hub.clone(), health.clone())),
     );

@@ -57,9 +57,10 @@ async fn vod_master(
     }
     let row = complete_recording(&state, &recording).await?;
     let renditions = renditions(&state, row.id).await?;
+    let inits = inits(&state, row.id).await?;
     if file == MASTER {
         return Ok(playlist(
-            vod::master_playlist(&renditions),
+            vod::master_playlist(&renditions, &inits),
             VOD_PLAYLIST_CACHE,
         ));
     }
@@ -68,9 +69,6 @@ async fn vod_master(
         let rows = segments(&state, row.id, &summary.rendition).await?;
         by_rendition.insert(summary.rendition.clone(), rows);
     }
-    let inits = index::inits(&state.pool, row.id)
-        .await
-        .map_err(|error| ApiError::from_db("reading a recording's init segments", error))?;
     let duration = std::time::Duration::from_millis(row.duration_ms.max(0) as u64);
     let mpd = vod::static_mpd(&renditions, &by_rendition, &inits, duration).ok_or_else(|| {
         ApiError::NotFound(
@@ -129,8 +127,9 @@ async fn clip_master(
     expect(&file, MASTER)?;
     let clip = clip_row(&state, &clip).await?;
     let renditions = renditions(&state, clip.recording_id).await?;
+    let inits = inits(&state, clip.recording_id).await?;
     Ok(playlist(
-        vod::master_playlist(&renditions),
+        vod::master_playlist(&renditions, &inits),
         VOD_PLAYLIST_CACHE,
     ))
 }
@@ -160,8 +159,9 @@ async fn dvr_master(
     expect(&file, MASTER)?;
     let (recording, _) = dvr_recording(&state, &stream).await?;
     let renditions = renditions(&state, recording).await?;
+    let inits = inits(&state, recording).await?;
     Ok(playlist(
-        vod::master_playlist(&renditions),
+        vod::master_playlist(&renditions, &inits),
         WINDOW_PLAYLIST_CACHE,
     ))
 }
@@ -247,6 +247,14 @@ async fn clip_row(state: &AppState, id: &str) -> Result<index::ClipRow, ApiError
         .await
         .map_err(|error| ApiError::from_db("reading a clip", error))?
         .ok_or_else(|| not_found(id))
+}
+
+/// The recording's described init segments: its master playlist's
+/// `CODECS` and `RESOLUTION`, its MPD's representations.
+async fn inits(state: &AppState, recording: Uuid) -> Result<Vec<index::InitRow>, ApiError> {
+    index::inits(&state.pool, recording)
+        .await
+        .map_err(|error| ApiError::from_db("reading a recording's init segments", error))
 }
 
 async fn renditions(

@@ -1,5 +1,5 @@
 //! `stream_recording_inits`: what manifests need from a recorded init
-//! segment, read from its boxes when it was recorded.
+//! segment, as the packager described its track when it wrote it.
 
 use nova_media::fmp4::{TrackInfo, TrackKind};
 use sqlx::PgPool;
@@ -19,9 +19,14 @@ pub struct InitRow {
 }
 
 impl InitRow {
-    /// `None` for an init segment that is not a single CMAF track.
-    pub fn read(recording: Uuid, rendition: &str, object_key: &str, data: &[u8]) -> Option<Self> {
-        let info = TrackInfo::parse(data)?;
+    /// The row of an init segment whose track is `info`; `None` if its
+    /// timescale does not fit the column.
+    pub fn describe(
+        recording: Uuid,
+        rendition: &str,
+        object_key: &str,
+        info: &TrackInfo,
+    ) -> Option<Self> {
         let (width, height, sample_rate, channels) = match info.kind {
             TrackKind::Video { width, height } => (
                 i32::try_from(width).ok(),
@@ -43,7 +48,7 @@ impl InitRow {
             recording_id: recording,
             object_key: object_key.to_owned(),
             rendition: rendition.to_owned(),
-            codecs: info.codec,
+            codecs: info.codec.clone(),
             timescale: i32::try_from(info.timescale).ok()?,
             width,
             height,

@@ -166,6 +166,7 @@ mod tests {
             discontinuity: false,
             program_date_time: SystemTime::UNIX_EPOCH + Duration::from_millis(start_ms as u64),
             data: Bytes::from_static(b"moof+mdat"),
+            fragment: None,
         }
     }
 
@@ -175,6 +176,7 @@ mod tests {
             rendition: Arc::from(rendition),
             name: name.to_owned(),
             data: Bytes::from_static(b"ftyp+moov"),
+            track: None,
         }
     }
 

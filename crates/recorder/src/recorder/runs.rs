@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use nova_dvr::index::{self, InitRow, NewSegment, RenditionSummary, SegmentRow};
 use nova_dvr::keys;
 use nova_dvr::vod::{self, MediaPlaylistKind};
-use nova_media::fmp4::FragmentInfo;
 use nova_media::{
     InitSegment, MUXED_RENDITION, MediaSegment, ObjectMeta, SegmentContainer, SegmentEvent,
     StreamId,
@@ -30,6 +29,9 @@ struct Run {
     /// (rendition, packager init name) → its object key: renditions of a
     /// run share their naming token, so a name alone is ambiguous.
     inits: HashMap<(String, String), String>,
+    /// The run's described init segments: the master playlist's `CODECS`
+    /// and `RESOLUTION`.
+    described: Vec<InitRow>,
     /// Renditions whose next segment follows a new init segment: it waits
     /// for the init's upload, so no row ever names a missing init.
     after_init: HashSet<String>,
@@ -66,6 +68,7 @@ pub(super) async fn run(
                     Run {
                         recording,
                         inits: HashMap::new(),
+                        described: Vec::new(),
                         after_init: HashSet::new(),
                         segments: BTreeMap::new(),
                         skip_muxed: settings.container == SegmentContainer::Fmp4,
@@ -117,7 +120,12 @@ fn store_init(submitter: &Submitter<UploadTag>, run: &mut Run, init: &InitSegmen
     let key = keys::object_key(init.stream, run.recording, &init.rendition, &init.name);
     run.inits
         .insert((init.rendition.to_string(), init.name.clone()), key.clone());
-    let description = InitRow::read(run.recording, &init.rendition, &key, &init.data);
+    // `None` for an init segment that is not a single CMAF track.
+    let description = init
+        .track
+        .as_ref()
+        .and_then(|track| InitRow::describe(run.recording, &init.rendition, &key, track));
+    run.described.extend(description.clone());
     run.after_init.insert(init.rendition.to_string());
     submit(
         submitter,
@@ -153,7 +161,8 @@ fn store_segment(submitter: &Submitter<UploadTag>, run: &mut Run, segment: &Medi
             .and_then(|name| run.inits.get(&(rendition.clone(), name.clone())).cloned()),
         container: segment.container.as_str().to_owned(),
         discontinuity: segment.discontinuity,
-        base_decode_time: FragmentInfo::parse(&segment.data)
+        base_decode_time: segment
+            .fragment
             .and_then(|info| i64::try_from(info.base_decode_time).ok()),
     };
     let ordering = if run.after_init.remove(&rendition) {
@@ -201,7 +210,7 @@ fn finish(submitter: &Submitter<UploadTag>, stream: StreamId, run: Run) {
     let master = if summaries.is_empty() {
         Bytes::from_static(b"#EXTM3U\n")
     } else {
-        vod::master_playlist(&summaries)
+        vod::master_playlist(&summaries, &run.described)
     };
     submit(
         submitter,

@@ -1,5 +1,5 @@
-//! The in-memory live window of every stream: the sink the packagers write
-//! to, and what HTTP serves under `/live/{stream}/`.
+//! The live origin: every stream's live windows, the sink the packagers
+//! write to, and what HTTP serves under `/live/{stream}/`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -10,16 +10,16 @@ use nova_media::{
     StreamSettings,
 };
 
-use crate::stream_windows::StreamWindows;
-use crate::window::WindowConfig;
+use crate::rendition_window::WindowConfig;
+use crate::stream::OriginStream;
 
 /// How often ended streams are looked for and forgotten.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
-/// What applies to every stream's window. The window's size and target
+/// What applies to every stream. A rendition window's size and target
 /// duration are the stream's own settings, from `SegmentEvent::Started`.
 #[derive(Clone, Debug)]
-pub struct LiveWindowsConfig {
+pub struct OriginConfig {
     /// How long an ended stream's final playlist and segments stay served.
     pub ended_retention: Duration,
     /// Absolute URL of a clock answering with an xs:dateTime, for the MPD's
@@ -28,7 +28,7 @@ pub struct LiveWindowsConfig {
     pub clock_url: Option<Arc<str>>,
 }
 
-impl Default for LiveWindowsConfig {
+impl Default for OriginConfig {
     fn default() -> Self {
         Self {
             ended_retention: Duration::from_secs(600),
@@ -37,23 +37,23 @@ impl Default for LiveWindowsConfig {
     }
 }
 
-/// Every stream's live window. Packager threads write through
+/// Every stream's live windows. Packager threads write through
 /// [`SegmentSink`]; HTTP handlers read through [`LivePlayback`].
 ///
 /// Playlists are rendered when a segment arrives, so a read only clones
 /// reference-counted bytes under a brief lock.
-pub struct LiveWindows {
-    config: LiveWindowsConfig,
-    streams: RwLock<HashMap<StreamId, Arc<Mutex<StreamWindows>>>>,
+pub struct Origin {
+    config: OriginConfig,
+    streams: RwLock<HashMap<StreamId, Arc<Mutex<OriginStream>>>>,
     last_sweep: Mutex<Instant>,
 }
 
-impl LiveWindows {
+impl Origin {
     pub fn new() -> Self {
-        Self::with_config(LiveWindowsConfig::default())
+        Self::with_config(OriginConfig::default())
     }
 
-    pub fn with_config(config: LiveWindowsConfig) -> Self {
+    pub fn with_config(config: OriginConfig) -> Self {
         Self {
             config,
             streams: RwLock::new(HashMap::new()),
@@ -61,7 +61,7 @@ impl LiveWindows {
         }
     }
 
-    fn window(&self, stream: StreamId) -> Option<Arc<Mutex<StreamWindows>>> {
+    fn stream(&self, stream: StreamId) -> Option<Arc<Mutex<OriginStream>>> {
         self.streams
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -69,11 +69,11 @@ impl LiveWindows {
             .cloned()
     }
 
-    /// The stream's window; one with default settings if its `Started` was
-    /// never seen.
-    fn window_or_insert(&self, stream: StreamId) -> Arc<Mutex<StreamWindows>> {
-        if let Some(window) = self.window(stream) {
-            return window;
+    /// The stream's windows; empty ones with default settings if its
+    /// `Started` was never seen.
+    fn stream_or_insert(&self, stream: StreamId) -> Arc<Mutex<OriginStream>> {
+        if let Some(origin_stream) = self.stream(stream) {
+            return origin_stream;
         }
         let defaults = StreamSettings::default();
         let (container, config) = (defaults.container, window_config(&defaults));
@@ -83,7 +83,7 @@ impl LiveWindows {
             .entry(stream)
             .or_insert_with(|| {
                 let clock_url = self.config.clock_url.clone();
-                Arc::new(Mutex::new(StreamWindows::new(container, config, clock_url)))
+                Arc::new(Mutex::new(OriginStream::new(container, config, clock_url)))
             })
             .clone()
     }
@@ -102,42 +102,42 @@ impl LiveWindows {
             .streams
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        streams.retain(|_, window| {
-            let mut window = lock(window);
-            window.expire(now);
-            window
+        streams.retain(|_, origin_stream| {
+            let mut origin_stream = lock(origin_stream);
+            origin_stream.expire(now);
+            origin_stream
                 .ended_at()
                 .is_none_or(|ended| now.duration_since(ended) < retention)
         });
     }
 }
 
-impl Default for LiveWindows {
+impl Default for Origin {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl SegmentSink for LiveWindows {
+impl SegmentSink for Origin {
     fn handle(&self, event: &SegmentEvent) {
         let now = Instant::now();
         match event {
             SegmentEvent::Started { stream, settings } => {
-                lock(&self.window_or_insert(*stream)).restart(
+                lock(&self.stream_or_insert(*stream)).restart(
                     settings.container,
                     window_config(settings),
                     now,
                 );
             }
             SegmentEvent::Init(init) => {
-                lock(&self.window_or_insert(init.stream)).add_init(init);
+                lock(&self.stream_or_insert(init.stream)).add_init(init);
             }
             SegmentEvent::Segment(segment) => {
-                lock(&self.window_or_insert(segment.stream)).add_segment(segment, now);
+                lock(&self.stream_or_insert(segment.stream)).add_segment(segment, now);
             }
             SegmentEvent::Ended { stream } => {
-                if let Some(window) = self.window(*stream) {
-                    lock(&window).end(now);
+                if let Some(origin_stream) = self.stream(*stream) {
+                    lock(&origin_stream).end(now);
                 }
             }
         }
@@ -145,30 +145,30 @@ impl SegmentSink for LiveWindows {
     }
 
     fn part(&self, part: &PartialSegment) {
-        lock(&self.window_or_insert(part.stream)).add_part(part);
+        lock(&self.stream_or_insert(part.stream)).add_part(part);
     }
 
     fn rendition_dropped(&self, stream: StreamId, rendition: &str) {
-        if let Some(window) = self.window(stream) {
-            lock(&window).drop_rendition(rendition);
+        if let Some(origin_stream) = self.stream(stream) {
+            lock(&origin_stream).drop_rendition(rendition);
         }
     }
 }
 
-impl LivePlayback for LiveWindows {
+impl LivePlayback for Origin {
     fn get(&self, stream: StreamId, name: &str) -> Option<PlaybackObject> {
-        let window = self.window(stream)?;
-        lock(&window).object(name, Instant::now())
+        let origin_stream = self.stream(stream)?;
+        lock(&origin_stream).object(name, Instant::now())
     }
 
     fn live_edge(&self, stream: StreamId, rendition: &str) -> Option<LiveEdge> {
-        let window = self.window(stream)?;
-        lock(&window).live_edge(rendition)
+        let origin_stream = self.stream(stream)?;
+        lock(&origin_stream).live_edge(rendition)
     }
 
     fn changes(&self, stream: StreamId) -> Option<tokio::sync::watch::Receiver<()>> {
-        let window = self.window(stream)?;
-        Some(lock(&window).changes())
+        let origin_stream = self.stream(stream)?;
+        Some(lock(&origin_stream).changes())
     }
 }
 

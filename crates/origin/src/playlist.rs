@@ -1,18 +1,12 @@
-//! Renders a live window as an HLS media playlist (RFC 8216 §4.3) with m3u8-rs.
-
-use std::sync::atomic::Ordering;
+//! A live window as an HLS media playlist (RFC 8216bis §4.4.3), rendered by
+//! the one HLS writer, [`nova_media::hls`].
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use m3u8_rs::{Map, MediaPlaylist, MediaSegment as PlaylistSegment};
+use nova_media::hls::{self, Segment};
 use nova_media::{MediaSegment, SegmentContainer};
 
-use crate::ll_hls::{LowLatency, header_lines, open_lines, part_tag};
-
-/// `EXTINF` decimals: segment durations are whole milliseconds, so three
-/// decimals state them exactly (RFC 8216 §4.3.2.1 allows decimal durations
-/// from version 3).
-const EXTINF_DECIMALS: usize = 3;
+use crate::ll_hls::{LowLatency, part};
 
 /// What the playlist says about the window as a whole.
 pub(crate) struct PlaylistHeader {
@@ -33,10 +27,8 @@ pub(crate) fn render(
     segments: &[MediaSegment],
     low_latency: Option<&LowLatency<'_>>,
 ) -> Bytes {
-    // RFC 8216 §4.3.3.2: the sequence number of the first segment listed.
-    let media_sequence = segments.first().map_or(0, |segment| segment.sequence);
     let mut previous_init: Option<&str> = None;
-    let segments = segments
+    let listed = segments
         .iter()
         .map(|segment| {
             // RFC 8216 §4.3.2.5: EXT-X-MAP applies to every segment after it
@@ -45,74 +37,49 @@ pub(crate) fn render(
             let init = segment.init_name.as_deref();
             let map = init
                 .filter(|&name| previous_init != Some(name))
-                .map(|name| Map {
-                    uri: name.to_owned(),
-                    ..Map::default()
-                });
+                .map(str::to_owned);
             previous_init = init;
             let parts = low_latency
                 .map(|ll| {
                     ll.parts
                         .iter()
                         .filter(|p| p.sequence == segment.sequence)
-                        .map(part_tag)
+                        .map(part)
                         .collect()
                 })
                 .unwrap_or_default();
-            PlaylistSegment {
-                unknown_tags: parts,
+            Segment {
                 uri: segment.name.clone(),
-                duration: segment.duration_ms as f32 / 1000.0,
+                duration_ms: segment.duration_ms,
                 discontinuity: segment.discontinuity,
                 map,
-                program_date_time: Some(
-                    DateTime::<Utc>::from(segment.program_date_time).fixed_offset(),
-                ),
-                ..PlaylistSegment::default()
+                program_date_time: Some(DateTime::<Utc>::from(segment.program_date_time)),
+                parts,
             }
         })
-        .collect::<Vec<_>>();
-    let playlist = MediaPlaylist {
+        .collect();
+    // The open segment's parts and the hint of its next one follow the
+    // last complete segment; once ended, nothing is open.
+    let open = low_latency.filter(|_| !header.ended);
+    let playlist = hls::MediaPlaylist {
         // RFC 8216 §7: EXT-X-MAP in a media playlist needs version 6 (7 is
         // what fMP4 HLS is commonly declared as); decimal EXTINF needs 3.
-        version: Some(match header.container {
+        version: match header.container {
             SegmentContainer::Fmp4 => 7,
             SegmentContainer::Ts => 3,
-        }),
+        },
         target_duration: header.target_duration,
-        media_sequence,
+        // RFC 8216 §4.3.3.2: the sequence number of the first segment listed.
+        media_sequence: segments.first().map_or(0, |segment| segment.sequence),
         discontinuity_sequence: header.discontinuity_sequence,
+        playlist_type: None,
+        part_target_ms: low_latency.map(|ll| ll.part_target_ms),
+        segments: listed,
+        open_parts: open.map(LowLatency::open_parts).unwrap_or_default(),
+        preload_hint: open.and_then(|ll| ll.next_part.clone()),
         end_list: header.ended,
-        // RFC 8216 §4.3.5.1: every segment starts with a keyframe.
-        independent_segments: true,
-        segments,
-        ..MediaPlaylist::default()
     };
-    // m3u8-rs takes the precision from a process-wide setting; every
-    // playlist in nova-live wants exact millisecond durations.
-    m3u8_rs::WRITE_OPT_FLOAT_PRECISION.store(EXTINF_DECIMALS, Ordering::Relaxed);
-    let mut out = Vec::with_capacity(256 + 160 * playlist.segments.len());
-    playlist
-        .write_to(&mut out)
-        .expect("writing to a Vec cannot fail");
-    let Some(low_latency) = low_latency else {
-        return Bytes::from(out);
-    };
-    // m3u8-rs writes no playlist-level tags of its own choosing: the LL-HLS
-    // ones go right after EXT-X-TARGETDURATION, the open segment's parts
-    // after the last segment.
-    let mut text = String::from_utf8(out).expect("m3u8-rs writes UTF-8");
-    let target_line = format!("#EXT-X-TARGETDURATION:{}\n", header.target_duration);
-    if let Some(at) = text.find(&target_line) {
-        text.insert_str(
-            at + target_line.len(),
-            &header_lines(low_latency.part_target_ms),
-        );
-    }
-    if !header.ended {
-        text.push_str(&open_lines(low_latency));
-    }
-    Bytes::from(text)
+    Bytes::from(playlist.render())
 }
 
 #[cfg(test)]
@@ -149,6 +116,7 @@ mod tests {
             program_date_time: SystemTime::UNIX_EPOCH
                 + Duration::from_millis(1_700_000_000_000 + sequence * 2_000),
             data: Bytes::new(),
+            fragment: None,
         }
     }
 
@@ -294,7 +262,10 @@ run-6.m4s
             listed,
             vec![("run-0.ts".into(), 4.0), ("run-1.ts".into(), 3.967)]
         );
-        // Rendering what was parsed gives the same text back.
+        // Rendering what was parsed gives the same text back. m3u8-rs, the
+        // independent parser here, takes its writer's precision from a
+        // process-wide setting that nova-live's own writer does without.
+        m3u8_rs::WRITE_OPT_FLOAT_PRECISION.store(3, std::sync::atomic::Ordering::Relaxed);
         let mut again = Vec::new();
         parsed.write_to(&mut again).unwrap();
         assert_eq!(again, rendered.to_vec());

@@ -1,18 +1,18 @@
 //! Describes the one-track renditions' live windows for the master playlist
-//! and the MPD: codecs and timescales read back from the init segments,
-//! bit rates and frame rates measured on the listed segments, and the
-//! SegmentTimeline from each fragment's `tfdt`.
+//! and the MPD: codecs and timescales of the init segments and each
+//! fragment's `tfdt` and sample count as the packager described them, bit
+//! rates and frame rates measured on the listed segments.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use nova_media::MediaSegment;
+use nova_media::hls::{AudioRendition, MasterPlaylist, Variant};
 
-use crate::fmp4_info::{TrackInfo, TrackKind};
-use crate::master::{self, AudioRendition, Variant};
-use crate::mpd::{self, Mpd, Period, Representation, RepresentationKind, TimelineEntry};
-use crate::window::{PLAYLIST_NAME, StreamWindow};
+use crate::rendition_window::{PLAYLIST_NAME, RenditionWindow};
+use nova_media::fmp4::{TrackInfo, TrackKind};
+use nova_media::mpd::{self, Mpd, Period, Representation, RepresentationKind, TimelineEntry};
 
 /// Where one Period begins: the first segment of a muxer (a new publish
 /// session, codec configuration or a gap in the frames).
@@ -33,8 +33,11 @@ pub(crate) struct MpdContext<'a> {
     pub min_target_secs: u64,
 }
 
+/// The `GROUP-ID` of the audio renditions (RFC 8216bis §4.4.6.1).
+const AUDIO_GROUP: &str = "audio";
+
 /// A rendition's newest track description.
-fn newest_track(window: &StreamWindow) -> Option<&TrackInfo> {
+fn newest_track(window: &RenditionWindow) -> Option<&TrackInfo> {
     let init = window.live().next_back()?.init_name.as_deref()?;
     window.track(init)
 }
@@ -49,7 +52,7 @@ fn rate(bytes: u64, ms: u64) -> u64 {
 }
 
 /// The master playlist of the one-track renditions (RFC 8216bis §4.4.6).
-pub(crate) fn master(tracks: &[(&str, &StreamWindow)]) -> Option<Bytes> {
+pub(crate) fn master(tracks: &[(&str, &RenditionWindow)]) -> Option<Bytes> {
     let audio = tracks
         .iter()
         .find(|(_, w)| newest_track(w).is_some_and(|t| !is_video(t)));
@@ -61,6 +64,17 @@ pub(crate) fn master(tracks: &[(&str, &StreamWindow)]) -> Option<Bytes> {
         })
         .unwrap_or_default();
     let audio_track = audio.and_then(|(_, w)| newest_track(w));
+    let audio_rendition = audio.zip(audio_track).and_then(|((rendition, _), track)| {
+        let TrackKind::Audio { channels, .. } = track.kind else {
+            return None;
+        };
+        Some(AudioRendition {
+            uri: format!("{rendition}/{PLAYLIST_NAME}"),
+            group_id: AUDIO_GROUP.to_owned(),
+            name: (*rendition).to_owned(),
+            channels: Some(channels),
+        })
+    });
     let mut variants = Vec::new();
     for (rendition, window) in tracks {
         let Some(track) = newest_track(window).filter(|t| is_video(t)) else {
@@ -77,7 +91,7 @@ pub(crate) fn master(tracks: &[(&str, &StreamWindow)]) -> Option<Bytes> {
             peak = peak.max(rate(size, segment.duration_ms));
             bytes += size;
             ms += segment.duration_ms;
-            samples += u64::from(window.fragment(&segment.name).map_or(0, |f| f.samples));
+            samples += u64::from(segment.fragment.map_or(0, |f| f.samples));
         }
         let codecs = match audio_track {
             Some(audio) => format!("{},{}", track.codec, audio.codec),
@@ -86,22 +100,13 @@ pub(crate) fn master(tracks: &[(&str, &StreamWindow)]) -> Option<Bytes> {
         variants.push(Variant {
             uri: format!("{rendition}/{PLAYLIST_NAME}"),
             bandwidth: peak.max(1),
-            average_bandwidth: rate(bytes, ms).max(1),
-            codecs,
-            resolution: (width, height),
+            average_bandwidth: Some(rate(bytes, ms).max(1)),
+            codecs: Some(codecs),
+            resolution: Some((width, height)),
             frame_rate: (ms > 0 && samples > 0).then(|| samples as f64 * 1000.0 / ms as f64),
+            audio_group: audio_rendition.as_ref().map(|a| a.group_id.clone()),
         });
     }
-    let audio_rendition = audio.zip(audio_track).and_then(|((rendition, _), track)| {
-        let TrackKind::Audio { channels, .. } = track.kind else {
-            return None;
-        };
-        Some(AudioRendition {
-            uri: format!("{rendition}/{PLAYLIST_NAME}"),
-            name: (*rendition).to_owned(),
-            channels,
-        })
-    });
     if variants.is_empty() {
         // An audio-only run: its one rendition is the only variant, with
         // nothing to add to it (§4.4.6.2 allows audio-only variants).
@@ -114,24 +119,31 @@ pub(crate) fn master(tracks: &[(&str, &StreamWindow)]) -> Option<Bytes> {
                 p.max(rate(size, s.duration_ms)),
             )
         });
-        let body = m3u8_audio_only(rendition, &track.codec, peak, rate(bytes, ms));
-        return Some(body);
+        let only = Variant {
+            uri: format!("{rendition}/{PLAYLIST_NAME}"),
+            bandwidth: peak.max(1),
+            average_bandwidth: Some(rate(bytes, ms).max(1)),
+            codecs: Some(track.codec.clone()),
+            ..Variant::default()
+        };
+        return Some(render_master(None, vec![only]));
     }
-    Some(master::render(&variants, audio_rendition.as_ref()))
+    Some(render_master(audio_rendition, variants))
 }
 
-fn m3u8_audio_only(rendition: &str, codec: &str, peak: u64, average: u64) -> Bytes {
-    Bytes::from(format!(
-        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n\
-         #EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{codec}\"\n\
-         {rendition}/{PLAYLIST_NAME}\n",
-        peak.max(1),
-        average.max(1)
-    ))
+fn render_master(audio: Option<AudioRendition>, variants: Vec<Variant>) -> Bytes {
+    let playlist = MasterPlaylist {
+        // §4.4.1.2 / §8: EXT-X-MAP in the media playlists asks for 6+; the
+        // media playlists declare 7.
+        version: 7,
+        audio,
+        variants,
+    };
+    Bytes::from(playlist.render())
 }
 
 /// The live MPD (ISO/IEC 23009-1 §5.3, dynamic presentations §5.4).
-pub(crate) fn mpd(context: &MpdContext<'_>, tracks: &[(&str, &StreamWindow)]) -> Option<Bytes> {
+pub(crate) fn mpd(context: &MpdContext<'_>, tracks: &[(&str, &RenditionWindow)]) -> Option<Bytes> {
     let lead = tracks
         .iter()
         .find(|(_, w)| newest_track(w).is_some_and(is_video))
@@ -197,7 +209,7 @@ pub(crate) fn mpd(context: &MpdContext<'_>, tracks: &[(&str, &StreamWindow)]) ->
 
 fn representation(
     rendition: &str,
-    window: &StreamWindow,
+    window: &RenditionWindow,
     segments: &[&MediaSegment],
     origin: &PeriodOrigin,
 ) -> Option<Representation> {
@@ -216,7 +228,7 @@ fn representation(
     let mut timeline: Vec<TimelineEntry> = Vec::with_capacity(segments.len());
     let (mut ms, mut peak, mut samples) = (0u64, 0u64, 0u64);
     for segment in segments {
-        let fragment = window.fragment(&segment.name);
+        let fragment = segment.fragment;
         let t = fragment.map_or_else(|| scale(segment.start_ms), |f| f.base_decode_time);
         // The previous segment lasts until this one starts: no gaps or
         // overlaps from rounding milliseconds to the timescale.

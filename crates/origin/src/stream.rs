@@ -13,9 +13,9 @@ use nova_media::{
 };
 use tokio::sync::watch;
 
-use crate::ll_hls::rendition_report;
 use crate::manifests::{self, PeriodOrigin};
-use crate::window::{PLAYLIST_NAME, StreamWindow, WindowConfig};
+use crate::rendition_window::{PLAYLIST_NAME, RenditionWindow, WindowConfig};
+use nova_media::hls::rendition_report;
 
 pub(crate) const MASTER_NAME: &str = "master.m3u8";
 pub(crate) const MPD_NAME: &str = "manifest.mpd";
@@ -23,10 +23,10 @@ const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 /// ISO/IEC 23009-1 Annex C.
 const MPD_TYPE: &str = "application/dash+xml";
 
-pub(crate) struct StreamWindows {
+pub(crate) struct OriginStream {
     container: SegmentContainer,
     config: WindowConfig,
-    renditions: BTreeMap<Arc<str>, StreamWindow>,
+    renditions: BTreeMap<Arc<str>, RenditionWindow>,
     /// The one-track renditions of the current run.
     tracks: BTreeSet<Arc<str>>,
     /// Where each stretch of the run under one set of init segments began.
@@ -42,7 +42,7 @@ pub(crate) struct StreamWindows {
     changes: watch::Sender<()>,
 }
 
-impl StreamWindows {
+impl OriginStream {
     pub(crate) fn new(
         container: SegmentContainer,
         config: WindowConfig,
@@ -203,11 +203,11 @@ impl StreamWindows {
         }
     }
 
-    fn window(&mut self, rendition: &Arc<str>) -> &mut StreamWindow {
+    fn window(&mut self, rendition: &Arc<str>) -> &mut RenditionWindow {
         let (container, config) = (self.container, self.config);
         self.renditions
             .entry(rendition.clone())
-            .or_insert_with(|| StreamWindow::new(container, config))
+            .or_insert_with(|| RenditionWindow::new(container, config))
     }
 
     /// The rendition whose segments start Periods: the source video, or the
@@ -264,7 +264,7 @@ impl StreamWindows {
         if self.container != SegmentContainer::Fmp4 || self.tracks.is_empty() {
             return;
         }
-        let tracks: Vec<(&str, &StreamWindow)> = self
+        let tracks: Vec<(&str, &RenditionWindow)> = self
             .tracks
             .iter()
             .filter_map(|r| Some((r.as_ref(), self.renditions.get(r)?)))

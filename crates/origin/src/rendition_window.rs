@@ -1,7 +1,7 @@
 //! One rendition's live window: the segments its playlist lists, those that
 //! recently slid out, and the init segments they need (RFC 8216 §6.2.2).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -10,9 +10,9 @@ use nova_media::{
     SegmentContainer,
 };
 
-use crate::fmp4_info::{FragmentInfo, TrackInfo};
 use crate::ll_hls::{LowLatency, PART_SEGMENTS};
 use crate::playlist::{PlaylistHeader, render};
+use nova_media::fmp4::TrackInfo;
 
 pub(crate) const PLAYLIST_NAME: &str = "index.m3u8";
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -32,7 +32,7 @@ struct Retired {
     until: Instant,
 }
 
-pub(crate) struct StreamWindow {
+pub(crate) struct RenditionWindow {
     config: WindowConfig,
     container: SegmentContainer,
     live: VecDeque<MediaSegment>,
@@ -43,17 +43,13 @@ pub(crate) struct StreamWindow {
     target_duration: u64,
     ended_at: Option<Instant>,
     playlist: Option<Bytes>,
-    /// Read back from the bytes of one-track renditions, for the master
-    /// playlist and the MPD: per init name, and per listed segment name.
-    tracks: HashMap<String, TrackInfo>,
-    fragments: HashMap<String, FragmentInfo>,
     /// LL-HLS parts of the newest segments and of the open one; only
     /// windows that receive parts have an LL-HLS playlist.
     parts: VecDeque<PartialSegment>,
     has_parts: bool,
 }
 
-impl StreamWindow {
+impl RenditionWindow {
     pub(crate) fn new(container: SegmentContainer, config: WindowConfig) -> Self {
         Self {
             config,
@@ -65,8 +61,6 @@ impl StreamWindow {
             target_duration: config.min_target_secs.max(1),
             ended_at: None,
             playlist: None,
-            tracks: HashMap::new(),
-            fragments: HashMap::new(),
             parts: VecDeque::new(),
             has_parts: false,
         }
@@ -118,7 +112,6 @@ impl StreamWindow {
         *self = Self {
             retired: std::mem::take(&mut self.retired),
             inits: std::mem::take(&mut self.inits),
-            tracks: std::mem::take(&mut self.tracks),
             ..Self::new(container, config)
         };
         self.prune_inits();
@@ -127,11 +120,6 @@ impl StreamWindow {
     pub(crate) fn add_init(&mut self, init: &InitSegment) {
         self.inits.retain(|known| known.name != init.name);
         self.inits.push(init.clone());
-        if init.rendition.as_ref() != nova_media::MUXED_RENDITION
-            && let Some(track) = TrackInfo::parse(&init.data)
-        {
-            self.tracks.insert(init.name.clone(), track);
-        }
     }
 
     /// Segments the playlist lists, oldest first.
@@ -139,12 +127,14 @@ impl StreamWindow {
         self.live.iter()
     }
 
+    /// The track an init segment of a one-track rendition holds, as the
+    /// packager described it: for the master playlist and the MPD.
     pub(crate) fn track(&self, init_name: &str) -> Option<&TrackInfo> {
-        self.tracks.get(init_name)
-    }
-
-    pub(crate) fn fragment(&self, segment_name: &str) -> Option<&FragmentInfo> {
-        self.fragments.get(segment_name)
+        self.inits
+            .iter()
+            .find(|init| init.name == init_name)
+            .filter(|init| init.rendition.as_ref() != nova_media::MUXED_RENDITION)
+            .and_then(|init| init.track.as_ref())
     }
 
     pub(crate) fn target_duration(&self) -> u64 {
@@ -156,12 +146,6 @@ impl StreamWindow {
         // segments about to slide out.
         let listed_ms = self.listed_ms();
         self.live.push_back(segment.clone());
-        if segment.rendition.as_ref() != nova_media::MUXED_RENDITION
-            && segment.container == SegmentContainer::Fmp4
-            && let Some(fragment) = FragmentInfo::parse(&segment.data)
-        {
-            self.fragments.insert(segment.name.clone(), fragment);
-        }
         // RFC 8216 §4.3.3.1: each EXTINF, rounded to the nearest integer, is
         // at most the target duration. It only ever grows during a run, as
         // players pace their reloads by it (§6.3.4).
@@ -251,7 +235,6 @@ impl StreamWindow {
         let Some(segment) = self.live.pop_front() else {
             return;
         };
-        self.fragments.remove(&segment.name);
         if segment.discontinuity {
             // §6.2.2: keep the discontinuity sequence numbers of the
             // remaining segments unchanged.
@@ -278,9 +261,6 @@ impl StreamWindow {
             .collect();
         let mut keep = keep.into_iter();
         self.inits.retain(|_| keep.next().unwrap_or(true));
-        let inits = &self.inits;
-        self.tracks
-            .retain(|name, _| inits.iter().any(|init| &init.name == name));
     }
 
     fn render(&mut self) {
@@ -346,6 +326,7 @@ mod tests {
             rendition: nova_media::SOURCE_RENDITION.into(),
             name: name.into(),
             data: Bytes::from(name.to_owned()),
+            track: None,
         }
     }
 
@@ -362,10 +343,11 @@ mod tests {
             discontinuity,
             program_date_time: SystemTime::UNIX_EPOCH,
             data: Bytes::from(format!("segment {sequence}")),
+            fragment: None,
         }
     }
 
-    fn playlist(window: &StreamWindow, now: Instant) -> m3u8_rs::MediaPlaylist {
+    fn playlist(window: &RenditionWindow, now: Instant) -> m3u8_rs::MediaPlaylist {
         let object = window.object(PLAYLIST_NAME, now).expect("a playlist");
         match m3u8_rs::parse_playlist_res(&object.body) {
             Ok(Playlist::MediaPlaylist(playlist)) => playlist,
@@ -375,7 +357,7 @@ mod tests {
 
     #[test]
     fn has_no_playlist_before_the_first_segment() {
-        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        let mut window = RenditionWindow::new(SegmentContainer::Fmp4, CONFIG);
         window.add_init(&init("r-init1.mp4"));
         let now = Instant::now();
         assert!(window.object(PLAYLIST_NAME, now).is_none());
@@ -388,7 +370,7 @@ mod tests {
 
     #[test]
     fn audio_renditions_are_served_as_audio() {
-        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        let mut window = RenditionWindow::new(SegmentContainer::Fmp4, CONFIG);
         let mut audio_init = init("a-init1.mp4");
         audio_init.rendition = nova_media::AUDIO_RENDITION.into();
         window.add_init(&audio_init);
@@ -405,7 +387,7 @@ mod tests {
     #[test]
     fn slides_counts_discontinuities_and_keeps_removed_segments_for_a_grace_period() {
         let start = Instant::now();
-        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        let mut window = RenditionWindow::new(SegmentContainer::Fmp4, CONFIG);
         window.add_init(&init("r-init1.mp4"));
         window.add_segment(&segment(0, "r-init1.mp4", 2_000, false), start);
         window.add_segment(&segment(1, "r-init1.mp4", 2_000, false), start);
@@ -458,7 +440,7 @@ mod tests {
     #[test]
     fn ends_with_endlist_and_a_final_cache_policy() {
         let now = Instant::now();
-        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        let mut window = RenditionWindow::new(SegmentContainer::Fmp4, CONFIG);
         window.add_segment(&segment(0, "r-init1.mp4", 1_500, false), now);
         assert_eq!(
             window.object(PLAYLIST_NAME, now).unwrap().cache,
@@ -476,7 +458,7 @@ mod tests {
     #[test]
     fn a_new_run_replaces_the_playlist_but_serves_old_segments_a_while() {
         let now = Instant::now();
-        let mut window = StreamWindow::new(SegmentContainer::Fmp4, CONFIG);
+        let mut window = RenditionWindow::new(SegmentContainer::Fmp4, CONFIG);
         window.add_init(&init("r-init1.mp4"));
         window.add_segment(&segment(0, "r-init1.mp4", 2_000, false), now);
         window.end(now);
