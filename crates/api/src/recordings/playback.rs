@@ -23,7 +23,7 @@ use nova_dvr::vod::{self, MediaPlaylistKind};
 use nova_media::{ObjectStoreError, SegmentContainer, StreamId};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, DbResultExt};
 use crate::state::AppState;
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -70,7 +70,7 @@ async fn vod_master(
     }
     let inits = index::inits(&state.pool, row.id)
         .await
-        .map_err(|error| ApiError::from_db("reading a recording's init segments", error))?;
+        .db_err("reading a recording's init segments")?;
     let duration = std::time::Duration::from_millis(row.duration_ms.max(0) as u64);
     let mpd = vod::static_mpd(&renditions, &by_rendition, &inits, duration).ok_or_else(|| {
         ApiError::NotFound(
@@ -204,7 +204,7 @@ async fn dvr_recording(
     .bind(stream)
     .fetch_optional(&state.pool)
     .await
-    .map_err(|error| ApiError::from_db("reading a stream's DVR window", error))?;
+    .db_err("reading a stream's DVR window")?;
     let Some(configured) = configured else {
         return Err(not_live());
     };
@@ -216,7 +216,7 @@ async fn dvr_recording(
     }
     let recording = index::live_recording(&state.pool, stream)
         .await
-        .map_err(|error| ApiError::from_db("finding a live recording", error))?
+        .db_err("finding a live recording")?
         .ok_or_else(not_live)?;
     Ok((recording, chrono::Duration::seconds(seconds)))
 }
@@ -230,7 +230,7 @@ async fn recording_row(
     };
     index::recording(&state.pool, id)
         .await
-        .map_err(|error| ApiError::from_db("reading a recording", error))
+        .db_err("reading a recording")
 }
 
 /// VOD playlists exist once a recording is complete.
@@ -251,7 +251,7 @@ async fn clip_row(state: &AppState, id: &str) -> Result<index::ClipRow, ApiError
     };
     index::clip(&state.pool, uuid)
         .await
-        .map_err(|error| ApiError::from_db("reading a clip", error))?
+        .db_err("reading a clip")?
         .ok_or_else(|| not_found(id))
 }
 
@@ -261,7 +261,7 @@ async fn renditions(
 ) -> Result<Vec<index::RenditionSummary>, ApiError> {
     let renditions = index::renditions(&state.pool, recording)
         .await
-        .map_err(|error| ApiError::from_db("reading a recording's renditions", error))?;
+        .db_err("reading a recording's renditions")?;
     if renditions.is_empty() {
         return Err(ApiError::NotFound(
             "nothing of this recording is stored yet".to_owned(),
@@ -277,7 +277,7 @@ async fn segments(
 ) -> Result<Vec<SegmentRow>, ApiError> {
     let rows = index::segments(&state.pool, recording, rendition)
         .await
-        .map_err(|error| ApiError::from_db("reading a recording", error))?;
+        .db_err("reading a recording")?;
     if rows.is_empty() {
         return Err(not_found(rendition));
     }
