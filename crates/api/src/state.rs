@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::events::EventBus;
+use crate::event_bus::EventBus;
 use crate::live_control::LiveControl;
 use crate::rate_limit::RateLimiter;
 use crate::{ApiConfig, JwtKeys, Readiness};

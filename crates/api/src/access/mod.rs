@@ -7,13 +7,12 @@ mod matrix;
 mod role;
 
 pub(crate) use matrix::{Permission, matrix_markdown};
-pub(crate) use role::{HostState, Role, Visibility};
+pub(crate) use role::{HostState, Role, StreamStatus, Visibility};
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::error::ApiError;
-use crate::streams::StreamStatus;
+use crate::error::{ApiError, DbResultExt};
 
 /// A stream as the access check sees it, with the caller's role in it.
 #[derive(Clone, Debug)]
@@ -73,7 +72,7 @@ impl StreamAccess {
         .bind(caller)
         .fetch_optional(pool)
         .await
-        .map_err(|error| ApiError::from_db("checking access to a stream", error))?
+        .db_err("checking access to a stream")?
         .ok_or_else(not_found)?;
         let role = Role::of(caller, row.owner_id, row.host());
         let access = Self {

@@ -93,6 +93,40 @@ pub(crate) enum Visibility {
     Private,
 }
 
+/// Where a stream is in its broadcast life: access rules read it beside
+/// the visibility (viewers and chat depend on both).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    sqlx::Type,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StreamStatus {
+    /// Never went live.
+    Idle,
+    /// A publisher is sending, or may come back within the reconnect window.
+    Live,
+    /// The last broadcast is over; the stream can go live again.
+    Ended,
+}
+
+impl StreamStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Live => "live",
+            Self::Ended => "ended",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

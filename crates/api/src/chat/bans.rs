@@ -8,16 +8,15 @@ use axum::response::IntoResponse;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::cursor::BanCursor;
 use super::db::bans as db;
 use super::input::BanBody;
-use super::paging::PageParams;
 use super::view::{ChatBan, ChatBanPage};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
-use crate::error::{ApiError, FieldError};
-use crate::events::EventType;
+use crate::error::{ApiError, DbResultExt, FieldError};
+use crate::event_bus::EventType;
 use crate::json::ApiJson;
+use crate::paging::{ListTag, PageParams};
 use crate::state::AppState;
 
 /// Bans a user from the stream's chat, for `duration_seconds` or until
@@ -52,7 +51,7 @@ pub(crate) async fn ban_user(
     }
     let ban = db::upsert(&state.pool, access.stream_id, moderator, &ban)
         .await
-        .map_err(|error| ApiError::from_db("banning a user from chat", error))?
+        .db_err("banning a user from chat")?
         .ok_or_else(|| {
             ApiError::Conflict(
                 "that user is a co-host or moderator of this stream: remove them as a host before banning them"
@@ -90,17 +89,12 @@ pub(crate) async fn list_bans(
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
     access.require(Permission::ModerateChat)?;
     let params = crate::extract::query(params)?;
-    let page = params.parse(BanCursor::decode)?;
+    let list = ListTag::of(&format!("chat_bans:{}", access.stream_id));
+    let page = params.parse(list, super::PAGE_LIMIT)?;
     let rows = db::list(&state.pool, access.stream_id, page.after, page.fetch())
         .await
-        .map_err(|error| ApiError::from_db("listing chat bans", error))?;
-    let (items, next_cursor) = page.page(rows, |ban| {
-        BanCursor {
-            created_at: ban.created_at,
-            user_id: ban.user_id,
-        }
-        .encode()
-    });
+        .db_err("listing chat bans")?;
+    let (items, next_cursor) = page.page(rows, |ban| (ban.created_at, ban.user_id));
     Ok(Json(ChatBanPage { items, next_cursor }))
 }
 
@@ -122,7 +116,7 @@ pub(crate) async fn get_ban(
     let user = Uuid::parse_str(&user_id).map_err(|_| no_ban(&user_id))?;
     let ban = db::find(&state.pool, access.stream_id, user)
         .await
-        .map_err(|error| ApiError::from_db("loading a chat ban", error))?
+        .db_err("loading a chat ban")?
         .ok_or_else(|| no_ban(&user_id))?;
     Ok(Json(ban))
 }
@@ -145,7 +139,7 @@ pub(crate) async fn unban_user(
     let user = Uuid::parse_str(&user_id).map_err(|_| no_ban(&user_id))?;
     let lifted = db::delete(&state.pool, access.stream_id, user)
         .await
-        .map_err(|error| ApiError::from_db("lifting a chat ban", error))?;
+        .db_err("lifting a chat ban")?;
     if !lifted {
         return Err(no_ban(&user_id));
     }

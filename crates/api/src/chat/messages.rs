@@ -10,19 +10,18 @@ use axum::response::IntoResponse;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
-use super::cursor::MessageCursor;
 use super::db::messages::{self as db, Hidden};
 use super::input::PostMessageBody;
-use super::paging::PageParams;
 use super::rules;
 use super::view::{ChatMessage, ChatMessagePage};
+use crate::access::StreamStatus;
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
-use crate::error::{ApiError, FieldError};
-use crate::events::EventType;
+use crate::error::{ApiError, DbResultExt, FieldError};
+use crate::event_bus::EventType;
 use crate::json::ApiJson;
+use crate::paging::{ListTag, PageParams};
 use crate::state::AppState;
-use crate::streams::StreamStatus;
 
 /// Posts a message as the caller. Refused when the stream has ended, when
 /// the caller is banned from its chat, when the message holds a word the
@@ -67,7 +66,7 @@ pub(crate) async fn post_message(
         .map_err(|wait| too_many("you are sending messages too fast", wait))?;
     let gate = db::gate(&state.pool, access.stream_id, author)
         .await
-        .map_err(|error| ApiError::from_db("checking the chat rules", error))?
+        .db_err("checking the chat rules")?
         .ok_or_else(|| stream_gone(&id))?;
     if gate.banned {
         return Err(banned(gate.ban_expires_at));
@@ -84,14 +83,14 @@ pub(crate) async fn post_message(
     let message = match slow_mode {
         None => db::insert(&state.pool, access.stream_id, author, &text)
             .await
-            .map_err(|error| ApiError::from_db("posting a chat message", error))?,
+            .db_err("posting a chat message")?,
         Some(seconds) => {
             if let Some(wait) = rules::slow_mode_wait(seconds, gate.since_last_message_ms) {
                 return Err(slow_mode_error(seconds, wait));
             }
             db::insert_in_slow_mode(&state.pool, access.stream_id, author, &text, seconds)
                 .await
-                .map_err(|error| ApiError::from_db("posting a chat message", error))?
+                .db_err("posting a chat message")?
                 // Another request of the same author got in first.
                 .ok_or_else(|| {
                     slow_mode_error(seconds, Duration::from_secs(seconds.unsigned_abs().into()))
@@ -128,8 +127,10 @@ pub(crate) async fn list_messages(
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
     access.require(Permission::ReadChat)?;
     let params = crate::extract::query(params)?;
-    let page = params.parse(MessageCursor::decode)?;
-    let before = page.after.map_or(i64::MAX, |cursor| cursor.before_id);
+    let list = ListTag::of(&format!("chat_messages:{}", access.stream_id));
+    let page = params.parse::<i64>(list, super::PAGE_LIMIT)?;
+    // Messages with ids below the last one of the previous page.
+    let before = page.after.unwrap_or(i64::MAX);
     let rows = db::list(
         &state.pool,
         access.stream_id,
@@ -138,13 +139,8 @@ pub(crate) async fn list_messages(
         page.fetch(),
     )
     .await
-    .map_err(|error| ApiError::from_db("listing chat messages", error))?;
-    let (items, next_cursor) = page.page(rows, |message| {
-        MessageCursor {
-            before_id: message.id,
-        }
-        .encode()
-    });
+    .db_err("listing chat messages")?;
+    let (items, next_cursor) = page.page(rows, |message| message.id);
     Ok(Json(ChatMessagePage { items, next_cursor }))
 }
 
@@ -168,7 +164,7 @@ pub(crate) async fn get_message(
     let number = message_id.parse().map_err(|_| not_found())?;
     let message = db::find(&state.pool, access.stream_id, number)
         .await
-        .map_err(|error| ApiError::from_db("loading a chat message", error))?
+        .db_err("loading a chat message")?
         .filter(|message| message.deleted_at.is_none() || access.role.is_staff())
         .ok_or_else(not_found)?;
     Ok(Json(message))
@@ -197,7 +193,7 @@ pub(crate) async fn delete_message(
         .map_err(|_| message_not_found(&message_id))?;
     let hidden = db::hide(&state.pool, access.stream_id, number, moderator)
         .await
-        .map_err(|error| ApiError::from_db("hiding a chat message", error))?;
+        .db_err("hiding a chat message")?;
     match hidden {
         Hidden::Now(at) => {
             state.events.publish(

@@ -3,14 +3,15 @@
 //! on the stream's events feed after it is stored.
 
 mod bans;
-mod cursor;
 mod db;
 mod input;
 mod messages;
-mod paging;
 mod rules;
 mod settings;
 mod view;
+
+/// Chat pages are longer than other lists: a screenful of messages.
+const PAGE_LIMIT: u32 = 50;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -9,8 +9,8 @@ use super::input::ChatSettingsPatch;
 use super::view::ChatSettings;
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
-use crate::error::ApiError;
-use crate::events::EventType;
+use crate::error::{ApiError, DbResultExt};
+use crate::event_bus::EventType;
 use crate::json::ApiJson;
 use crate::state::AppState;
 
@@ -28,7 +28,7 @@ pub(crate) async fn get_settings(
     access.require(Permission::ModerateChat)?;
     let settings = db::find(&state.pool, access.stream_id)
         .await
-        .map_err(|error| ApiError::from_db("loading chat settings", error))?
+        .db_err("loading chat settings")?
         .ok_or_else(|| stream_gone(&id))?;
     Ok(Json(settings))
 }
@@ -52,7 +52,7 @@ pub(crate) async fn update_settings(
     let change = body.validate()?;
     let settings = db::update(&state.pool, access.stream_id, &change)
         .await
-        .map_err(|error| ApiError::from_db("changing chat settings", error))?
+        .db_err("changing chat settings")?
         .ok_or_else(|| stream_gone(&id))?;
     state.events.publish(
         access.stream_id,

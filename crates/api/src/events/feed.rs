@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use super::bus::{EventType, LiveEvent, Subscription};
+use crate::event_bus::{EventType, LiveEvent, Subscription};
 
 pub(crate) struct Feed {
     stream_id: Uuid,
@@ -107,7 +107,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::events::{EventBus, ReplayLimits};
+    use crate::event_bus::{EventBus, ReplayLimits};
 
     #[tokio::test]
     async fn replays_the_missed_events_then_follows_live() {

@@ -1,20 +1,19 @@
-//! Live events: the in-process bus every change is published to, and the
-//! WebSocket / Server-Sent Events feeds that deliver it to clients.
+//! Live events: the WebSocket / Server-Sent Events feeds that deliver what
+//! is published on the [`crate::event_bus`] to clients.
 
-mod bus;
 mod feed;
 mod handlers;
 mod redact;
 mod sse;
 mod ws;
 
-pub use bus::{EventBus, EventType, LiveEvent, ReplayLimits, Subscription};
 pub(crate) use redact::loggable_uri;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::event_bus::{EventType, LiveEvent};
 use crate::state::AppState;
 
 /// The feed's payload is not a JSON response body, so no operation names

@@ -8,8 +8,8 @@ use axum::http::HeaderName;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 
-use super::bus::LiveEvent;
 use super::feed::Feed;
+use crate::event_bus::LiveEvent;
 
 /// Comment lines this often keep proxies and load balancers from closing
 /// a quiet connection as idle.

@@ -12,8 +12,8 @@ use super::params;
 use super::view::{HostView, changed_event};
 use crate::access::{Permission, Role, StreamAccess};
 use crate::auth::MaybeUser;
-use crate::error::ApiError;
-use crate::events::EventType;
+use crate::error::{ApiError, DbResultExt};
+use crate::event_bus::EventType;
 use crate::state::AppState;
 
 /// Accepts your invitation: you hold its role on the stream at once.
@@ -75,7 +75,7 @@ async fn answer(
     }
     let changed = db::transition(&state.pool, access.stream_id, me, transition)
         .await
-        .map_err(|error| ApiError::from_db("answering an invitation", error))?;
+        .db_err("answering an invitation")?;
     let Some(row) = changed else {
         let row = current(&state, &access, &user_id, me).await?;
         return Err(ApiError::Conflict(match row.state() {
@@ -125,7 +125,7 @@ pub(crate) async fn remove_host(
     let user = user.ok_or_else(|| params::not_found(&user_id))?;
     let removed = db::transition(&state.pool, access.stream_id, user, Transition::Remove)
         .await
-        .map_err(|error| ApiError::from_db("removing a host", error))?;
+        .db_err("removing a host")?;
     match removed {
         Some(row) => {
             tracing::info!(stream = %row.stream_id, %user, leaving, "host removed");
@@ -150,6 +150,6 @@ async fn current(
 ) -> Result<HostRow, ApiError> {
     db::find(&state.pool, access.stream_id, user)
         .await
-        .map_err(|error| ApiError::from_db("loading a host", error))?
+        .db_err("loading a host")?
         .ok_or_else(|| params::not_found(user_id))
 }

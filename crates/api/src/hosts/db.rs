@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
-use super::cursor::Cursor;
+use crate::paging::TimeKey;
 
 macro_rules! host_columns {
     () => {
@@ -72,13 +72,6 @@ impl HostRow {
             InvitationState::Accepted
         } else {
             InvitationState::Invited
-        }
-    }
-
-    pub fn cursor(&self) -> Cursor {
-        Cursor {
-            invited_at: self.invited_at,
-            user_id: self.user_id,
         }
     }
 }
@@ -232,7 +225,7 @@ pub(crate) async fn transition(
 pub(crate) async fn list(
     pool: &PgPool,
     stream: Uuid,
-    after: Option<Cursor>,
+    after: Option<TimeKey>,
     limit: i64,
 ) -> Result<Vec<HostRow>, sqlx::Error> {
     match after {
@@ -248,7 +241,7 @@ pub(crate) async fn list(
             .fetch_all(pool)
             .await
         }
-        Some(after) => {
+        Some((invited_at, user_id)) => {
             sqlx::query_as::<_, HostRow>(concat!(
                 "SELECT ",
                 host_columns!(),
@@ -256,8 +249,8 @@ pub(crate) async fn list(
                  ORDER BY invited_at, user_id LIMIT $4"
             ))
             .bind(stream)
-            .bind(after.invited_at)
-            .bind(after.user_id)
+            .bind(invited_at)
+            .bind(user_id)
             .bind(limit)
             .fetch_all(pool)
             .await

@@ -13,8 +13,8 @@ use super::params;
 use super::view::{HostView, changed_event};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
-use crate::error::ApiError;
-use crate::events::EventType;
+use crate::error::{ApiError, DbResultExt};
+use crate::event_bus::EventType;
 use crate::json::ApiJson;
 use crate::state::AppState;
 
@@ -65,22 +65,10 @@ pub(crate) async fn invite_host(
     let ApiJson(body) = body?;
     let invite = body.validate(owner)?;
 
-    let db_error = |error: sqlx::Error| {
-        let gone = error
-            .as_database_error()
-            .and_then(|db| db.constraint())
-            .is_some_and(|name| name == "stream_hosts_stream_id_fkey");
-        if gone {
-            // The stream was deleted after the access check.
-            ApiError::NotFound(format!("no stream {id:?}"))
-        } else {
-            ApiError::from_db("inviting a host", error)
-        }
-    };
-    let mut tx = state.pool.begin().await.map_err(db_error)?;
+    let mut tx = state.pool.begin().await.db_err("inviting a host")?;
     let existing = match db::lock(&mut *tx, access.stream_id, invite.user_id)
         .await
-        .map_err(db_error)?
+        .db_err("inviting a host")?
     {
         Some(row) => row,
         None => match db::insert(
@@ -91,17 +79,17 @@ pub(crate) async fn invite_host(
             owner,
         )
         .await
-        .map_err(db_error)?
+        .db_err("inviting a host")?
         {
             Some(row) => {
-                tx.commit().await.map_err(db_error)?;
+                tx.commit().await.db_err("inviting a host")?;
                 return Ok(finish(&state, row, Outcome::Invited));
             }
             // A concurrent invitation inserted it (and committed: the
             // insert waited): decide on its state instead.
             None => db::lock(&mut *tx, access.stream_id, invite.user_id)
                 .await
-                .map_err(db_error)?
+                .db_err("inviting a host")?
                 .ok_or_else(|| {
                     ApiError::Conflict(
                         "the invitation changed while this request ran: retry".to_owned(),
@@ -119,7 +107,7 @@ pub(crate) async fn invite_host(
                 owner,
             )
             .await
-            .map_err(db_error)?,
+            .db_err("inviting a host")?,
             Outcome::Invited,
         ),
         InvitationState::Invited | InvitationState::Accepted if existing.role == invite.role => {
@@ -128,11 +116,11 @@ pub(crate) async fn invite_host(
         InvitationState::Invited | InvitationState::Accepted => (
             db::set_role(&mut *tx, access.stream_id, invite.user_id, invite.role)
                 .await
-                .map_err(db_error)?,
+                .db_err("inviting a host")?,
             Outcome::RoleChanged,
         ),
     };
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await.db_err("inviting a host")?;
     Ok(finish(&state, row, outcome))
 }
 

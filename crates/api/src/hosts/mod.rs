@@ -4,7 +4,6 @@
 //! every request.
 
 mod answer;
-mod cursor;
 mod db;
 mod input;
 mod invite;

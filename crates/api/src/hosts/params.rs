@@ -6,9 +6,6 @@ use crate::error::ApiError;
 
 pub(crate) use crate::extract::{path, query};
 
-/// Hosts lists are short: a page holds 20 unless asked otherwise.
-pub(crate) const DEFAULT_PAGE: u32 = 20;
-
 /// A user id from the path; `None` if it is not a UUID (so nobody's).
 pub(crate) fn user_id(text: &str) -> Option<Uuid> {
     Uuid::parse_str(text).ok()

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::view::{ClipPlayback, ClipView};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, DbResultExt, FieldError};
 use crate::extract::path;
 use crate::json::ApiJson;
 use crate::state::AppState;
@@ -68,7 +68,7 @@ pub(crate) async fn create_clip(
     // first there is) says how long that is.
     let renditions = index::renditions(&state.pool, recording)
         .await
-        .map_err(|error| ApiError::from_db("reading a recording's renditions", error))?;
+        .db_err("reading a recording's renditions")?;
     let Some(first) = renditions.first() else {
         return Err(ApiError::Conflict(
             "nothing of this recording is stored yet".to_owned(),
@@ -76,7 +76,7 @@ pub(crate) async fn create_clip(
     };
     let rows = index::segments(&state.pool, recording, &first.rendition)
         .await
-        .map_err(|error| ApiError::from_db("reading a recording", error))?;
+        .db_err("reading a recording")?;
     let stored_ms: i64 = rows.iter().map(|row| i64::from(row.duration_ms)).sum();
     if body.start_ms >= stored_ms {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -97,7 +97,7 @@ pub(crate) async fn create_clip(
         (body.start_ms, body.end_ms),
     )
     .await
-    .map_err(|error| ApiError::from_db("creating a clip", error))?;
+    .db_err("creating a clip")?;
     let hls_url = format!("{}/clips/{}/master.m3u8", state.config.base_url(), row.id);
     let view = ClipView {
         id: row.id,
@@ -152,9 +152,10 @@ async fn pick_recording(
     stream: Uuid,
     asked: Option<Uuid>,
 ) -> Result<Uuid, ApiError> {
-    let db = |error| ApiError::from_db("finding a recording", error);
     if let Some(id) = asked {
-        let row = index::recording(&state.pool, id).await.map_err(db)?;
+        let row = index::recording(&state.pool, id)
+            .await
+            .db_err("finding a recording")?;
         return match row {
             Some(row)
                 if row.stream_id == stream
@@ -173,7 +174,7 @@ async fn pick_recording(
     }
     let latest = index::recordings_of_stream(&state.pool, stream, None, 1)
         .await
-        .map_err(db)?;
+        .db_err("finding a recording")?;
     latest
         .into_iter()
         .find(|row| {

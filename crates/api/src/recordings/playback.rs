@@ -23,7 +23,7 @@ use nova_dvr::vod::{self, MediaPlaylistKind};
 use nova_media::{ObjectStoreError, SegmentContainer, StreamId};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, DbResultExt};
 use crate::state::AppState;
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -198,7 +198,7 @@ async fn dvr_recording(
     let stream = Uuid::parse_str(stream).map_err(|_| not_live())?;
     let configured = index::dvr_window_seconds(&state.pool, stream)
         .await
-        .map_err(|error| ApiError::from_db("reading a stream's DVR window", error))?;
+        .db_err("reading a stream's DVR window")?;
     let Some(configured) = configured else {
         return Err(not_live());
     };
@@ -210,7 +210,7 @@ async fn dvr_recording(
     }
     let recording = index::live_recording(&state.pool, stream)
         .await
-        .map_err(|error| ApiError::from_db("finding a live recording", error))?
+        .db_err("finding a live recording")?
         .ok_or_else(not_live)?;
     Ok((recording, chrono::Duration::seconds(seconds)))
 }
@@ -224,7 +224,7 @@ async fn recording_row(
     };
     index::recording(&state.pool, id)
         .await
-        .map_err(|error| ApiError::from_db("reading a recording", error))
+        .db_err("reading a recording")
 }
 
 /// VOD playlists exist once a recording is complete.
@@ -245,7 +245,7 @@ async fn clip_row(state: &AppState, id: &str) -> Result<index::ClipRow, ApiError
     };
     index::clip(&state.pool, uuid)
         .await
-        .map_err(|error| ApiError::from_db("reading a clip", error))?
+        .db_err("reading a clip")?
         .ok_or_else(|| not_found(id))
 }
 
@@ -254,7 +254,7 @@ async fn clip_row(state: &AppState, id: &str) -> Result<index::ClipRow, ApiError
 async fn inits(state: &AppState, recording: Uuid) -> Result<Vec<index::InitRow>, ApiError> {
     index::inits(&state.pool, recording)
         .await
-        .map_err(|error| ApiError::from_db("reading a recording's init segments", error))
+        .db_err("reading a recording's init segments")
 }
 
 async fn renditions(
@@ -263,7 +263,7 @@ async fn renditions(
 ) -> Result<Vec<index::RenditionSummary>, ApiError> {
     let renditions = index::renditions(&state.pool, recording)
         .await
-        .map_err(|error| ApiError::from_db("reading a recording's renditions", error))?;
+        .db_err("reading a recording's renditions")?;
     if renditions.is_empty() {
         return Err(ApiError::NotFound(
             "nothing of this recording is stored yet".to_owned(),
@@ -279,7 +279,7 @@ async fn segments(
 ) -> Result<Vec<SegmentRow>, ApiError> {
     let rows = index::segments(&state.pool, recording, rendition)
         .await
-        .map_err(|error| ApiError::from_db("reading a recording", error))?;
+        .db_err("reading a recording")?;
     if rows.is_empty() {
         return Err(not_found(rendition));
     }

@@ -7,9 +7,9 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::cursor::Cursor;
 use super::input::{NewStream, StreamChanges};
-use crate::access::Visibility;
+use crate::access::{StreamStatus, Visibility};
+use crate::paging::TimeKey;
 use crate::stream_key::NewStreamKey;
 
 /// The columns the API shows (never the key hash) from `s`, a row of
@@ -34,38 +34,6 @@ macro_rules! from_changed {
             "FROM s LEFT JOIN stream_viewer_stats v ON v.stream_id = s.id"
         )
     };
-}
-
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    sqlx::Type,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
-#[sqlx(type_name = "text", rename_all = "lowercase")]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum StreamStatus {
-    /// Never went live.
-    Idle,
-    /// A publisher is sending, or may come back within the reconnect window.
-    Live,
-    /// The last broadcast is over; the stream can go live again.
-    Ended,
-}
-
-impl StreamStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Idle => "idle",
-            Self::Live => "live",
-            Self::Ended => "ended",
-        }
-    }
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -139,8 +107,8 @@ pub(crate) async fn find_stream(pool: &PgPool, id: Uuid) -> Result<Option<Stream
 pub(crate) async fn list_streams(
     pool: &PgPool,
     scope: ListScope,
-    status: Option<super::db::StreamStatus>,
-    after: Option<Cursor>,
+    status: Option<StreamStatus>,
+    after: Option<TimeKey>,
     limit: i64,
 ) -> Result<Vec<StreamRow>, sqlx::Error> {
     let mut query: QueryBuilder<'_, Postgres> = QueryBuilder::new(concat!(
@@ -164,12 +132,12 @@ pub(crate) async fn list_streams(
     if let Some(status) = status {
         query.push(" AND s.status = ").push_bind(status);
     }
-    if let Some(after) = after {
+    if let Some((created_at, id)) = after {
         query
             .push(" AND (s.created_at, s.id) < (")
-            .push_bind(after.created_at)
+            .push_bind(created_at)
             .push(", ")
-            .push_bind(after.id)
+            .push_bind(id)
             .push(")");
     }
     query

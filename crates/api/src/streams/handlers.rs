@@ -11,7 +11,7 @@ use super::input::{CreateStreamBody, UpdateStreamBody};
 use super::view::{Audience, StreamView, StreamWithKey};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::{AuthUser, MaybeUser};
-use crate::error::ApiError;
+use crate::error::{ApiError, DbResultExt};
 use crate::json::ApiJson;
 use crate::state::AppState;
 use crate::stream_key::NewStreamKey;
@@ -107,7 +107,7 @@ pub(crate) async fn update_stream(
     let changes = body.validate()?;
     let row = db::update_stream(&state.pool, access.stream_id, &changes)
         .await
-        .map_err(|error| ApiError::from_db("updating a stream", error))?
+        .db_err("updating a stream")?
         .ok_or_else(|| gone(access.stream_id))?;
     tracing::info!(stream = %row.id, caller = ?caller, "stream updated");
     Ok(Json(StreamView::new(row, &state, Audience::of(&access))))
@@ -120,7 +120,7 @@ pub(super) async fn load_view(
 ) -> Result<StreamView, ApiError> {
     let row = db::find_stream(&state.pool, access.stream_id)
         .await
-        .map_err(|error| ApiError::from_db("loading a stream", error))?
+        .db_err("loading a stream")?
         .ok_or_else(|| gone(access.stream_id))?;
     Ok(StreamView::new(row, state, Audience::of(access)))
 }

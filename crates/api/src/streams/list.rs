@@ -7,23 +7,18 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::cursor::{Cursor, QueryTag};
-use super::db::{self, ListScope, StreamStatus};
+use super::db::{self, ListScope};
 use super::view::{Audience, StreamPage, StreamView};
+use crate::access::StreamStatus;
 use crate::auth::MaybeUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, DbResultExt};
+use crate::paging::{self, ListTag, PageParams};
 use crate::state::AppState;
 
-const DEFAULT_PAGE: u32 = 20;
-
+/// Which streams: `limit` and `cursor` are the [`PageParams`].
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(crate) struct ListParams {
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page, with the same filters.
-    cursor: Option<String>,
+pub(crate) struct ListFilters {
     /// Only streams in this status: `live` lists what is on air now.
     status: Option<StreamStatus>,
     /// `me` (the default; needs a token): all your streams. A user id:
@@ -38,56 +33,22 @@ pub(crate) struct ListParams {
 /// listed to their owner.
 #[utoipa::path(get, path = "/api/v1/streams", tag = "streams",
     security((), ("bearer" = [])),
-    params(ListParams),
+    params(PageParams, ListFilters),
     responses((status = 200, description = "A page of streams", body = StreamPage)))]
 pub(crate) async fn list_streams(
     State(state): State<AppState>,
     MaybeUser(caller): MaybeUser,
-    params: Result<Query<ListParams>, QueryRejection>,
+    page: Result<Query<PageParams>, QueryRejection>,
+    filters: Result<Query<ListFilters>, QueryRejection>,
 ) -> Result<Json<StreamPage>, ApiError> {
-    let params = crate::extract::query(params)?;
-    let limit = crate::extract::page_size(params.limit, DEFAULT_PAGE)?;
-    let scope = scope(params.owner.as_deref(), caller)?;
-    let query = query_tag(scope, params.status);
-    let after = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(text) => {
-            let cursor = Cursor::decode(text).ok_or_else(|| {
-                ApiError::BadRequest(
-                    "cursor is not one this API issued: pass `next_cursor` from the previous page unchanged"
-                        .to_owned(),
-                )
-            })?;
-            if cursor.query != query {
-                return Err(ApiError::BadRequest(
-                    "cursor belongs to a list with other filters: repeat the `owner` and `status` \
-                     of the request that returned it, or start again without a cursor"
-                        .to_owned(),
-                ));
-            }
-            Some(cursor)
-        }
-    };
-    // One row more than the page tells whether another page follows.
-    let mut rows = db::list_streams(
-        &state.pool,
-        scope,
-        params.status,
-        after,
-        i64::from(limit) + 1,
-    )
-    .await
-    .map_err(|error| ApiError::from_db("listing streams", error))?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = more.then(|| rows.last()).flatten().map(|row| {
-        Cursor {
-            created_at: row.created_at,
-            id: row.id,
-            query,
-        }
-        .encode()
-    });
+    let filters = crate::extract::query(filters)?;
+    let scope = scope(filters.owner.as_deref(), caller)?;
+    let page = crate::extract::query(page)?
+        .parse(list_tag(scope, filters.status), paging::DEFAULT_LIMIT)?;
+    let rows = db::list_streams(&state.pool, scope, filters.status, page.after, page.fetch())
+        .await
+        .db_err("listing streams")?;
+    let (rows, next_cursor) = page.page(rows, |row| (row.created_at, row.id));
     let items = rows
         .into_iter()
         .map(|row| {
@@ -112,15 +73,15 @@ fn scope(owner: Option<&str>, caller: Option<Uuid>) -> Result<ListScope, ApiErro
     }
 }
 
-/// The filters as they select rows: `owner=me` and your own id are one query.
-fn query_tag(scope: ListScope, status: Option<StreamStatus>) -> QueryTag {
+/// The filters as they select rows: `owner=me` and your own id are one list.
+fn list_tag(scope: ListScope, status: Option<StreamStatus>) -> ListTag {
     let owner = match scope {
         ListScope::Own(user) => format!("own:{user}"),
         ListScope::PublicOf(user) => format!("public:{user}"),
         ListScope::Public => "public".to_owned(),
     };
     let status = status.map_or("any", StreamStatus::as_str);
-    QueryTag::of(&format!("owner={owner};status={status}"))
+    ListTag::of(&format!("streams:owner={owner};status={status}"))
 }
 
 #[cfg(test)]
@@ -162,20 +123,20 @@ mod tests {
         let me = Uuid::new_v4();
         let live = Some(StreamStatus::Live);
         assert_eq!(
-            query_tag(ListScope::Own(me), live),
-            query_tag(scope(Some(&me.to_string()), Some(me)).unwrap(), live)
+            list_tag(ListScope::Own(me), live),
+            list_tag(scope(Some(&me.to_string()), Some(me)).unwrap(), live)
         );
         assert_ne!(
-            query_tag(ListScope::Own(me), live),
-            query_tag(ListScope::Own(me), None)
+            list_tag(ListScope::Own(me), live),
+            list_tag(ListScope::Own(me), None)
         );
         assert_ne!(
-            query_tag(ListScope::Own(me), None),
-            query_tag(ListScope::PublicOf(me), None)
+            list_tag(ListScope::Own(me), None),
+            list_tag(ListScope::PublicOf(me), None)
         );
         assert_ne!(
-            query_tag(ListScope::Public, None),
-            query_tag(ListScope::Public, Some(StreamStatus::Ended))
+            list_tag(ListScope::Public, None),
+            list_tag(ListScope::Public, Some(StreamStatus::Ended))
         );
     }
 }

@@ -10,13 +10,14 @@ use nova_media::StreamId;
 use serde::Deserialize;
 
 use super::body::OptionalJson;
-use super::db::{self, Deleted, StreamStatus};
+use super::db::{self, Deleted};
 use super::handlers::{KEY_ATTEMPTS, gone, is_key_id_collision, load_view};
 use super::input::ResetStreamKeyBody;
 use super::view::{Audience, StreamView, StreamWithKey};
+use crate::access::StreamStatus;
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, DbResultExt};
 use crate::state::AppState;
 use crate::stream_key::NewStreamKey;
 use crate::stream_status::mark_stream_ended;
@@ -52,7 +53,7 @@ pub(crate) async fn delete_stream(
     let force = params.force.unwrap_or(false);
     match db::delete_stream(&state.pool, access.stream_id, force)
         .await
-        .map_err(|error| ApiError::from_db("deleting a stream", error))?
+        .db_err_deleting("deleting a stream")?
     {
         Deleted::Yes => {}
         Deleted::Live => {
@@ -131,7 +132,7 @@ pub(crate) async fn disable_stream(
     access.require(Permission::ManageStream)?;
     let row = db::set_disabled(&state.pool, access.stream_id, true)
         .await
-        .map_err(|error| ApiError::from_db("disabling a stream", error))?
+        .db_err("disabling a stream")?
         .ok_or_else(|| gone(access.stream_id))?;
     // The ingest is asked even when the row is not live yet: a publisher
     // accepted a moment ago may not have been recorded as live.
@@ -157,7 +158,7 @@ pub(crate) async fn enable_stream(
     access.require(Permission::ManageStream)?;
     let row = db::set_disabled(&state.pool, access.stream_id, false)
         .await
-        .map_err(|error| ApiError::from_db("enabling a stream", error))?
+        .db_err("enabling a stream")?
         .ok_or_else(|| gone(access.stream_id))?;
     tracing::info!(stream = %row.id, "stream enabled");
     Ok(Json(StreamView::new(row, &state, Audience::of(&access))))
@@ -207,6 +208,6 @@ async fn end_broadcast(
     }
     mark_stream_ended(&state.pool, stream)
         .await
-        .map_err(|error| ApiError::from_db("recording the end of a broadcast", error))?;
+        .db_err("recording the end of a broadcast")?;
     Ok(true)
 }

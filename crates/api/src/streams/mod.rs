@@ -2,16 +2,12 @@
 //! over a live broadcast.
 
 mod body;
-mod cursor;
 mod db;
 mod handlers;
 mod input;
 mod list;
 mod manage;
 mod view;
-
-pub(crate) use cursor::{Cursor, QueryTag};
-pub(crate) use db::StreamStatus;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -6,8 +6,8 @@ use nova_media::{SegmentContainer, StreamId};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::db::{StreamRow, StreamStatus};
-use crate::access::{Permission, Role, StreamAccess, Visibility};
+use super::db::StreamRow;
+use crate::access::{Permission, Role, StreamAccess, StreamStatus, Visibility};
 use crate::live_control::IngestHealth;
 use crate::state::AppState;
 use crate::stream_key;

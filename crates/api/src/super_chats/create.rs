@@ -15,8 +15,8 @@ use super::tiers;
 use super::view::{Audience, SuperChatView};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
-use crate::error::{ApiError, FieldError};
-use crate::events::EventType;
+use crate::error::{ApiError, DbResultExt, FieldError};
+use crate::event_bus::EventType;
 use crate::json::ApiJson;
 use crate::state::AppState;
 use crate::webhooks::{self, WebhookEvent};
@@ -78,7 +78,7 @@ pub(crate) async fn create_super_chat(
     // consulted, so it returns the original even if they changed since.
     if let Some(existing) = db::find_by_key(&state.pool, sender, &key.0)
         .await
-        .map_err(|error| ApiError::from_db("looking up an idempotency key", error))?
+        .db_err("looking up an idempotency key")?
     {
         return replay(existing, &access, &key, &chat);
     }
@@ -90,11 +90,7 @@ pub(crate) async fn create_super_chat(
     )
     .map_err(|error| ApiError::Validation(vec![error]))?;
 
-    let mut tx = state
-        .pool
-        .begin()
-        .await
-        .map_err(|error| ApiError::from_db("starting a transaction", error))?;
+    let mut tx = state.pool.begin().await.db_err("starting a transaction")?;
     let inserted = db::insert(
         &mut *tx,
         access.stream_id,
@@ -104,21 +100,15 @@ pub(crate) async fn create_super_chat(
         &placement,
     )
     .await
-    .map_err(|error| match constraint(&error) {
-        // The stream was deleted after the access check.
-        Some("super_chats_stream_id_fkey") => ApiError::NotFound(format!("no stream {id:?}")),
-        _ => ApiError::from_db("recording a super chat", error),
-    })?;
+    .db_err("recording a super chat")?;
     let Some(row) = inserted else {
-        tx.rollback()
-            .await
-            .map_err(|error| ApiError::from_db("rolling back", error))?;
+        tx.rollback().await.db_err("rolling back")?;
         // A concurrent request with this key won the race (and committed:
         // the insert waited for it), or the payment reference is another
         // payment's.
         return match db::find_by_key(&state.pool, sender, &key.0)
             .await
-            .map_err(|error| ApiError::from_db("looking up an idempotency key", error))?
+            .db_err("looking up an idempotency key")?
         {
             Some(existing) => replay(existing, &access, &key, &chat),
             None => Err(ApiError::Conflict(format!(
@@ -137,10 +127,8 @@ pub(crate) async fn create_super_chat(
         &json!(for_owner),
     )
     .await
-    .map_err(|error| ApiError::from_db("queueing the super_chat.created webhook", error))?;
-    tx.commit()
-        .await
-        .map_err(|error| ApiError::from_db("recording a super chat", error))?;
+    .db_err("queueing the super_chat.created webhook")?;
+    tx.commit().await.db_err("recording a super chat")?;
     tracing::info!(
         super_chat = %row.id, stream = %row.stream_id, %sender,
         amount_minor = row.amount_minor, currency = %row.currency, tier = row.tier,
@@ -152,10 +140,6 @@ pub(crate) async fn create_super_chat(
         json!(SuperChatView::new(row.clone(), Audience::public())),
     );
     Ok(respond(StatusCode::CREATED, row, &access, false))
-}
-
-fn constraint(error: &sqlx::Error) -> Option<&str> {
-    error.as_database_error().and_then(|db| db.constraint())
 }
 
 /// The original super chat if this request is the same payment, or what

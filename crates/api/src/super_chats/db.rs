@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
-use super::cursor::Cursor;
 use super::input::NewSuperChat;
 use super::tiers::Placement;
 
@@ -49,23 +48,6 @@ pub(crate) struct SuperChatRow {
     pub hidden_at: Option<DateTime<Utc>>,
     pub hidden_by: Option<Uuid>,
     pub refunded_at: Option<DateTime<Utc>>,
-}
-
-impl SuperChatRow {
-    pub fn newest_cursor(&self) -> Cursor {
-        Cursor::Newest {
-            created_at: self.created_at,
-            id: self.id,
-        }
-    }
-
-    pub fn pinned_cursor(&self) -> Cursor {
-        Cursor::Pinned {
-            tier: self.tier,
-            created_at: self.created_at,
-            id: self.id,
-        }
-    }
 }
 
 /// The super chat `sender` made with idempotency key `key`, on any stream.

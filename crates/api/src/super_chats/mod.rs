@@ -4,7 +4,6 @@
 
 mod create;
 mod currency;
-mod cursor;
 mod db;
 mod input;
 mod moderate;

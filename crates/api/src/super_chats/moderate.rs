@@ -15,8 +15,8 @@ use super::params;
 use super::view::{Audience, SuperChatView};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
-use crate::error::ApiError;
-use crate::events::EventType;
+use crate::error::{ApiError, DbResultExt};
+use crate::event_bus::EventType;
 use crate::state::AppState;
 
 /// The pin time of tiers that are not pinned on their own.
@@ -69,7 +69,7 @@ pub(crate) async fn pin_super_chat(
         DEFAULT_PIN_SECONDS,
     )
     .await
-    .map_err(|error| ApiError::from_db("pinning a super chat", error))?;
+    .db_err("pinning a super chat")?;
     let Some(row) = pinned else {
         let row = current(&state, &access, super_chat).await?;
         return Err(ApiError::Conflict(
@@ -111,7 +111,7 @@ pub(crate) async fn hide_super_chat(
     let super_chat = params::super_chat_id(&super_chat_id)?;
     let hidden = db::hide(&state.pool, access.stream_id, super_chat, moderator)
         .await
-        .map_err(|error| ApiError::from_db("hiding a super chat", error))?;
+        .db_err("hiding a super chat")?;
     let row = match hidden {
         Some(row) => {
             tracing::info!(super_chat = %row.id, stream = %row.stream_id, %moderator, "super chat hidden");
@@ -154,7 +154,7 @@ pub(crate) async fn refund_super_chat(
     let super_chat = params::super_chat_id(&super_chat_id)?;
     let refunded = db::refund(&state.pool, access.stream_id, super_chat)
         .await
-        .map_err(|error| ApiError::from_db("refunding a super chat", error))?;
+        .db_err("refunding a super chat")?;
     let Some(row) = refunded else {
         let row = current(&state, &access, super_chat).await?;
         return Err(ApiError::Conflict(match row.refunded_at {
@@ -183,6 +183,6 @@ async fn current(
 ) -> Result<SuperChatRow, ApiError> {
     db::find(&state.pool, access.stream_id, super_chat)
         .await
-        .map_err(|error| ApiError::from_db("loading a super chat", error))?
+        .db_err("loading a super chat")?
         .ok_or_else(|| params::not_found(super_chat))
 }

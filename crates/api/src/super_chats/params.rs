@@ -6,8 +6,6 @@ use crate::error::ApiError;
 
 pub(crate) use crate::extract::{body, path, query};
 
-pub(crate) const DEFAULT_PAGE: u32 = 20;
-
 /// A super chat id from the path: not a UUID is the same 404 as not there.
 pub(crate) fn super_chat_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| not_found(text))

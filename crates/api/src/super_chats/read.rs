@@ -6,23 +6,19 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
-use super::cursor::Cursor;
 use super::db;
 use super::params;
 use super::view::{Audience, SuperChatPage, SuperChatTotals, SuperChatView};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, DbResultExt};
+use crate::paging::{self, ListTag, PageParams};
 use crate::state::AppState;
 
+/// Which super chats: `limit` and `cursor` are the [`PageParams`].
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(crate) struct ListParams {
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page of the same list.
-    cursor: Option<String>,
+pub(crate) struct ListFilters {
     /// `true`: only those pinned now, highest tier first and newest first
     /// within a tier. Otherwise all, newest first.
     pinned: Option<bool>,
@@ -36,92 +32,43 @@ pub(crate) struct ListParams {
 /// are listed with `status: refunded`.
 #[utoipa::path(get, path = "/api/v1/streams/{id}/super-chats", tag = "super-chats",
     security((), ("bearer" = [])),
-    params(("id" = String, Path, description = "The stream id (a UUID)"), ListParams),
+    params(("id" = String, Path, description = "The stream id (a UUID)"), PageParams, ListFilters),
     responses((status = 200, description = "A page of super chats", body = SuperChatPage)))]
 pub(crate) async fn list_super_chats(
     State(state): State<AppState>,
     MaybeUser(caller): MaybeUser,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<ListParams>, QueryRejection>,
+    page: Result<Query<PageParams>, QueryRejection>,
+    filters: Result<Query<ListFilters>, QueryRejection>,
 ) -> Result<Json<SuperChatPage>, ApiError> {
     let id = params::path(path)?;
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
     access.require(Permission::ReadSuperChats)?;
-    let query = params::query(query)?;
-    let limit = crate::extract::page_size(query.limit, params::DEFAULT_PAGE)?;
-    let pinned = query.pinned.unwrap_or(false);
-    let after = match query.cursor.as_deref() {
-        None | Some("") => None,
-        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
-            ApiError::BadRequest(
-                "cursor is not one this API issued: pass `next_cursor` from the previous page \
-                 unchanged"
-                    .to_owned(),
-            )
-        })?),
-    };
+    let page = params::query(page)?;
+    let pinned = params::query(filters)?.pinned.unwrap_or(false);
     let audience = Audience::of(&access);
-    // One row more than the page tells whether another page follows.
-    let fetch = i64::from(limit) + 1;
-    let mut rows = match (pinned, after) {
-        (false, None) => {
-            db::list_newest(
-                &state.pool,
-                access.stream_id,
-                audience.is_staff(),
-                None,
-                fetch,
-            )
+    // The two lists sort differently, so each has its own tag and key.
+    let (rows, next_cursor) = if pinned {
+        let list = ListTag::of(&format!("super_chats:pinned:{}", access.stream_id));
+        let page = page.parse(list, paging::DEFAULT_LIMIT)?;
+        let rows = db::list_pinned(&state.pool, access.stream_id, page.after, page.fetch())
             .await
-        }
-        (false, Some(Cursor::Newest { created_at, id })) => {
-            db::list_newest(
-                &state.pool,
-                access.stream_id,
-                audience.is_staff(),
-                Some((created_at, id)),
-                fetch,
-            )
-            .await
-        }
-        (true, None) => db::list_pinned(&state.pool, access.stream_id, None, fetch).await,
-        (
-            true,
-            Some(Cursor::Pinned {
-                tier,
-                created_at,
-                id,
-            }),
-        ) => {
-            db::list_pinned(
-                &state.pool,
-                access.stream_id,
-                Some((tier, created_at, id)),
-                fetch,
-            )
-            .await
-        }
-        (_, Some(_)) => {
-            return Err(ApiError::BadRequest(format!(
-                "this cursor is from the {} list: keep `pinned` as it was when you got the cursor",
-                if pinned { "full" } else { "pinned" }
-            )));
-        }
-    }
-    .map_err(|error| ApiError::from_db("listing super chats", error))?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| {
-            rows.last().map(|row| {
-                if pinned {
-                    row.pinned_cursor().encode()
-                } else {
-                    row.newest_cursor().encode()
-                }
-            })
-        })
-        .flatten();
+            .db_err("listing super chats")?;
+        page.page(rows, |row| (row.tier, row.created_at, row.id))
+    } else {
+        let list = ListTag::of(&format!("super_chats:newest:{}", access.stream_id));
+        let page = page.parse(list, paging::DEFAULT_LIMIT)?;
+        let rows = db::list_newest(
+            &state.pool,
+            access.stream_id,
+            audience.is_staff(),
+            page.after,
+            page.fetch(),
+        )
+        .await
+        .db_err("listing super chats")?;
+        page.page(rows, |row| (row.created_at, row.id))
+    };
     let items = rows
         .into_iter()
         .map(|row| SuperChatView::new(row, audience))
@@ -151,7 +98,7 @@ pub(crate) async fn get_super_chat(
     let audience = Audience::of(&access);
     let row = db::find(&state.pool, access.stream_id, super_chat)
         .await
-        .map_err(|error| ApiError::from_db("loading a super chat", error))?
+        .db_err("loading a super chat")?
         .filter(|row| row.hidden_at.is_none() || audience.is_staff())
         .ok_or_else(|| params::not_found(super_chat))?;
     Ok(Json(SuperChatView::new(row, audience)))
@@ -175,7 +122,7 @@ pub(crate) async fn super_chat_totals(
     access.require(Permission::ReadSuperChatTotals)?;
     let rows = db::totals(&state.pool, access.stream_id)
         .await
-        .map_err(|error| ApiError::from_db("summing super chats", error))?;
+        .db_err("summing super chats")?;
     Ok(Json(SuperChatTotals {
         items: rows.into_iter().map(Into::into).collect(),
     }))

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use sqlx::postgres::types::PgInterval;
 use uuid::Uuid;
 
-use crate::streams::StreamStatus;
+use crate::access::StreamStatus;
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct SessionRow {

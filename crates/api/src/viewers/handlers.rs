@@ -8,11 +8,11 @@ use uuid::Uuid;
 use super::db::{self, Joined, SessionRow};
 use super::input::JoinBody;
 use super::view::{BroadcastViewerTotals, StreamViewerTotals, ViewerSession, ViewerStats};
+use crate::access::StreamStatus;
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, DbResultExt};
 use crate::state::AppState;
-use crate::streams::StreamStatus;
 
 /// Starts watching a stream (signed in or not). Sessions count as viewers
 /// until they leave or miss their heartbeats for the server's session
@@ -50,7 +50,7 @@ pub(crate) async fn join(
     let timeout = state.config.viewer_session_timeout;
     let joined = db::join(&state.pool, access.stream_id, caller, &token, timeout)
         .await
-        .map_err(|error| ApiError::from_db("starting a viewer session", error))?;
+        .db_err("starting a viewer session")?;
     let (status, row) = match joined {
         Joined::Created(row) => (StatusCode::CREATED, row),
         Joined::Resumed(row) => (StatusCode::OK, row),
@@ -95,7 +95,7 @@ pub(crate) async fn heartbeat(
     let row = match Uuid::parse_str(&session_id) {
         Ok(session) => db::heartbeat(&state.pool, access.stream_id, session, timeout)
             .await
-            .map_err(|error| ApiError::from_db("recording a heartbeat", error))?,
+            .db_err("recording a heartbeat")?,
         Err(_) => None,
     };
     let row = row.ok_or_else(|| {
@@ -126,7 +126,7 @@ pub(crate) async fn leave(
     let exists = match Uuid::parse_str(&session_id) {
         Ok(session) => db::leave(&state.pool, access.stream_id, session, timeout)
             .await
-            .map_err(|error| ApiError::from_db("ending a viewer session", error))?,
+            .db_err("ending a viewer session")?,
         Err(_) => false,
     };
     if !exists {
@@ -154,7 +154,7 @@ pub(crate) async fn stats(
     access.require(Permission::ReadViewerStats)?;
     let row = db::stats(&state.pool, access.stream_id)
         .await
-        .map_err(|error| ApiError::from_db("reading viewer statistics", error))?
+        .db_err("reading viewer statistics")?
         .ok_or_else(|| ApiError::NotFound(format!("no stream {id:?}")))?;
     Ok(Json(stats_view(access.stream_id, row)))
 }

@@ -23,9 +23,9 @@ use sqlx::postgres::types::PgInterval;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::events::EventType;
+use crate::access::StreamStatus;
+use crate::event_bus::EventType;
 use crate::state::AppState;
-use crate::streams::StreamStatus;
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

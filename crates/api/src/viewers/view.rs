@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::streams::StreamStatus;
+use crate::access::StreamStatus;
 
 /// A viewer session. Its `id` is the capability for its heartbeats and its
 /// end: keep it to the player.

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::input::NewEndpoint;
-use crate::streams::Cursor;
+use crate::paging::TimeKey;
 
 /// Each endpoint receives every event it subscribed to: a cap keeps one
 /// owner from multiplying the delivery work without bound.
@@ -108,7 +108,7 @@ pub(crate) async fn find_endpoint(
 pub(crate) async fn list_endpoints(
     pool: &PgPool,
     owner: Uuid,
-    after: Option<Cursor>,
+    after: Option<TimeKey>,
     limit: i64,
 ) -> Result<Vec<EndpointRow>, sqlx::Error> {
     // `$2 IS NULL OR …` is fine here: an owner has at most a few endpoints.
@@ -118,8 +118,8 @@ pub(crate) async fn list_endpoints(
          ORDER BY created_at DESC, id DESC LIMIT $4",
     )
     .bind(owner)
-    .bind(after.map(|cursor| cursor.created_at))
-    .bind(after.map(|cursor| cursor.id))
+    .bind(after.map(|(created_at, _)| created_at))
+    .bind(after.map(|(_, id)| id))
     .bind(limit)
     .fetch_all(pool)
     .await
@@ -161,7 +161,7 @@ pub(crate) async fn rotate_secret(
 pub(crate) async fn list_deliveries(
     pool: &PgPool,
     endpoint: Uuid,
-    after: Option<Cursor>,
+    after: Option<TimeKey>,
     limit: i64,
 ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
     macro_rules! columns {
@@ -183,15 +183,15 @@ pub(crate) async fn list_deliveries(
             .fetch_all(pool)
             .await
         }
-        Some(after) => {
+        Some((created_at, id)) => {
             sqlx::query_as::<_, DeliveryRow>(concat!(
                 columns!(),
                 "WHERE endpoint_id = $1 AND (created_at, id) < ($2, $3) \
                  ORDER BY created_at DESC, id DESC LIMIT $4"
             ))
             .bind(endpoint)
-            .bind(after.created_at)
-            .bind(after.id)
+            .bind(created_at)
+            .bind(id)
             .bind(limit)
             .fetch_all(pool)
             .await

@@ -6,17 +6,17 @@ use axum::response::IntoResponse;
 use uuid::Uuid;
 
 use super::db::{self, Inserted, MAX_ENDPOINTS_PER_OWNER};
-use super::input::{CreateWebhookBody, ListParams};
+use super::input::CreateWebhookBody;
 use super::signing::new_secret;
 use super::view::{
     CreatedWebhookEndpoint, RotatedSecret, WebhookDelivery, WebhookDeliveryPage, WebhookEndpoint,
     WebhookEndpointPage,
 };
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, DbResultExt};
 use crate::json::ApiJson;
+use crate::paging::{self, ListTag, PageParams};
 use crate::state::AppState;
-use crate::streams::{Cursor, QueryTag};
 
 /// Registers an endpoint for events of all your streams. The response is
 /// the only one that shows its signing secret. Deliveries are POSTs of
@@ -43,7 +43,7 @@ pub(crate) async fn create_endpoint(
     let secret = new_secret();
     let row = match db::insert_endpoint(&state.pool, owner, &endpoint, &secret)
         .await
-        .map_err(|error| ApiError::from_db("creating a webhook endpoint", error))?
+        .db_err("creating a webhook endpoint")?
     {
         Inserted::Created(row) => row,
         Inserted::LimitReached => {
@@ -69,24 +69,22 @@ pub(crate) async fn create_endpoint(
 /// Your webhook endpoints, newest first (without their secrets).
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
     security(("bearer" = [])),
-    params(ListParams),
+    params(PageParams),
     responses((status = 200, description = "A page of endpoints", body = WebhookEndpointPage)))]
 pub(crate) async fn list_endpoints(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    params: Result<Query<ListParams>, QueryRejection>,
+    params: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Json<WebhookEndpointPage>, ApiError> {
     let params = crate::extract::query(params)?;
-    let list = QueryTag::of("webhooks");
-    let (limit, after) = params.validate(list)?;
-    let rows = db::list_endpoints(&state.pool, owner, after, i64::from(limit) + 1)
+    let page = params.parse(
+        ListTag::of(&format!("webhooks:{owner}")),
+        paging::DEFAULT_LIMIT,
+    )?;
+    let rows = db::list_endpoints(&state.pool, owner, page.after, page.fetch())
         .await
-        .map_err(|error| ApiError::from_db("listing webhook endpoints", error))?;
-    let (rows, next_cursor) = page(rows, limit, |row| Cursor {
-        created_at: row.created_at,
-        id: row.id,
-        query: list,
-    });
+        .db_err("listing webhook endpoints")?;
+    let (rows, next_cursor) = page.page(rows, |row| (row.created_at, row.id));
     Ok(Json(WebhookEndpointPage {
         items: rows.into_iter().map(WebhookEndpoint::from).collect(),
         next_cursor,
@@ -121,7 +119,7 @@ pub(crate) async fn delete_endpoint(
     let endpoint = parse_id(&id)?;
     let deleted = db::delete_endpoint(&state.pool, owner, endpoint)
         .await
-        .map_err(|error| ApiError::from_db("deleting a webhook endpoint", error))?;
+        .db_err("deleting a webhook endpoint")?;
     if !deleted {
         return Err(not_found(&id));
     }
@@ -144,7 +142,7 @@ pub(crate) async fn rotate_secret(
     let secret = new_secret();
     let rotated = db::rotate_secret(&state.pool, owner, endpoint, &secret)
         .await
-        .map_err(|error| ApiError::from_db("rotating a webhook secret", error))?;
+        .db_err("rotating a webhook secret")?;
     if !rotated {
         return Err(not_found(&id));
     }
@@ -159,26 +157,24 @@ pub(crate) async fn rotate_secret(
 /// status, attempts, the last answer or error, and the body sent.
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The endpoint id (a UUID)"), ListParams),
+    params(("id" = String, Path, description = "The endpoint id (a UUID)"), PageParams),
     responses((status = 200, description = "A page of deliveries", body = WebhookDeliveryPage)))]
 pub(crate) async fn list_deliveries(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     Path(id): Path<String>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    params: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Json<WebhookDeliveryPage>, ApiError> {
     let params = crate::extract::query(params)?;
     let endpoint = owned_endpoint(&state, owner, &id).await?;
-    let list = QueryTag::of(&format!("webhook-deliveries:{}", endpoint.id));
-    let (limit, after) = params.validate(list)?;
-    let rows = db::list_deliveries(&state.pool, endpoint.id, after, i64::from(limit) + 1)
+    let page = params.parse(
+        ListTag::of(&format!("webhook-deliveries:{}", endpoint.id)),
+        paging::DEFAULT_LIMIT,
+    )?;
+    let rows = db::list_deliveries(&state.pool, endpoint.id, page.after, page.fetch())
         .await
-        .map_err(|error| ApiError::from_db("listing webhook deliveries", error))?;
-    let (rows, next_cursor) = page(rows, limit, |row| Cursor {
-        created_at: row.created_at,
-        id: row.id,
-        query: list,
-    });
+        .db_err("listing webhook deliveries")?;
+    let (rows, next_cursor) = page.page(rows, |row| (row.created_at, row.id));
     Ok(Json(WebhookDeliveryPage {
         items: rows.into_iter().map(WebhookDelivery::from).collect(),
         next_cursor,
@@ -192,7 +188,7 @@ async fn owned_endpoint(
 ) -> Result<db::EndpointRow, ApiError> {
     db::find_endpoint(&state.pool, owner, parse_id(id)?)
         .await
-        .map_err(|error| ApiError::from_db("loading a webhook endpoint", error))?
+        .db_err("loading a webhook endpoint")?
         .ok_or_else(|| not_found(id))
 }
 
@@ -203,19 +199,4 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 
 fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no webhook endpoint {id:?} among yours"))
-}
-
-/// Cuts the one extra row fetched off the page; its presence means another
-/// page follows, which starts after the page's last row.
-fn page<T>(
-    mut rows: Vec<T>,
-    limit: u32,
-    cursor: impl Fn(&T) -> Cursor,
-) -> (Vec<T>, Option<String>) {
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next = more
-        .then(|| rows.last().map(|row| cursor(row).encode()))
-        .flatten();
-    (rows, next)
 }

@@ -8,10 +8,8 @@ use serde::Deserialize;
 
 use super::outbox::WebhookEvent;
 use crate::error::{ApiError, FieldError};
-use crate::streams::{Cursor, QueryTag};
 
 pub(crate) const URL_MAX_CHARS: usize = 2000;
-const DEFAULT_PAGE: u32 = 20;
 
 /// `POST /api/v1/webhooks`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -121,39 +119,6 @@ fn is_loopback(url: &Url) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// `?limit=&cursor=` of the webhook lists.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ListParams {
-    /// Page size, 1 to 100 (default 20).
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
-impl ListParams {
-    /// The page size and where the page starts; `list` tags the list the
-    /// cursor must have come from.
-    pub fn validate(&self, list: QueryTag) -> Result<(u32, Option<Cursor>), ApiError> {
-        let limit = crate::extract::page_size(self.limit, DEFAULT_PAGE)?;
-        let after = match self.cursor.as_deref() {
-            None | Some("") => None,
-            Some(text) => Some(
-                Cursor::decode(text)
-                    .filter(|cursor| cursor.query == list)
-                    .ok_or_else(|| {
-                        ApiError::BadRequest(
-                            "cursor is not one this list issued: pass `next_cursor` from the \
-                             previous page of the same list unchanged"
-                                .to_owned(),
-                        )
-                    })?,
-            ),
-        };
-        Ok((limit, after))
-    }
 }
 
 #[cfg(test)]

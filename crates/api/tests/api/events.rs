@@ -2,7 +2,7 @@
 //! against a real server on a loopback port, with chat posted over HTTP.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -21,6 +21,7 @@ use tower::ServiceExt;
 use uuid::Uuid;
 
 use crate::chat::{As, Cast, EVERY_ROLE};
+use crate::log_capture::Capture;
 use crate::support::TestApp;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -533,35 +534,12 @@ async fn the_feed_and_chat_are_documented(pool: PgPool) {
     assert!(description.contains("`GET /api/v1/streams/{id}/chat/bans/{user_id}`"));
 }
 
-/// The log, as the server's subscriber would write it.
-#[derive(Clone, Default)]
-struct CapturedLog(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLog {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[sqlx::test(migrator = "nova_schema::MIGRATOR")]
 async fn tokens_in_the_query_stay_out_of_the_log(pool: PgPool) {
     let app = TestApp::new(pool);
     let cast = Cast::new(&app, "public").await;
     let token = app.token(cast.viewer);
-    let log = CapturedLog::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    // The test runs on one thread, so the default holds across its awaits.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = Capture::start();
 
     let uri = format!(
         "{}?last_event_id=1&access_token={token}",
@@ -575,7 +553,7 @@ async fn tokens_in_the_query_stay_out_of_the_log(pool: PgPool) {
         StatusCode::UNAUTHORIZED
     );
 
-    let written = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let written = capture.log().text();
     assert!(
         written.contains("access_token=[redacted]") && written.contains("last_event_id=1"),
         "{written}"

@@ -10,6 +10,7 @@ mod chat;
 mod events;
 mod health;
 mod hosts;
+mod log_capture;
 mod openapi;
 mod playback;
 mod publish_authorizer;

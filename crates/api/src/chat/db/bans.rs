@@ -1,9 +1,9 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::chat::cursor::BanCursor;
 use crate::chat::input::NewBan;
 use crate::chat::view::ChatBan;
+use crate::paging::TimeKey;
 
 const COLUMNS: &str = "stream_id, user_id, banned_by, reason, created_at, expires_at";
 /// Lifted by time: expired rows stay until replaced or deleted, and count
@@ -61,7 +61,7 @@ pub(crate) async fn find(
 pub(crate) async fn list(
     pool: &PgPool,
     stream_id: Uuid,
-    after: Option<BanCursor>,
+    after: Option<TimeKey>,
     limit: i64,
 ) -> Result<Vec<ChatBan>, sqlx::Error> {
     match after {
@@ -75,15 +75,15 @@ pub(crate) async fn list(
             .fetch_all(pool)
             .await
         }
-        Some(after) => {
+        Some((created_at, user_id)) => {
             sqlx::query_as::<_, ChatBan>(&format!(
                 "SELECT {COLUMNS} FROM stream_chat_bans WHERE stream_id = $1 AND {IN_FORCE} \
                  AND (created_at, user_id) < ($2, $3) \
                  ORDER BY created_at DESC, user_id DESC LIMIT $4"
             ))
             .bind(stream_id)
-            .bind(after.created_at)
-            .bind(after.user_id)
+            .bind(created_at)
+            .bind(user_id)
             .bind(limit)
             .fetch_all(pool)
             .await

@@ -1,6 +1,11 @@
 //! Every error a handler can return, and the one place it becomes HTTP: an
 //! RFC 9457 problem document (`application/problem+json`).
 
+mod constraints;
+mod db;
+
+pub(crate) use db::DbResultExt;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -96,24 +101,6 @@ impl ApiError {
         }
     }
 
-    /// Maps a database error: constraint violations are the client's fault
-    /// (and say which rule was broken); an unreachable database is a 503 the
-    /// client may retry; anything else is ours.
-    pub fn from_db(context: &'static str, error: sqlx::Error) -> Self {
-        if let Some(db) = error.as_database_error()
-            && let Some(mapped) = db.constraint().and_then(constraint_error)
-        {
-            return mapped;
-        }
-        if database_unreachable(&error) {
-            return Self::DatabaseUnavailable {
-                context,
-                source: error,
-            };
-        }
-        Self::internal(context, error)
-    }
-
     fn status(&self) -> StatusCode {
         match self {
             Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
@@ -156,92 +143,6 @@ impl ApiError {
             other => other.to_string(),
         }
     }
-}
-
-/// Errors that mean "no database to talk to" rather than "this query failed".
-fn database_unreachable(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // SQLSTATE class 08: connection exceptions; 57P01–57P03: the server
-            // is shutting down or starting; 53300: too many connections;
-            // 55000 is what a database that refuses connections answers.
-            code.starts_with("08")
-                || matches!(
-                    code.as_ref(),
-                    "57P01" | "57P02" | "57P03" | "53300" | "55000"
-                )
-        }),
-        _ => false,
-    }
-}
-
-/// The constraints a client can break with valid-looking input, by name
-/// (named in migrations/ for this purpose). Handlers validate first, so
-/// these are the backstop for races and rules only the database can check.
-fn constraint_error(name: &str) -> Option<ApiError> {
-    let field =
-        |path: &[&str], detail: &str| ApiError::Validation(vec![FieldError::new(path, detail)]);
-    Some(match name {
-        "live_streams_title_check" => {
-            field(&["title"], "must be 1 to 200 characters, not all blank")
-        }
-        "live_streams_description_check" => {
-            field(&["description"], "must be at most 5000 characters")
-        }
-        "live_streams_settings_check" => field(&["settings"], "must be an object"),
-        "live_streams_stream_key_id_key" => {
-            ApiError::Conflict("a stream key collided with another one: retry".to_owned())
-        }
-        "super_chats_amount_check" => field(&["amount_minor"], "must be a positive integer"),
-        "super_chats_currency_check" => field(&["currency"], "must be three upper-case letters"),
-        "super_chats_message_check" => field(&["message"], "must be at most 500 characters"),
-        "super_chats_payment_reference_check" => {
-            field(&["payment_reference"], "must be 1 to 255 characters")
-        }
-        "super_chats_idempotency_key_check" => ApiError::BadRequest(
-            "the `Idempotency-Key` header must be 1 to 255 characters".to_owned(),
-        ),
-        "super_chats_payment_reference_key" => ApiError::Conflict(
-            "this payment_reference already belongs to another super chat: each payment is \
-             recorded once"
-                .to_owned(),
-        ),
-        // ON DELETE RESTRICT: deleting a stream that has super chats.
-        "super_chats_stream_id_fkey" => ApiError::Conflict(
-            "this stream has super chats, which are kept for accounting and refunds, so it \
-             cannot be deleted: disable it instead"
-                .to_owned(),
-        ),
-        "stream_hosts_self_invite_check" => field(
-            &["user_id"],
-            "is you: the owner runs the stream already; invite someone else",
-        ),
-        "stream_hosts_role_check" => field(&["role"], "must be `co_host` or `moderator`"),
-        "live_chat_messages_body_check" => field(
-            &["body"],
-            "must be 1 to 500 characters with something other than blanks",
-        ),
-        // The stream was deleted while the request was under way.
-        "live_chat_messages_stream_id_fkey" | "stream_chat_bans_stream_id_fkey" => {
-            ApiError::NotFound("the stream no longer exists".to_owned())
-        }
-        // The stream was deleted between the access check and the insert.
-        "live_stream_viewers_stream_id_fkey" => {
-            ApiError::NotFound("the stream was just deleted: there is nothing to watch".to_owned())
-        }
-        // ON DELETE RESTRICT: recordings are deleted through the DVR first.
-        "stream_recordings_stream_id_fkey" => ApiError::Conflict(
-            "the stream has recordings, which must be deleted through the recordings API \
-             first, so it cannot be deleted: disable it instead"
-                .to_owned(),
-        ),
-        _ => return None,
-    })
 }
 
 /// The problem document as the OpenAPI document describes it.
@@ -342,58 +243,6 @@ mod tests {
             "#/settings/container"
         );
         assert_eq!(FieldError::new(&["a/b", "c~d"], "x").pointer, "#/a~1b/c~0d");
-    }
-
-    #[test]
-    fn known_constraints_become_client_errors() {
-        match constraint_error("live_streams_title_check") {
-            Some(ApiError::Validation(errors)) => assert_eq!(errors[0].pointer, "#/title"),
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            constraint_error("live_streams_stream_key_id_key"),
-            Some(ApiError::Conflict(_))
-        ));
-        for restricting in [
-            "super_chats_stream_id_fkey",
-            "stream_recordings_stream_id_fkey",
-        ] {
-            match constraint_error(restricting) {
-                Some(ApiError::Conflict(detail)) => assert!(detail.contains("disable"), "{detail}"),
-                other => panic!("{restricting}: {other:?}"),
-            }
-        }
-        assert!(constraint_error("live_streams_pkey").is_none());
-    }
-
-    #[test]
-    fn super_chat_and_host_constraints_become_client_errors() {
-        for (name, pointer) in [
-            ("super_chats_amount_check", "#/amount_minor"),
-            ("super_chats_currency_check", "#/currency"),
-            ("super_chats_message_check", "#/message"),
-            ("super_chats_payment_reference_check", "#/payment_reference"),
-            ("stream_hosts_self_invite_check", "#/user_id"),
-            ("stream_hosts_role_check", "#/role"),
-        ] {
-            match constraint_error(name) {
-                Some(ApiError::Validation(errors)) => assert_eq!(errors[0].pointer, pointer),
-                other => panic!("{name}: {other:?}"),
-            }
-        }
-        for name in [
-            "super_chats_payment_reference_key",
-            "super_chats_stream_id_fkey",
-        ] {
-            assert!(
-                matches!(constraint_error(name), Some(ApiError::Conflict(_))),
-                "{name}"
-            );
-        }
-        assert!(matches!(
-            constraint_error("super_chats_idempotency_key_check"),
-            Some(ApiError::BadRequest(_))
-        ));
     }
 
     #[test]
