@@ -12,7 +12,7 @@ use nova_media::{
     SegmentEvent, StreamEvent, StreamId, StreamSettings, Track,
 };
 use nova_packager::{LiveWindows, LiveWindowsConfig, Packager, PackagerCounters};
-use support::probe::{Report, probe};
+use nova_testkit::probe::{Report, probe};
 use support::{Recorder, Tee, flv, media, publish_started, settings};
 
 struct Run {

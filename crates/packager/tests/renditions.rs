@@ -13,8 +13,8 @@ use nova_media::{
     SegmentContainer, StreamEvent, StreamId,
 };
 use nova_packager::{LiveWindows, LiveWindowsConfig, Packager};
+use nova_testkit::mpd::mpd_summary;
 use serde_json::Value;
-use support::mpd::mpd_summary;
 use support::{Recorder, Tee, flv, media, publish_started, settings};
 
 /// One AAC frame at 48 kHz, in ms (1024 samples), rounded up.

@@ -16,7 +16,7 @@ use nova_packager::thumbnail::{
     THUMBNAIL_NAME, ThumbnailConfig, ThumbnailStats, Thumbnailer, WithThumbnails, render,
 };
 use nova_packager::{LiveWindows, Packager};
-use support::probe::{ImageReport, probe_image};
+use nova_testkit::probe::{ImageReport, probe_image};
 use support::{Recorder, Tee, flv, media, publish_started, settings};
 
 struct Run {

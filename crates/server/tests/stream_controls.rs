@@ -7,10 +7,11 @@ mod support;
 
 use std::time::Duration;
 
+use nova_testkit::ffmpeg;
 use serde_json::{Value, json};
 use support::fixture::{Fixture, LIMIT};
 use support::server::stream_key_url;
-use support::{ffmpeg_publishing, flv, publish, wait_for};
+use support::{flv, publish, wait_for};
 
 async fn post(fixture: &Fixture, uri: &str) -> (u16, Value) {
     let response = fixture
@@ -155,7 +156,7 @@ async fn audio_stamped_apart_from_video_is_reported_as_drift() {
     assert!(encoded.success());
     flv::shift_audio(&source, &drifting, 1500);
     // Copied as read: the muxer's interleaving would undo the rewrite.
-    let mut encoder = ffmpeg_publishing(&stream_key_url(server, &stream), |command| {
+    let mut encoder = ffmpeg::publish(&stream_key_url(server, &stream), |command| {
         command.args(["-re", "-i"]).arg(&drifting).args([
             "-c",
             "copy",
