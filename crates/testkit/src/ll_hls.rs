@@ -1,6 +1,7 @@
-//! Reading LL-HLS media playlists (RFC 8216bis §4.4.4.9, §4.4.5.3) the way a
-//! player does: the parts and segments listed, by media sequence number,
-//! and the part hinted at next.
+//! Reading HLS media playlists (RFC 8216 §4.3) and their LL-HLS parts
+//! (RFC 8216bis §4.4.4.9, §4.4.5.3) the way a player does: the parts and
+//! segments listed, by media sequence number, and the part hinted at next.
+//! A plain playlist reads as one without parts.
 
 /// One `EXT-X-PART`.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +77,13 @@ impl LlPlaylist {
 
     pub fn segment(&self, msn: u64) -> Option<&Segment> {
         self.segments.iter().find(|s| s.msn == msn)
+    }
+
+    /// Segments produced since the stream started: the sequence number one
+    /// past the last segment listed (sequences start at 0, and an absent
+    /// `EXT-X-MEDIA-SEQUENCE` means 0).
+    pub fn segments_produced(&self) -> u64 {
+        self.media_sequence + self.segments.len() as u64
     }
 }
 
@@ -153,6 +161,29 @@ mod tests {
         assert_eq!(playlist.part(4, 1).unwrap().duration_ms, 1500);
         assert!(playlist.part(5, 1).is_none());
         assert!(!playlist.ended);
+    }
+
+    #[test]
+    fn counts_segments_past_the_window() {
+        let text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:9\n#EXT-X-TARGETDURATION:2\n\
+                    #EXTINF:2.000,\nk-9.ts\n#EXTINF:2.000,\nk-10.ts\n#EXTINF:0.051,\nk-11.ts\n";
+        let playlist = LlPlaylist::parse(text);
+        assert_eq!(playlist.media_sequence, 9);
+        assert_eq!(playlist.segments_produced(), 12);
+        assert_eq!(playlist.segments[2].duration_ms, 51);
+        assert!(!playlist.ended);
+    }
+
+    #[test]
+    fn reads_fmp4_playlists_with_a_map_and_an_end() {
+        let text = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI=\"init.mp4\"\n\
+                    #EXTINF:2.002,\n0.m4s\n#EXTINF:1.5,title\n1.m4s\n#EXT-X-ENDLIST\n";
+        let playlist = LlPlaylist::parse(text);
+        assert_eq!(playlist.media_sequence, 0);
+        assert_eq!(playlist.segments_produced(), 2);
+        let uris: Vec<&str> = playlist.segments.iter().map(|s| s.uri.as_str()).collect();
+        assert_eq!(uris, ["0.m4s", "1.m4s"]);
+        assert!(playlist.ended);
     }
 
     #[test]
