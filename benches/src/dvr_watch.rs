@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::playlist::MediaPlaylist;
+use nova_testkit::ll_hls::LlPlaylist;
 
 /// A segment as the live window first listed it.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ async fn watch_one(
             continue;
         };
         let seen = Instant::now();
-        for uri in MediaPlaylist::parse(&text).uris {
+        for uri in LlPlaylist::parse(&text).segments.into_iter().map(|s| s.uri) {
             if !known.insert(uri.clone()) {
                 continue;
             }

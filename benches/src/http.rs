@@ -19,6 +19,7 @@ pub struct Http {
 }
 
 pub struct CreatedStream {
+    pub id: String,
     pub stream_key: String,
     pub hls_url: String,
 }
@@ -76,6 +77,7 @@ impl Http {
                 .with_context(|| format!("POST {url}: no {pointer} in {body}"))
         };
         Ok(CreatedStream {
+            id: field("/id")?,
             stream_key: field("/stream_key")?,
             hls_url: field("/playback/hls_url")?,
         })

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::http::{Http, NovaApi};
-use crate::process::{Guarded, free_port, run_with_timeout, signal, tail};
+use nova_testkit::free_port;
+
+use crate::process::{Guarded, run_with_timeout, signal, tail};
 use crate::{interrupt, procfs};
 
 /// `sub` of the API token the harnesses use.
@@ -25,6 +27,9 @@ pub struct NovaOptions<'a> {
     pub database_url: Option<&'a str>,
     /// More `nova-live serve` arguments.
     pub extra_args: &'a [String],
+    /// Environment for `nova-live serve` and `nova-live token` (say
+    /// `NOVA_JWT_SECRET`, which has no flag).
+    pub env: &'a [(&'a str, &'a str)],
 }
 
 /// A server process that, when dropped, is stopped together with the
@@ -92,8 +97,8 @@ impl NovaLive {
         // When run as root, nova-live runs its PostgreSQL as `postgres`, which
         // must be able to enter the data directory to keep its cluster there.
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755))?;
-        let rtmp_port = free_port()?;
-        let http_port = free_port()?;
+        let rtmp_port = free_port();
+        let http_port = free_port();
         let base = format!("http://127.0.0.1:{http_port}");
         let log = File::create(dir.path().join(LOG_NAME))?;
         let mut cmd = Command::new(options.binary);
@@ -115,6 +120,7 @@ impl NovaLive {
             }
         }
         cmd.args(options.extra_args)
+            .envs(options.env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log));
@@ -152,7 +158,8 @@ impl NovaLive {
         let mut token_cmd = Command::new(options.binary);
         token_cmd
             .args(["token", "--user", BENCH_USER, "--data-dir"])
-            .arg(dir.path());
+            .arg(dir.path())
+            .envs(options.env.iter().copied());
         let output = run_with_timeout(token_cmd, Duration::from_secs(30))?;
         if !output.status.success() {
             bail!(

@@ -1,8 +1,7 @@
 //! Child processes of the harnesses: guards that stop them (and what they
-//! leave behind) on every exit path, commands with a time limit, free ports.
+//! leave behind) on every exit path, commands with a time limit.
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -134,10 +133,6 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output> {
         stdout,
         stderr,
     })
-}
-
-pub fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// The last `lines` lines of a text file ("" when unreadable).

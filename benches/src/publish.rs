@@ -1,20 +1,22 @@
 //! ffmpeg publishers: the sample pushed over RTMP as FLV, paced
 //! (`-re -stream_loop -1 -t SECONDS`, what a live encoder sends) or as fast
-//! as the server reads, each with a log and a `-progress` report.
+//! as the server reads, each with a log and a `-progress` report. Started
+//! by the test kit's launcher, like the tests' publishers.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use nova_testkit::ffmpeg::publisher_command;
+use tokio::process::Child;
 
-use crate::process::Guarded;
 use crate::progress::Progress;
 
 pub struct Publisher {
     /// Killed if still running when dropped.
-    pub process: Guarded,
+    pub process: Child,
     pub started: Instant,
     /// Spawn-to-exit time and status, once it has exited.
     pub finished: Option<(Duration, ExitStatus)>,
@@ -25,8 +27,10 @@ pub struct Publisher {
 impl Publisher {
     /// Starts `ffmpeg` pushing `sample` to `url`: paced for `paced_seconds`
     /// (looping the sample), or the sample once as fast as possible when
-    /// `None`. Its files are `work/publisher-{index}.{log,progress}`.
+    /// `None`. Its files are `work/publisher-{index}.{log,progress}`. `rt`
+    /// reaps it.
     pub fn spawn(
+        rt: &tokio::runtime::Runtime,
         ffmpeg: &Path,
         sample: &Path,
         paced_seconds: Option<u32>,
@@ -37,31 +41,24 @@ impl Publisher {
         let log_path = work.join(format!("publisher-{index}.log"));
         let progress_path = work.join(format!("publisher-{index}.progress"));
         let log = File::create(&log_path)?;
-        let mut cmd = Command::new(ffmpeg);
-        cmd.args([
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-progress",
-        ])
-        .arg(&progress_path);
-        if let Some(seconds) = paced_seconds {
-            cmd.args(["-re", "-stream_loop", "-1"]);
-            cmd.arg("-i").arg(sample);
-            cmd.args(["-t", &seconds.to_string()]);
-        } else {
-            cmd.arg("-i").arg(sample);
-        }
-        cmd.args(["-c", "copy", "-f", "flv", url]);
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log));
-        let child = cmd
+        let mut command = publisher_command(ffmpeg, url, |command| {
+            command.arg("-progress").arg(&progress_path);
+            if let Some(seconds) = paced_seconds {
+                command.args(["-re", "-stream_loop", "-1"]);
+                command.arg("-i").arg(sample);
+                command.args(["-t", &seconds.to_string()]);
+            } else {
+                command.arg("-i").arg(sample);
+            }
+            command.args(["-c", "copy"]);
+        });
+        command.stderr(Stdio::from(log));
+        let _runtime = rt.enter();
+        let child = command
             .spawn()
             .with_context(|| format!("starting {}", ffmpeg.display()))?;
         Ok(Self {
-            process: Guarded::new(child, "ffmpeg", libc::SIGKILL, Duration::ZERO),
+            process: child,
             started: Instant::now(),
             finished: None,
             log: log_path,
@@ -73,11 +70,23 @@ impl Publisher {
     pub fn poll(&mut self) -> bool {
         if self.finished.is_none() {
             match self.process.try_wait() {
-                Some(status) => self.finished = Some((self.started.elapsed(), status)),
-                None => return true,
+                Ok(Some(status)) => self.finished = Some((self.started.elapsed(), status)),
+                _ => return true,
             }
         }
         false
+    }
+
+    /// Kills it if it still runs, and reaps it.
+    pub fn stop(&mut self) {
+        if !self.poll() {
+            return;
+        }
+        let _ = self.process.start_kill();
+        let until = Instant::now() + Duration::from_secs(5);
+        while !matches!(self.process.try_wait(), Ok(Some(_))) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The last block of its `-progress` report.

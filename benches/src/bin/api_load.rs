@@ -6,14 +6,15 @@
 //! benches/README.md; `benches/api-load.sh` starts PostgreSQL, builds and
 //! runs it.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Parser;
 use futures_util::StreamExt;
+use nova_benches::http::Http;
 use nova_benches::latency::Latencies;
+use nova_benches::nova::{NovaLive, NovaOptions};
 use nova_benches::procfs::CpuReading;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -45,20 +46,32 @@ struct Args {
 /// with it, as an identity provider would.
 const JWT_SECRET: &str = "nova-live api load harness secret, 48 bytes long";
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
     let args = Args::parse();
     let database_url = std::env::var("DATABASE_URL")
         .context("DATABASE_URL must name a PostgreSQL with pg_stat_statements preloaded")?;
-    let pool = PgPool::connect(&database_url).await?;
-    sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        .execute(&pool)
-        .await
-        .context("pg_stat_statements (start PostgreSQL with shared_preload_libraries=pg_stat_statements)")?;
+    let http = Http::new(tokio::runtime::Runtime::new()?)?;
+    let pool = http.rt.block_on(async {
+        let pool = PgPool::connect(&database_url).await?;
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            .execute(&pool)
+            .await
+            .context("pg_stat_statements (start PostgreSQL with shared_preload_libraries=pg_stat_statements)")?;
+        anyhow::Ok(pool)
+    })?;
 
-    let server = NovaLive::start(&args.nova_live, &database_url).await?;
-    let result = run(&args, &server, &pool).await;
-    server.stop();
+    let server = NovaLive::start(
+        &http,
+        &NovaOptions {
+            binary: &args.nova_live,
+            database_url: Some(&database_url),
+            extra_args: &[],
+            env: &[("NOVA_JWT_SECRET", JWT_SECRET), ("NOVA_LOG", "warn")],
+        },
+    )?;
+    let result = http.rt.block_on(run(&args, &server, &pool));
+    // SIGTERM for an orderly stop; the data dir goes with it.
+    drop(server);
     let results = result?;
     print_table(&results);
     if let Some(path) = &args.json {
@@ -75,7 +88,7 @@ async fn run(args: &Args, server: &NovaLive, pool: &PgPool) -> Result<Vec<Value>
     let owner = Uuid::new_v4();
     let owner_token = token(owner);
     let stream: Value = client
-        .post(format!("{}/api/v1/streams", server.http))
+        .post(format!("{}/api/v1/streams", server.api.base))
         .bearer_auth(&owner_token)
         .json(&json!({ "title": "API load", "visibility": "public" }))
         .send()
@@ -84,7 +97,7 @@ async fn run(args: &Args, server: &NovaLive, pool: &PgPool) -> Result<Vec<Value>
         .json()
         .await?;
     let stream_id = stream["id"].as_str().context("stream id")?.to_owned();
-    let base = format!("{}/api/v1/streams/{stream_id}", server.http);
+    let base = format!("{}/api/v1/streams/{stream_id}", server.api.base);
     let viewers: Arc<Vec<String>> =
         Arc::new((0..args.viewers).map(|_| token(Uuid::new_v4())).collect());
     let duration = Duration::from_secs(args.seconds);
@@ -202,7 +215,7 @@ impl Snapshot {
         .await?;
         Ok(Self {
             statements: statements.unwrap_or(0),
-            cpu: CpuReading::of_tree(server.pid(), &[]),
+            cpu: CpuReading::of_tree(server.process.pid(), &[]),
             at: Instant::now(),
         })
     }
@@ -474,67 +487,4 @@ fn token(user: Uuid) -> String {
         &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
     )
     .expect("HS256 signing of plain claims cannot fail")
-}
-
-/// nova-live on free loopback ports over the given database.
-struct NovaLive {
-    child: Child,
-    http: String,
-    _data_dir: tempfile::TempDir,
-}
-
-impl NovaLive {
-    async fn start(binary: &std::path::Path, database_url: &str) -> Result<Self> {
-        let data_dir = tempfile::tempdir()?;
-        let http_port = free_port()?;
-        let http = format!("http://127.0.0.1:{http_port}");
-        let child = Command::new(binary)
-            .arg("serve")
-            .args(["--http-addr", &format!("127.0.0.1:{http_port}")])
-            .args(["--rtmp-addr", &format!("127.0.0.1:{}", free_port()?)])
-            .args(["--public-url", &http])
-            .arg("--data-dir")
-            .arg(data_dir.path())
-            .env("DATABASE_URL", database_url)
-            .env("NOVA_JWT_SECRET", JWT_SECRET)
-            .env("NOVA_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let server = Self {
-            child,
-            http,
-            _data_dir: data_dir,
-        };
-        let ready = format!("{}/readyz", server.http);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(response) = reqwest::get(&ready).await
-                && response.status().is_success()
-            {
-                return Ok(server);
-            }
-            if Instant::now() > deadline {
-                bail!("nova-live was not ready within 60 s");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    fn stop(mut self) {
-        // SIGTERM for an orderly stop; the data dir goes with `self`.
-        unsafe { libc::kill(self.pid(), libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }

@@ -22,7 +22,7 @@ use nova_benches::interrupt;
 use nova_benches::nova::{NovaLive, NovaOptions};
 use nova_benches::procfs::{self, CpuReading, MachineTicks};
 use nova_benches::publish::Publisher;
-use nova_benches::s3s::S3sFs;
+use nova_testkit::s3::S3sServer;
 
 /// A publisher needing more wall time than this × its media time was slowed
 /// down (by the server or by the machine).
@@ -149,7 +149,7 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn take(nova: &NovaLive, s3: Option<&S3sFs>) -> Self {
+    fn take(nova: &NovaLive, s3: Option<&S3sServer>) -> Self {
         let postmaster = nova.process.postmaster_pid();
         Self {
             nova: CpuReading::of_tree(
@@ -157,7 +157,9 @@ impl Snapshot {
                 &postmaster.into_iter().collect::<Vec<_>>(),
             ),
             db: postmaster.map(|pid| CpuReading::of_tree(pid, &[])),
-            s3: s3.map(|s| CpuReading::of_tree(s.process.pid(), &[])),
+            s3: s3
+                .and_then(S3sServer::pid)
+                .map(|pid| CpuReading::of_tree(pid as i32, &[])),
             machine: MachineTicks::read(),
             clients: procfs::reaped_children_ticks(),
             at: Instant::now(),
@@ -171,7 +173,7 @@ fn measure(args: &Args, http: &Http, sample: &Path, record: bool, work: &Path) -
         "==> --storage {storage}, {} streams × {} s",
         args.streams, args.seconds
     );
-    let s3 = record.then(|| S3sFs::start(&args.s3s_fs)).transpose()?;
+    let s3 = record.then(|| S3sServer::start_binary(&args.s3s_fs));
     let mut serve_args: Vec<String> = vec!["--reconnect-window".into(), "1".into()];
     match &s3 {
         Some(s3) => serve_args.extend(s3.nova_args()),
@@ -184,6 +186,7 @@ fn measure(args: &Args, http: &Http, sample: &Path, record: bool, work: &Path) -
             binary: &args.nova_live,
             database_url: args.database_url.as_deref(),
             extra_args: &serve_args,
+            env: &[],
         },
     )?;
     let mut publish_urls = Vec::new();
@@ -225,6 +228,7 @@ fn measure(args: &Args, http: &Http, sample: &Path, record: bool, work: &Path) -
     let mut publishers = Vec::with_capacity(args.streams);
     for (i, url) in publish_urls.iter().enumerate() {
         publishers.push(Publisher::spawn(
+            &http.rt,
             &args.ffmpeg,
             sample,
             Some(args.seconds),
@@ -325,7 +329,7 @@ fn measure(args: &Args, http: &Http, sample: &Path, record: bool, work: &Path) -
 
 /// Waits for nova-live to go quiet (uploads and indexing done) and returns
 /// the reading that starts the first quiet interval.
-fn wait_quiet(nova: &NovaLive, s3: Option<&S3sFs>) -> Result<Snapshot> {
+fn wait_quiet(nova: &NovaLive, s3: Option<&S3sServer>) -> Result<Snapshot> {
     let limit = Instant::now() + QUIET_LIMIT;
     let mut last = Snapshot::take(nova, s3);
     loop {

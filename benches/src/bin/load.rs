@@ -17,11 +17,13 @@ use nova_benches::host::{Probe, machine_description, probe_sample};
 use nova_benches::http::{Http, NovaApi};
 use nova_benches::interrupt;
 use nova_benches::nova::{NovaLive, NovaOptions, ServerProcess};
-use nova_benches::playlist::{MediaPlaylist, expected_segments};
-use nova_benches::process::{Guarded, free_port, is_root, tail};
+use nova_benches::playlist::expected_segments;
+use nova_benches::process::{Guarded, is_root, tail};
 use nova_benches::procfs::{self, CpuReading, CpuSource, MachineTicks};
 use nova_benches::progress::Progress;
 use nova_benches::publish::Publisher;
+use nova_testkit::free_port;
+use nova_testkit::ll_hls::LlPlaylist;
 use serde_json::{Value, json};
 
 /// Both servers are configured for 2 s segments and the sample has a
@@ -312,6 +314,7 @@ fn measure(
             Mode::Fast => None,
         };
         publishers.push(Publisher::spawn(
+            &http.rt,
             &args.ffmpeg,
             sample,
             paced,
@@ -345,7 +348,7 @@ fn measure(
         let (wall, status) = match publisher.finished {
             Some((wall, status)) => (wall, Some(status)),
             None => {
-                publisher.process.stop();
+                publisher.stop();
                 (publisher.started.elapsed(), None)
             }
         };
@@ -735,6 +738,7 @@ impl Server {
                 binary: &args.nova_live,
                 database_url: args.database_url.as_deref(),
                 extra_args: &args.nova_args,
+                env: &[],
             },
         )?;
         Ok(Self {
@@ -755,7 +759,7 @@ impl Server {
             .prefix("nova-load-nginx-")
             .tempdir()?;
         let root = dir.path();
-        let rtmp_port = free_port()?;
+        let rtmp_port = free_port();
         let user = if is_root() {
             // Workers would otherwise run as nobody and could not write here.
             "user root;\n"
@@ -873,12 +877,12 @@ impl Server {
         self.process.postmaster_pid()
     }
 
-    fn read_playlist(&self, http: &Http, at: &PlaylistAt) -> Option<MediaPlaylist> {
+    fn read_playlist(&self, http: &Http, at: &PlaylistAt) -> Option<LlPlaylist> {
         let text = match at {
             PlaylistAt::File(path) => fs::read_to_string(path).ok()?,
             PlaylistAt::Http(url) => http.get_text(url)?,
         };
-        Some(MediaPlaylist::parse(&text))
+        Some(LlPlaylist::parse(&text))
     }
 
     fn log_tail(&self) -> String {

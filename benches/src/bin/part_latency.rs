@@ -20,14 +20,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use nova_benches::http::Http;
 use nova_benches::latency::Latencies;
-use nova_benches::ll_playlist::{LlPlaylist, Segment};
+use nova_benches::nova::{NovaLive, NovaOptions};
+use nova_testkit::ffmpeg::publisher_command;
+use nova_testkit::ll_hls::{LlPlaylist, Segment};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-/// `sub` of the API token the harness uses.
-const BENCH_USER: &str = "6e6f7661-6c69-4076-a562-656e63680002";
+use tokio::process::Child;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -62,38 +62,32 @@ struct Sample {
     downloaded: Option<Instant>,
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
     let args = Args::parse();
-    let data = tempfile::Builder::new().prefix("nova-partlat-").tempdir()?;
-    // The embedded PostgreSQL runs as `postgres` when we are root.
-    std::fs::set_permissions(
-        data.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let http = Http::new(rt)?;
+    let nova = NovaLive::start(
+        &http,
+        &NovaOptions {
+            binary: &args.nova_live,
+            database_url: args.database_url.as_deref(),
+            extra_args: &args.nova_args,
+            env: &[],
+        },
     )?;
-    let (rtmp_port, http_port) = (free_port()?, free_port()?);
-    let base = format!("http://127.0.0.1:{http_port}");
-    let mut serve = Command::new(&args.nova_live);
-    serve
-        .arg("serve")
-        .args(["--rtmp-addr", &format!("127.0.0.1:{rtmp_port}")])
-        .args(["--http-addr", &format!("127.0.0.1:{http_port}")])
-        .args(["--public-url", &base])
-        .arg("--data-dir")
-        .arg(data.path())
-        .args(&args.nova_args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(data.path().join("nova-live.log"))?)
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    match &args.database_url {
-        Some(url) => serve.args(["--database-url", url]),
-        None => serve.env_remove("DATABASE_URL"),
-    };
-    let mut server = serve.spawn().context("starting nova-live")?;
-    let result = measure(&args, &base, rtmp_port, data.path()).await;
-    terminate(&mut server).await;
-    let report = result?;
+    let stream = http.create_stream(&nova.api, "part latency")?;
+    let url = format!(
+        "rtmp://127.0.0.1:{}/live/{}",
+        nova.rtmp_port, stream.stream_key
+    );
+    let rendition = format!("{}/live/{}/source", nova.api.base, stream.id);
+    let report = http.rt.block_on(measure(&args, &url, rendition))?;
+    // Stopped (SIGTERM: it ends the stream and stops its PostgreSQL)
+    // before the report is printed.
+    drop(nova);
     #[allow(clippy::print_stdout)] // the table is the harness's output
     {
         println!("{}", report.0);
@@ -104,50 +98,15 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-async fn measure(
-    args: &Args,
-    base: &str,
-    rtmp_port: u16,
-    data_dir: &std::path::Path,
-) -> Result<(String, Value)> {
+/// Publishes to `url` and follows the parts and segments of `rendition`.
+async fn measure(args: &Args, url: &str, rendition: String) -> Result<(String, Value)> {
     let http = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(20))
         .build()?;
-    let ready_by = Instant::now() + Duration::from_secs(120);
-    while !http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        if Instant::now() > ready_by {
-            bail!("nova-live not ready in 120 s");
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let token = Command::new(&args.nova_live)
-        .args(["token", "--user", BENCH_USER, "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .await?;
-    let token = String::from_utf8(token.stdout)?.trim().to_owned();
-    let created: Value = http
-        .post(format!("{base}/api/v1/streams"))
-        .bearer_auth(&token)
-        .json(&json!({ "title": "part latency" }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let (Some(id), Some(key)) = (created["id"].as_str(), created["stream_key"].as_str()) else {
-        bail!("no id or stream_key in {created}");
-    };
-    let rendition = format!("{base}/live/{id}/source");
 
     let progress = Progress::default();
-    let mut publisher = publish(args, &format!("rtmp://127.0.0.1:{rtmp_port}/live/{key}"))?;
+    let mut publisher = publish(args, url)?;
     let reader = tokio::spawn(read_progress(
         publisher.stdout.take().context("ffmpeg stdout")?,
         progress.clone(),
@@ -172,27 +131,19 @@ async fn measure(
     Ok(summarise(anchor, &parts, &segments))
 }
 
+/// ffmpeg `-re`, its `-progress` reports on stdout.
 fn publish(args: &Args, url: &str) -> Result<Child> {
-    Command::new(&args.ffmpeg)
-        .args(["-hide_banner", "-nostats", "-loglevel", "error", "-re"])
-        .args(["-stream_loop", "-1", "-i"])
-        .arg(&args.sample)
-        .args(["-t", &args.seconds.to_string(), "-c", "copy"])
-        .args([
-            "-progress",
-            "pipe:1",
-            "-stats_period",
-            "0.1",
-            "-f",
-            "flv",
-            url,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting ffmpeg")
+    publisher_command(&args.ffmpeg, url, |command| {
+        command
+            .args(["-nostats", "-re", "-stream_loop", "-1", "-i"])
+            .arg(&args.sample)
+            .args(["-t", &args.seconds.to_string(), "-c", "copy"])
+            .args(["-progress", "pipe:1", "-stats_period", "0.1"]);
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .context("starting ffmpeg")
 }
 
 async fn read_progress(stdout: tokio::process::ChildStdout, progress: Progress) {
@@ -353,24 +304,4 @@ fn summarise(anchor: Instant, parts: &[Sample], segments: &[Sample]) -> (String,
         );
     }
     (table, Value::Object(json))
-}
-
-async fn terminate(server: &mut Child) {
-    if let Some(pid) = server.id() {
-        // SIGTERM: it ends its streams and stops its embedded PostgreSQL.
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    }
-    if tokio::time::timeout(Duration::from_secs(60), server.wait())
-        .await
-        .is_err()
-    {
-        let _ = server.kill().await;
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }

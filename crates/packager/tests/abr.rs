@@ -17,8 +17,8 @@ use nova_media::{
 };
 use nova_origin::Origin;
 use nova_packager::{AbrConfig, Packager};
-use support::mpd::mpd_summary;
-use support::probe::Report;
+use nova_testkit::mpd::mpd_summary;
+use nova_testkit::probe::Report;
 use support::{Recorder, Tee, flv, media, publish_started};
 
 const VIDEO_RENDITIONS: [&str; 3] = [SOURCE_RENDITION, "480p", "360p"];

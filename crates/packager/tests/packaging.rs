@@ -13,7 +13,7 @@ use nova_media::{
 };
 use nova_origin::{Origin, OriginConfig};
 use nova_packager::{Packager, PackagerCounters};
-use support::probe::{Report, probe};
+use nova_testkit::probe::{Report, probe};
 use support::{Recorder, Tee, flv, media, publish_started, settings};
 
 struct Run {

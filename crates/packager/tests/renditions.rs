@@ -15,8 +15,8 @@ use nova_media::{
 };
 use nova_origin::{Origin, OriginConfig};
 use nova_packager::Packager;
+use nova_testkit::mpd::mpd_summary;
 use serde_json::Value;
-use support::mpd::mpd_summary;
 use support::{Recorder, Tee, flv, media, publish_started, settings};
 
 /// One AAC frame at 48 kHz, in ms (1024 samples), rounded up.

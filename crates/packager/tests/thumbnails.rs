@@ -17,7 +17,7 @@ use nova_packager::Packager;
 use nova_packager::thumbnail::{
     THUMBNAIL_NAME, ThumbnailConfig, ThumbnailStats, Thumbnailer, WithThumbnails, render,
 };
-use support::probe::{ImageReport, probe_image};
+use nova_testkit::probe::{ImageReport, probe_image};
 use support::{Recorder, Tee, flv, media, publish_started, settings};
 
 struct Run {

@@ -13,6 +13,7 @@ use nova_media::{
     StreamId, StreamSettings, Track, VideoConfig,
 };
 use nova_rtmp_ingest::{Hub, HubConfig, HubObserver, IngestConfig, Subscription, serve};
+use nova_testkit::ffmpeg;
 use rml_rtmp::handshake::{Handshake, PeerType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -139,19 +140,18 @@ impl Server {
 /// ffmpeg encoding a test pattern and a tone in real time, publishing FLV.
 /// `veryfast` keeps B-frames, so composition times are not all zero.
 fn ffmpeg_publish(url: &str, seconds: u32) -> tokio::process::Child {
-    tokio::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
-        .args(["-f", "lavfi", "-i", "sine"])
-        .args(["-t", &seconds.to_string()])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-g", "60"])
-        .args(["-c:a", "aac", "-f", "flv", url])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("ffmpeg is installed at /usr/bin/ffmpeg")
+    ffmpeg::publisher_command("ffmpeg", url, |command| {
+        command
+            .arg("-re")
+            .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
+            .args(["-f", "lavfi", "-i", "sine"])
+            .args(["-t", &seconds.to_string()])
+            .args(["-c:v", "libx264", "-preset", "veryfast", "-g", "60"])
+            .args(["-c:a", "aac"]);
+    })
+    .stderr(Stdio::inherit())
+    .spawn()
+    .expect("ffmpeg is installed at /usr/bin/ffmpeg")
 }
 
 async fn exit_status(mut child: tokio::process::Child) -> ExitStatus {

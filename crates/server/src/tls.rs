@@ -118,19 +118,14 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// The certificate the end-to-end tests serve with.
-#[cfg(test)]
-#[path = "../tests/support/tls.rs"]
-#[allow(dead_code)] // its client is for the end-to-end tests
-mod test_certificate;
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
     use super::*;
 
-    use super::test_certificate::TestCertificate;
+    // The certificate the end-to-end tests serve with.
+    use nova_testkit::tls::TestCertificate;
 
     fn error_of(cert: &Path, key: &Path) -> String {
         format!("{:#}", server_config(cert, key).unwrap_err())

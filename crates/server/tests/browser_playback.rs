@@ -8,10 +8,10 @@ mod support;
 
 use std::path::Path;
 
+use nova_testkit::tls::TestCertificate;
 use serde_json::{Value, json};
 use support::fixture::{Fixture, LIMIT};
 use support::server::stream_key_url;
-use support::tls::TestCertificate;
 use support::{publish, publish_720p, wait_for};
 const WATCH_SECONDS: u32 = 8;
 

@@ -5,13 +5,13 @@
 
 mod support;
 
+use nova_testkit::ll_hls::{lists, preload_hint};
+use nova_testkit::tls::TestCertificate;
 use reqwest::Version;
 use serde_json::json;
 use support::fixture::Fixture;
-use support::ll_hls::{lists, preload_hint};
 use support::publish;
 use support::server::stream_key_url;
-use support::tls::TestCertificate;
 
 #[tokio::test]
 async fn https_serves_ll_hls_over_http2_and_http1() {

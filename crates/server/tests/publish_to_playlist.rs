@@ -7,11 +7,11 @@ mod support;
 use std::time::{Duration, Instant, SystemTime};
 
 use m3u8_rs::MediaPlaylist;
+use nova_testkit::ll_hls::{lists, preload_hint};
+use nova_testkit::probe::probe_image;
 use serde_json::{Value, json};
 use support::fixture::{Fixture, LIMIT, Tracks};
-use support::ll_hls::{lists, preload_hint};
 use support::media_check::{finish_hls_player, start_hls_player};
-use support::probe::probe_image;
 use support::server::stream_key_url;
 use support::{publish, publish_720p, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

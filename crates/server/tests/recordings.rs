@@ -9,11 +9,11 @@ mod support;
 use std::path::PathBuf;
 
 use m3u8_rs::{MasterPlaylist, MediaPlaylist, MediaPlaylistType, Playlist};
+use nova_testkit::s3::{self, S3sServer};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use support::fixture::{Fixture, LIMIT, Tracks};
 use support::media_check::{finish_hls_player, start_hls_player};
-use support::s3::S3sServer;
 use support::server::{Server, ServerOptions, TestDatabase, stream_key_url};
 use support::{publish, wait_for};
 
@@ -403,12 +403,12 @@ async fn an_s3_outage_mid_stream_loses_no_segment() {
         "--s3-endpoint",
         &endpoint,
         "--s3-bucket",
-        support::s3::BUCKET,
+        s3::BUCKET,
         "--s3-force-path-style",
         "--s3-access-key-id",
-        support::s3::ACCESS_KEY,
+        s3::ACCESS_KEY,
         "--s3-secret-access-key",
-        support::s3::SECRET_KEY,
+        s3::SECRET_KEY,
     ];
     let fixture = Fixture::start(&args).await;
     let (server, token) = (&fixture.server, fixture.token.as_str());

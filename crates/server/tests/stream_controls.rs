@@ -7,10 +7,11 @@ mod support;
 
 use std::time::Duration;
 
+use nova_testkit::ffmpeg;
 use serde_json::{Value, json};
 use support::fixture::{Fixture, LIMIT};
 use support::server::stream_key_url;
-use support::{ffmpeg_publishing, flv, publish, wait_for};
+use support::{flv, publish, wait_for};
 
 async fn post(fixture: &Fixture, uri: &str) -> (u16, Value) {
     let response = fixture
@@ -228,7 +229,7 @@ fn publish_as_read(
     stream: &Value,
     flv: &std::path::Path,
 ) -> tokio::process::Child {
-    ffmpeg_publishing(&stream_key_url(&fixture.server, stream), |command| {
+    ffmpeg::publish(&stream_key_url(&fixture.server, stream), |command| {
         command
             .args(["-re", "-i"])
             .arg(flv)

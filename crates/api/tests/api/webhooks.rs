@@ -488,9 +488,7 @@ async fn failed_attempts_are_retried_after_a_backoff_and_logged(pool: PgPool) {
 async fn a_delivery_fails_for_good_after_its_last_attempt(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     // A port nobody listens on: bound, then closed.
-    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", closed.local_addr().unwrap());
-    drop(closed);
+    let url = format!("http://127.0.0.1:{}/hook", nova_testkit::free_port());
     let owner = Uuid::new_v4();
     let endpoint = create_endpoint(&app, owner, &url, &["stream.ended"]).await;
     let stream = stream_id(&app.create_stream(owner, json!({"title": "Gone"})).await);

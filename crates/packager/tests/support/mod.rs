@@ -4,16 +4,13 @@
 
 pub mod flv;
 pub mod media;
-pub mod probe;
-
-#[path = "../../../../tests/dash/mpd_summary.rs"]
-pub mod mpd;
 
 use std::sync::{Arc, Mutex};
 
 use nova_media::{
     MUXED_RENDITION, SegmentContainer, SegmentEvent, SegmentSink, StreamEvent, StreamSettings,
 };
+use nova_testkit::probe;
 
 /// Our logs and FFmpeg's (routed through tracing) in the test output;
 /// `RUST_LOG` widens them.

@@ -7,10 +7,11 @@ use m3u8_rs::{MasterPlaylist, MediaPlaylist, Playlist};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::media_check::check_segment;
-use super::mpd::mpd_summary;
+use nova_testkit::mpd::mpd_summary;
+use nova_testkit::probe::probe_segment;
+use nova_testkit::tls::TestCertificate;
+
 use super::server::{Server, ServerOptions, TestDatabase};
-use super::tls::TestCertificate;
 use super::wait_for;
 
 pub const LIMIT: Duration = Duration::from_secs(90);
@@ -89,7 +90,7 @@ impl Fixture {
         }
     }
 
-    /// The MPD at `url`, as `tests/dash/mpd_summary.py` reads it.
+    /// The MPD at `url`, as the test kit's `mpd_summary.py` reads it.
     pub async fn mpd(&self, url: &str) -> Value {
         let response = self.server.fetch(url).await.expect("an MPD");
         assert_eq!(response.headers()["content-type"], "application/dash+xml");
@@ -151,7 +152,7 @@ impl Fixture {
                 "segment Cache-Control: {cache}"
             );
             let body = response.bytes().await.unwrap();
-            let report = check_segment(
+            let report = probe_segment(
                 dir.path(),
                 &format!(
                     "{index}-{}",
@@ -168,39 +169,39 @@ impl Fixture {
             );
             let listed = f64::from(segment.duration);
             assert_eq!(
-                report.audio_packets > 0,
+                report.audio_packets() > 0,
                 tracks != Tracks::Video,
                 "{}: audio packets {}",
                 segment.uri,
-                report.audio_packets
+                report.audio_packets()
             );
             assert_eq!(
-                report.video_packets > 0,
+                report.video_packets() > 0,
                 tracks != Tracks::Audio,
                 "{}: video packets {}",
                 segment.uri,
-                report.video_packets
+                report.video_packets()
             );
             if tracks == Tracks::Audio {
                 assert!(
-                    (report.audio_duration - listed).abs() < 0.05,
+                    (report.audio_duration() - listed).abs() < 0.05,
                     "{}: EXTINF {listed} but the audio lasts {}",
                     segment.uri,
-                    report.audio_duration
+                    report.audio_duration()
                 );
-                starts.push(report.audio_start);
+                starts.push(report.audio_start());
                 continue;
             }
             assert!(
-                report.first_video_packet_is_keyframe,
+                report.first_video_is_keyframe(),
                 "{} does not start on a keyframe",
                 segment.uri
             );
             assert!(
-                (report.video_duration - listed).abs() < 0.1,
+                (report.video_duration() - listed).abs() < 0.1,
                 "{}: EXTINF {listed} but the video lasts {}",
                 segment.uri,
-                report.video_duration
+                report.video_duration()
             );
             assert!(
                 listed.round() as u64 <= playlist.target_duration,
@@ -208,7 +209,7 @@ impl Fixture {
                 segment.uri,
                 playlist.target_duration
             );
-            starts.push(report.video_start);
+            starts.push(report.video_start());
         }
         assert!(
             starts.windows(2).all(|w| w[1] > w[0]),

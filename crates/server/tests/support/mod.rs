@@ -1,24 +1,17 @@
 //! Real parts for end-to-end tests: the `nova-live` binary, a database of
-//! its own per test, the ffmpeg CLI as the publisher, ffprobe as the judge.
+//! its own per test, the ffmpeg CLI as the publisher, ffprobe as the judge
+//! (the last two from the test kit).
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod fixture;
 pub mod flv;
-pub mod ll_hls;
 pub mod media_check;
-#[path = "../../../../tests/dash/mpd_summary.rs"]
-pub mod mpd;
-/// ffprobe and ffmpeg judging media, shared with the packager's tests.
-#[path = "../../../packager/tests/support/probe.rs"]
-pub mod probe;
-/// The real S3 server (`s3s-fs`) the recorder crate's tests use too.
-#[path = "../../../recorder/tests/support/mod.rs"]
-pub mod s3;
 pub mod server;
-pub mod tls;
 
 use std::time::Duration;
+
+use nova_testkit::ffmpeg;
 
 /// Polls `check` until it returns `Some`, up to `limit` (generous: this is
 /// a bound for a hung test, not a performance assertion).
@@ -40,14 +33,6 @@ where
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 pub fn sample_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/sample-360p.mp4")
 }
@@ -56,7 +41,7 @@ pub fn sample_path() -> std::path::PathBuf {
 /// (2 s GOPs) + AAC source in real time: tall enough for the ABR ladder to
 /// have renditions below it.
 pub fn publish_720p(rtmp_url: &str, seconds: f64) -> tokio::process::Child {
-    ffmpeg_publishing(rtmp_url, |command| {
+    ffmpeg::publish(rtmp_url, |command| {
         command
             .args(["-re", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"])
             .args(["-re", "-f", "lavfi", "-i"])
@@ -69,7 +54,7 @@ pub fn publish_720p(rtmp_url: &str, seconds: f64) -> tokio::process::Child {
 
 /// Starts the ffmpeg CLI publishing the sample in real time.
 pub fn publish(rtmp_url: &str, extra_input_args: &[&str], seconds: f64) -> tokio::process::Child {
-    ffmpeg_publishing(rtmp_url, |command| {
+    ffmpeg::publish(rtmp_url, |command| {
         command
             .arg("-re")
             .args(extra_input_args)
@@ -77,25 +62,4 @@ pub fn publish(rtmp_url: &str, extra_input_args: &[&str], seconds: f64) -> tokio
             .arg(sample_path())
             .args(["-t", &seconds.to_string(), "-c", "copy"]);
     })
-}
-
-/// Starts the ffmpeg CLI with the inputs and codec options `configure`
-/// adds, publishing FLV to `rtmp_url`; killed if the test drops it.
-pub fn ffmpeg_publishing(
-    rtmp_url: &str,
-    configure: impl FnOnce(&mut tokio::process::Command),
-) -> tokio::process::Child {
-    let mut command = tokio::process::Command::new("ffmpeg");
-    command.args(["-hide_banner", "-nostdin", "-loglevel", "error"]);
-    configure(&mut command);
-    command
-        .args(["-f", "flv"])
-        .arg(rtmp_url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    command
-        .spawn()
-        .expect("ffmpeg is installed (scripts/test installs it)")
 }

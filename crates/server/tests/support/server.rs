@@ -6,8 +6,10 @@ use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::process::{Child, Command};
 
-use super::tls::TestCertificate;
-use super::{free_port, wait_for};
+use nova_testkit::free_port;
+use nova_testkit::tls::TestCertificate;
+
+use super::wait_for;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_nova-live");
 

@@ -26,6 +26,10 @@ impl Report {
         self.packets.iter().filter(|p| p.video).collect()
     }
 
+    pub fn video_packets(&self) -> usize {
+        self.packets.iter().filter(|p| p.video).count()
+    }
+
     pub fn audio_packets(&self) -> usize {
         self.packets.iter().filter(|p| !p.video).count()
     }
@@ -59,6 +63,25 @@ impl Report {
             .map(|p| p.pts)
             .fold(f64::INFINITY, f64::min)
     }
+
+    /// From the earliest audio pts to the end of the latest audio frame.
+    pub fn audio_duration(&self) -> f64 {
+        let end = self
+            .packets
+            .iter()
+            .filter(|p| !p.video)
+            .map(|p| p.pts + p.duration)
+            .fold(f64::NEG_INFINITY, f64::max);
+        end - self.audio_start()
+    }
+}
+
+/// Writes `init` (when the segment has one) followed by `segment` to
+/// `dir/name`, then probes and decodes it: a fragment as a player reads it.
+pub fn probe_segment(dir: &Path, name: &str, init: Option<&[u8]>, segment: &[u8]) -> Report {
+    let mut bytes = init.map(<[u8]>::to_vec).unwrap_or_default();
+    bytes.extend_from_slice(segment);
+    probe(dir, name, &bytes)
 }
 
 /// Writes `bytes` to `dir/name`, then probes and decodes it.

@@ -1,13 +1,14 @@
 //! Runs `mpd_summary.py` beside this file: an MPD as Python's XML parser
-//! reads it, independently of the renderer that wrote it. Shared by the
-//! packager's and the server's tests (both crates sit at `crates/<name>`).
+//! reads it, independently of the renderer that wrote it.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// The MPD as `mpd_summary.py` summarises it (one JSON object); panics when
+/// it is not well-formed XML in the MPD namespace.
 pub fn mpd_summary(mpd: &[u8]) -> serde_json::Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/dash/mpd_summary.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mpd_summary.py");
     let mut child = Command::new("python3")
         .arg(script)
         .stdin(Stdio::piped())
