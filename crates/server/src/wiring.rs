@@ -14,9 +14,9 @@ use nova_api::{
     WebhookDeliveryConfig,
 };
 use nova_media::SegmentSink;
-use nova_packager::thumbnail::{ThumbnailConfig, Thumbnailer, WithThumbnails};
 use nova_origin::{Origin, OriginConfig};
 use nova_packager::AbrConfig;
+use nova_packager::thumbnail::{ThumbnailConfig, Thumbnailer, WithThumbnails};
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
