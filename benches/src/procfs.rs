@@ -266,15 +266,29 @@ mod tests {
     fn precise_and_tick_readings_agree_on_a_busy_thread() {
         let me = std::process::id() as i32;
         let before = CpuReading::of_tree(me, &[]);
-        let start = std::time::Instant::now();
+        // Spin until this thread has run 300 ms of CPU time, not wall time:
+        // on a loaded machine 300 ms of wall time can be much less CPU.
+        let start = thread_cpu_time();
         let mut x = 0u64;
-        while start.elapsed() < std::time::Duration::from_millis(300) {
+        while thread_cpu_time() - start < std::time::Duration::from_millis(300) {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
         }
         let after = CpuReading::of_tree(me, &[]);
         let (seconds, source) = after.seconds_since(&before);
         assert!(seconds > 0.2, "{seconds} s from {source:?}");
         assert!(before.ns > 0);
+    }
+
+    /// The calling thread's CPU time, from the kernel's per-thread clock.
+    fn thread_cpu_time() -> std::time::Duration {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid, writable timespec for the call.
+        let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+        assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+        std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
     }
 
     #[test]
