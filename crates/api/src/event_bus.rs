@@ -16,7 +16,16 @@ use tokio::sync::broadcast;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// What happened. The `data` of each type is documented in the API docs.
+pub use self::payload::{
+    BroadcastStatus, ChatMessageDeletedEvent, ChatSettingsChangedEvent, EventPayload,
+    HealthWarningEvent, HostsChangedEvent, ResyncEvent, ResyncReason, StatusChangedEvent,
+    SuperChatHiddenEvent, UserBannedEvent, UserUnbannedEvent, ViewerCountEvent,
+};
+
+mod payload;
+
+/// What happened: the `type` of an event. Each type's `data` is described
+/// by [`EventPayload`], which is also where an event's type comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {
@@ -60,17 +69,30 @@ impl EventType {
     }
 }
 
-/// One event on a stream's feed.
+/// One event on a stream's feed: `{"id", "stream_id", "at", "type", "data"}`,
+/// where `type` names the kind of event and `data` is what that kind carries.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct LiveEvent {
     /// Increases by one per event on this server; ids of a restarted server
     /// start above those of the previous run (they are seeded from the clock).
     pub id: u64,
     pub stream_id: Uuid,
-    #[serde(rename = "type")]
-    pub kind: EventType,
     pub at: DateTime<Utc>,
-    pub data: Value,
+    /// The `type` and its `data`, side by side in the event's JSON.
+    #[serde(flatten)]
+    pub payload: EventPayload,
+}
+
+impl LiveEvent {
+    /// The event's type, as its payload says.
+    pub fn kind(&self) -> EventType {
+        self.payload.kind()
+    }
+
+    /// The `data` as clients receive it.
+    pub fn data(&self) -> Value {
+        self.payload.data()
+    }
 }
 
 /// How much history each stream keeps for reconnecting clients.
@@ -175,15 +197,14 @@ impl EventBus {
 
     /// Sends an event to the stream's subscribers and keeps it for replay.
     /// After [`EventBus::close`] nobody is subscribed and nothing is kept.
-    pub fn publish(&self, stream_id: Uuid, kind: EventType, data: Value) -> Arc<LiveEvent> {
+    pub fn publish(&self, stream_id: Uuid, payload: EventPayload) -> Arc<LiveEvent> {
         let mut channels = self.channels.lock().expect("event bus lock");
         // The id is taken under the lock so history stays in id order.
         let event = Arc::new(LiveEvent {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             stream_id,
-            kind,
             at: Utc::now(),
-            data,
+            payload,
         });
         if channels.closed {
             return event;
@@ -286,15 +307,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_json_is_id_stream_type_at_and_data() {
+        let bus = EventBus::default();
+        let stream = Uuid::new_v4();
+        let event = bus.publish(stream, count(7));
+        let json = serde_json::to_value(&*event).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["at", "data", "id", "stream_id", "type"]);
+        assert_eq!(json["type"], "viewer_count");
+        assert_eq!(json["data"], json!({ "current": 7 }));
+        assert_eq!(json["id"], event.id);
+        assert_eq!(json["stream_id"], json!(stream));
+        assert_eq!(event.kind(), EventType::ViewerCount);
+        assert_eq!(event.data(), json!({ "current": 7 }));
+    }
+
+    fn count(current: i32) -> EventPayload {
+        EventPayload::ViewerCount(ViewerCountEvent { current })
+    }
+
+    #[test]
     fn a_reconnecting_client_gets_exactly_what_it_missed() {
         let bus = EventBus::default();
         let stream = Uuid::new_v4();
         let mut first = bus.subscribe(stream, None);
-        let a = bus.publish(stream, EventType::ChatMessage, json!({"n": 1}));
+        let a = bus.publish(stream, count(1));
         assert_eq!(first.receiver.try_recv().unwrap().id, a.id);
-        let b = bus.publish(stream, EventType::ChatMessage, json!({"n": 2}));
-        let c = bus.publish(Uuid::new_v4(), EventType::ChatMessage, json!({}));
-        let d = bus.publish(stream, EventType::ViewerCount, json!({"current": 3}));
+        let b = bus.publish(stream, count(2));
+        let c = bus.publish(Uuid::new_v4(), count(0));
+        let d = bus.publish(stream, count(3));
 
         let again = bus.subscribe(stream, Some(a.id));
         assert!(!again.gap);
@@ -316,10 +363,8 @@ mod tests {
         });
         let stream = Uuid::new_v4();
         let _keep_channel = bus.subscribe(stream, None);
-        let first = bus.publish(stream, EventType::ChatMessage, json!({}));
-        let rest: Vec<u64> = (0..4)
-            .map(|_| bus.publish(stream, EventType::ChatMessage, json!({})).id)
-            .collect();
+        let first = bus.publish(stream, count(0));
+        let rest: Vec<u64> = (0..4).map(|_| bus.publish(stream, count(0)).id).collect();
         let late = bus.subscribe(stream, Some(first.id));
         assert!(late.gap, "two events after {} were dropped", first.id);
         assert_eq!(late.missed.len(), 3);
@@ -332,7 +377,12 @@ mod tests {
     fn ids_from_an_earlier_run_are_a_gap() {
         let bus = EventBus::default();
         let stream = Uuid::new_v4();
-        bus.publish(stream, EventType::StatusChanged, json!({"status": "live"}));
+        bus.publish(
+            stream,
+            EventPayload::StatusChanged(StatusChangedEvent {
+                status: BroadcastStatus::Live,
+            }),
+        );
         assert!(bus.subscribe(stream, Some(5)).gap);
     }
 
@@ -343,8 +393,8 @@ mod tests {
             max_age: Duration::ZERO,
         });
         let stream = Uuid::new_v4();
-        let seen = bus.publish(stream, EventType::ChatMessage, json!({}));
-        let unseen = bus.publish(stream, EventType::ChatMessage, json!({}));
+        let seen = bus.publish(stream, count(0));
+        let unseen = bus.publish(stream, count(0));
         std::thread::sleep(Duration::from_millis(2));
         bus.prune();
         let behind = bus.subscribe(stream, Some(seen.id));
@@ -356,9 +406,9 @@ mod tests {
     #[test]
     fn a_channel_opened_by_a_publish_keeps_that_event() {
         let bus = EventBus::default();
-        let elsewhere = bus.publish(Uuid::new_v4(), EventType::ChatMessage, json!({}));
+        let elsewhere = bus.publish(Uuid::new_v4(), count(0));
         let stream = Uuid::new_v4();
-        let first = bus.publish(stream, EventType::StatusChanged, json!({}));
+        let first = bus.publish(stream, count(1));
         let back = bus.subscribe(stream, Some(elsewhere.id));
         assert!(!back.gap, "nothing after {} was dropped", elsewhere.id);
         assert_eq!(back.missed.len(), 1);
@@ -371,7 +421,7 @@ mod tests {
         let bus = EventBus::default();
         let stream = Uuid::new_v4();
         let mut open = bus.subscribe(stream, None);
-        let last = bus.publish(stream, EventType::ChatMessage, json!({}));
+        let last = bus.publish(stream, count(0));
         bus.close();
         assert_eq!(open.receiver.recv().await.unwrap().id, last.id);
         assert!(matches!(
@@ -384,7 +434,7 @@ mod tests {
             late.receiver.recv().await,
             Err(broadcast::error::RecvError::Closed)
         ));
-        bus.publish(stream, EventType::ChatMessage, json!({}));
+        bus.publish(stream, count(0));
         assert!(bus.channels.lock().unwrap().by_stream.is_empty());
     }
 

@@ -36,7 +36,12 @@ mod webhooks;
 pub use auth::JwtKeys;
 pub use background::{BackgroundConfig, spawn_background_tasks};
 pub use config::{ApiConfig, ChatConfig, SuperChatTier};
-pub use event_bus::{EventBus, EventType, LiveEvent, ReplayLimits, Subscription};
+pub use event_bus::{
+    BroadcastStatus, ChatMessageDeletedEvent, ChatSettingsChangedEvent, EventBus, EventPayload,
+    EventType, HealthWarningEvent, HostsChangedEvent, LiveEvent, ReplayLimits, ResyncEvent,
+    ResyncReason, StatusChangedEvent, Subscription, SuperChatHiddenEvent, UserBannedEvent,
+    UserUnbannedEvent, ViewerCountEvent,
+};
 pub use live_control::{IngestHealth, LiveControl, RenditionHealth, RenditionState};
 pub use publish_authorizer::PgPublishAuthorizer;
 pub use rate_limit::RateLimit;

@@ -6,9 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nova_api::{EventBus, EventType};
+use nova_api::{BroadcastStatus, EventBus, EventPayload, StatusChangedEvent};
 use nova_media::StreamId;
-use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -20,11 +19,13 @@ pub enum StatusChange {
 }
 
 impl StatusChange {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Live => "live",
-            Self::Ended => "ended",
-        }
+    /// The `status_changed` event that announces it.
+    fn event(self) -> EventPayload {
+        let status = match self {
+            Self::Live => BroadcastStatus::Live,
+            Self::Ended => BroadcastStatus::Ended,
+        };
+        EventPayload::StatusChanged(StatusChangedEvent { status })
     }
 }
 
@@ -63,11 +64,7 @@ impl StatusQueue {
                 // After the write, so a client that reacts by reading the
                 // stream sees the new status; announced even if the write
                 // was given up, because it did happen on the ingest.
-                events.publish(
-                    stream.0,
-                    EventType::StatusChanged,
-                    json!({ "status": change.as_str() }),
-                );
+                events.publish(stream.0, change.event());
             }
         })
     }
@@ -99,7 +96,8 @@ async fn write_with_retries(pool: &PgPool, stream: StreamId, change: StatusChang
 
 #[cfg(test)]
 mod tests {
-    use nova_api::EventBus;
+    use nova_api::{EventBus, EventType};
+    use serde_json::json;
     use uuid::Uuid;
 
     use super::*;
@@ -132,8 +130,8 @@ mod tests {
         let task = queue.spawn(pool.clone(), events.clone());
 
         let live = feed.recv().await.unwrap();
-        assert_eq!(live.kind, EventType::StatusChanged);
-        assert_eq!(live.data, json!({ "status": "live" }));
+        assert_eq!(live.kind(), EventType::StatusChanged);
+        assert_eq!(live.data(), json!({ "status": "live" }));
         assert_eq!(
             status(&pool, stream).await,
             "live",
@@ -142,7 +140,8 @@ mod tests {
 
         writer.record(stream, StatusChange::Ended);
         let ended = feed.recv().await.unwrap();
-        assert_eq!(ended.data, json!({ "status": "ended" }));
+        assert_eq!(ended.kind(), EventType::StatusChanged);
+        assert_eq!(ended.data(), json!({ "status": "ended" }));
         assert!(ended.id > live.id);
         assert_eq!(status(&pool, stream).await, "ended");
 

@@ -5,7 +5,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::db::bans as db;
@@ -14,7 +13,7 @@ use super::view::{ChatBan, ChatBanPage};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, DbResultExt, FieldError};
-use crate::event_bus::EventType;
+use crate::event_bus::{EventPayload, UserBannedEvent, UserUnbannedEvent};
 use crate::json::ApiJson;
 use crate::paging::{ListTag, PageParams};
 use crate::state::AppState;
@@ -61,8 +60,10 @@ pub(crate) async fn ban_user(
     // The reason stays with the moderators.
     state.events.publish(
         access.stream_id,
-        EventType::UserBanned,
-        json!({ "user_id": ban.user_id, "expires_at": ban.expires_at }),
+        EventPayload::UserBanned(UserBannedEvent {
+            user_id: ban.user_id,
+            expires_at: ban.expires_at,
+        }),
     );
     let location = format!(
         "/api/v1/streams/{}/chat/bans/{}",
@@ -145,8 +146,7 @@ pub(crate) async fn unban_user(
     }
     state.events.publish(
         access.stream_id,
-        EventType::UserUnbanned,
-        json!({ "user_id": user }),
+        EventPayload::UserUnbanned(UserUnbannedEvent { user_id: user }),
     );
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::json;
 
 use super::db::messages::{self as db, Hidden};
 use super::input::PostMessageBody;
@@ -18,7 +17,7 @@ use crate::access::StreamStatus;
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, DbResultExt, FieldError};
-use crate::event_bus::EventType;
+use crate::event_bus::{ChatMessageDeletedEvent, EventPayload};
 use crate::json::ApiJson;
 use crate::paging::{ListTag, PageParams};
 use crate::state::AppState;
@@ -99,7 +98,7 @@ pub(crate) async fn post_message(
     };
     state
         .events
-        .publish(access.stream_id, EventType::ChatMessage, json!(message));
+        .publish(access.stream_id, EventPayload::ChatMessage(message.clone()));
     let location = format!(
         "/api/v1/streams/{}/chat/messages/{}",
         access.stream_id, message.id
@@ -198,8 +197,10 @@ pub(crate) async fn delete_message(
         Hidden::Now(at) => {
             state.events.publish(
                 access.stream_id,
-                EventType::ChatMessageDeleted,
-                json!({ "message_id": number, "deleted_at": at }),
+                EventPayload::ChatMessageDeleted(ChatMessageDeletedEvent {
+                    message_id: number,
+                    deleted_at: at,
+                }),
             );
             Ok(StatusCode::NO_CONTENT)
         }

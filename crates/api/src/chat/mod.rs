@@ -8,7 +8,7 @@ mod input;
 mod messages;
 mod rules;
 mod settings;
-mod view;
+pub(crate) mod view;
 
 /// Chat pages are longer than other lists: a screenful of messages.
 const PAGE_LIMIT: u32 = 50;

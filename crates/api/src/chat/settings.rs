@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::json;
 
 use super::db::settings as db;
 use super::input::ChatSettingsPatch;
@@ -10,7 +9,7 @@ use super::view::ChatSettings;
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, DbResultExt};
-use crate::event_bus::EventType;
+use crate::event_bus::{ChatSettingsChangedEvent, EventPayload};
 use crate::json::ApiJson;
 use crate::state::AppState;
 
@@ -56,8 +55,9 @@ pub(crate) async fn update_settings(
         .ok_or_else(|| stream_gone(&id))?;
     state.events.publish(
         access.stream_id,
-        EventType::ChatSettingsChanged,
-        json!({ "slow_mode_seconds": settings.slow_mode_seconds }),
+        EventPayload::ChatSettingsChanged(ChatSettingsChangedEvent {
+            slow_mode_seconds: settings.slow_mode_seconds,
+        }),
     );
     Ok(Json(settings))
 }

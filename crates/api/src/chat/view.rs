@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub(crate) struct ChatMessage {
+pub struct ChatMessage {
     /// Increases with each message of the server (not per stream).
     pub id: i64,
     pub stream_id: Uuid,

@@ -5,11 +5,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use chrono::Utc;
-use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use crate::event_bus::{EventType, LiveEvent, Subscription};
+use crate::event_bus::{EventPayload, LiveEvent, ResyncEvent, ResyncReason, Subscription};
 
 pub(crate) struct Feed {
     stream_id: Uuid,
@@ -18,15 +17,6 @@ pub(crate) struct Feed {
     receiver: tokio::sync::broadcast::Receiver<Arc<LiveEvent>>,
     /// The receiver skipped events: the next one it yields follows a resync.
     lagged: bool,
-}
-
-/// Why the client should reload state from the API.
-#[derive(Clone, Copy)]
-enum ResyncReason {
-    /// The history no longer reaches back to the id it resumed from.
-    HistoryGap,
-    /// It read too slowly and events were dropped for it.
-    Lagged,
 }
 
 impl Feed {
@@ -81,22 +71,22 @@ impl Feed {
 /// Not on the bus: each client gets its own. `id` is the last event the
 /// notice covers, so resuming from it continues with what follows.
 fn resync(stream_id: Uuid, id: u64, reason: ResyncReason) -> Arc<LiveEvent> {
-    let (reason, detail) = match reason {
-        ResyncReason::HistoryGap => (
-            "history_gap",
-            "events after your last event id are no longer kept: reload chat, super chats and the stream from the API",
-        ),
-        ResyncReason::Lagged => (
-            "lagged",
-            "this connection fell behind and events were dropped: reload chat, super chats and the stream from the API",
-        ),
+    let detail = match reason {
+        ResyncReason::HistoryGap => {
+            "events after your last event id are no longer kept: reload chat, super chats and the stream from the API"
+        }
+        ResyncReason::Lagged => {
+            "this connection fell behind and events were dropped: reload chat, super chats and the stream from the API"
+        }
     };
     Arc::new(LiveEvent {
         id,
         stream_id,
-        kind: EventType::Resync,
         at: Utc::now(),
-        data: json!({ "reason": reason, "detail": detail }),
+        payload: EventPayload::Resync(ResyncEvent {
+            reason,
+            detail: detail.to_owned(),
+        }),
     })
 }
 
@@ -104,19 +94,21 @@ fn resync(stream_id: Uuid, id: u64, reason: ResyncReason) -> Arc<LiveEvent> {
 mod tests {
     use std::time::Duration;
 
-    use serde_json::json;
-
     use super::*;
-    use crate::event_bus::{EventBus, ReplayLimits};
+    use crate::event_bus::{EventBus, EventType, ReplayLimits, ViewerCountEvent};
+
+    fn count(current: i32) -> EventPayload {
+        EventPayload::ViewerCount(ViewerCountEvent { current })
+    }
 
     #[tokio::test]
     async fn replays_the_missed_events_then_follows_live() {
         let bus = EventBus::default();
         let stream = Uuid::new_v4();
-        let seen = bus.publish(stream, EventType::ChatMessage, json!({"n": 1}));
-        let missed = bus.publish(stream, EventType::ChatMessage, json!({"n": 2}));
+        let seen = bus.publish(stream, count(1));
+        let missed = bus.publish(stream, count(2));
         let mut feed = Feed::new(stream, bus.subscribe(stream, Some(seen.id)));
-        let live = bus.publish(stream, EventType::ChatMessage, json!({"n": 3}));
+        let live = bus.publish(stream, count(3));
         assert_eq!(feed.next().await.unwrap().id, missed.id);
         assert_eq!(feed.next().await.unwrap().id, live.id);
     }
@@ -128,14 +120,12 @@ mod tests {
             max_age: Duration::from_secs(60),
         });
         let stream = Uuid::new_v4();
-        let seen = bus.publish(stream, EventType::ChatMessage, json!({}));
-        let ids: Vec<u64> = (0..3)
-            .map(|_| bus.publish(stream, EventType::ChatMessage, json!({})).id)
-            .collect();
+        let seen = bus.publish(stream, count(0));
+        let ids: Vec<u64> = (0..3).map(|_| bus.publish(stream, count(0)).id).collect();
         let mut feed = Feed::new(stream, bus.subscribe(stream, Some(seen.id)));
         let notice = feed.next().await.unwrap();
-        assert_eq!(notice.kind, EventType::Resync);
-        assert_eq!(notice.data["reason"], "history_gap");
+        assert_eq!(notice.kind(), EventType::Resync);
+        assert_eq!(notice.data()["reason"], "history_gap");
         assert_eq!(notice.id, ids[1] - 1, "{ids:?} lost {}", ids[0]);
         assert_eq!(feed.next().await.unwrap().id, ids[1]);
         assert_eq!(feed.next().await.unwrap().id, ids[2]);
@@ -148,11 +138,11 @@ mod tests {
         let mut feed = Feed::new(stream, bus.subscribe(stream, None));
         // More than the channel holds, without reading.
         let ids: Vec<u64> = (0..1100)
-            .map(|_| bus.publish(stream, EventType::ChatMessage, json!({})).id)
+            .map(|_| bus.publish(stream, count(0)).id)
             .collect();
         let notice = feed.next().await.unwrap();
-        assert_eq!(notice.kind, EventType::Resync);
-        assert_eq!(notice.data["reason"], "lagged");
+        assert_eq!(notice.kind(), EventType::Resync);
+        assert_eq!(notice.data()["reason"], "lagged");
         let next = feed.next().await.unwrap();
         assert_eq!(notice.id, next.id - 1);
         assert!(next.id > ids[0], "the oldest were dropped");

@@ -49,6 +49,9 @@ pub(crate) struct FeedParams {
 /// `resync` event says so: reload chat, super chats and the stream from the
 /// API, then carry on with the events that follow it.
 ///
+/// The `EventPayload` schema describes the `data` of every `type`; the
+/// most common:
+///
 /// | `type` | `data` |
 /// | --- | --- |
 /// | `chat_message` | the `ChatMessage`, as `POST …/chat/messages` returned it |

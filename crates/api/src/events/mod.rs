@@ -13,13 +13,13 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::event_bus::{EventType, LiveEvent};
+use crate::event_bus::{EventPayload, EventType, LiveEvent};
 use crate::state::AppState;
 
 /// The feed's payload is not a JSON response body, so no operation names
 /// it: it is listed here for clients to find.
 #[derive(OpenApi)]
-#[openapi(components(schemas(LiveEvent, EventType)))]
+#[openapi(components(schemas(LiveEvent, EventType, EventPayload)))]
 struct EventSchemas;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {

@@ -32,6 +32,6 @@ pub(crate) fn respond(feed: Feed) -> Response {
 fn frame(event: &LiveEvent) -> Result<Event, axum::Error> {
     Event::default()
         .id(event.id.to_string())
-        .event(event.kind.as_str())
+        .event(event.kind().as_str())
         .json_data(event)
 }

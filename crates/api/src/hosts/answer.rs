@@ -13,7 +13,6 @@ use super::view::{HostView, changed_event};
 use crate::access::{Permission, Role, StreamAccess};
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, DbResultExt};
-use crate::event_bus::EventType;
 use crate::state::AppState;
 
 /// Accepts your invitation: you hold its role on the stream at once.
@@ -89,9 +88,7 @@ async fn answer(
         }));
     };
     tracing::info!(stream = %row.stream_id, user = %me, ?transition, "invitation answered");
-    state
-        .events
-        .publish(row.stream_id, EventType::HostsChanged, changed_event(&row));
+    state.events.publish(row.stream_id, changed_event(&row));
     Ok(Json(row.into()))
 }
 
@@ -129,9 +126,7 @@ pub(crate) async fn remove_host(
     match removed {
         Some(row) => {
             tracing::info!(stream = %row.stream_id, %user, leaving, "host removed");
-            state
-                .events
-                .publish(row.stream_id, EventType::HostsChanged, changed_event(&row));
+            state.events.publish(row.stream_id, changed_event(&row));
         }
         // Declined or removed already: nothing to do, unless there is no
         // such host at all.

@@ -30,7 +30,7 @@ const STANDING: &str = "declined_at IS NULL AND revoked_at IS NULL";
 )]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum HostRole {
+pub enum HostRole {
     /// Edits title and description, moderates chat, pins super chats.
     CoHost,
     /// Moderates chat.
@@ -40,7 +40,7 @@ pub(crate) enum HostRole {
 /// Where an invitation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum InvitationState {
+pub enum InvitationState {
     /// Invited, not answered yet.
     Invited,
     /// Accepted: hosts the stream in its role.

@@ -14,7 +14,6 @@ use super::view::{HostView, changed_event};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, DbResultExt};
-use crate::event_bus::EventType;
 use crate::json::ApiJson;
 use crate::state::AppState;
 
@@ -128,9 +127,7 @@ pub(crate) async fn invite_host(
 fn finish(state: &AppState, row: HostRow, outcome: Outcome) -> Response {
     if outcome != Outcome::Unchanged {
         tracing::info!(stream = %row.stream_id, user = %row.user_id, role = ?row.role, ?outcome, "host invited");
-        state
-            .events
-            .publish(row.stream_id, EventType::HostsChanged, changed_event(&row));
+        state.events.publish(row.stream_id, changed_event(&row));
     }
     let status = if outcome == Outcome::Invited {
         StatusCode::CREATED

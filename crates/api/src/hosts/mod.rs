@@ -4,7 +4,7 @@
 //! every request.
 
 mod answer;
-mod db;
+pub(crate) mod db;
 mod input;
 mod invite;
 mod params;

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::db::{HostRole, HostRow, InvitationState};
+use crate::event_bus::{EventPayload, HostsChangedEvent};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct HostView {
@@ -49,6 +49,10 @@ pub(crate) struct HostPage {
 }
 
 /// The `hosts_changed` event: whose role or state changed, and to what.
-pub(crate) fn changed_event(row: &HostRow) -> Value {
-    json!({ "user_id": row.user_id, "role": row.role, "state": row.state() })
+pub(crate) fn changed_event(row: &HostRow) -> EventPayload {
+    EventPayload::HostsChanged(HostsChangedEvent {
+        user_id: row.user_id,
+        role: row.role,
+        state: row.state(),
+    })
 }

@@ -16,7 +16,7 @@ use super::view::{Audience, SuperChatView};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, DbResultExt, FieldError};
-use crate::event_bus::EventType;
+use crate::event_bus::EventPayload;
 use crate::json::ApiJson;
 use crate::state::AppState;
 use crate::webhooks::{self, WebhookEvent};
@@ -136,8 +136,7 @@ pub(crate) async fn create_super_chat(
     );
     state.events.publish(
         access.stream_id,
-        EventType::SuperChat,
-        json!(SuperChatView::new(row.clone(), Audience::public())),
+        EventPayload::SuperChat(SuperChatView::new(row.clone(), Audience::public())),
     );
     Ok(respond(StatusCode::CREATED, row, &access, false))
 }

@@ -23,7 +23,7 @@ const LISTED: &str = "status IN ('paid', 'refunded')";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type, serde::Serialize, utoipa::ToSchema)]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum SuperChatStatus {
+pub enum SuperChatStatus {
     Pending,
     Paid,
     Refunded,

@@ -10,7 +10,7 @@ mod moderate;
 mod params;
 mod read;
 mod tiers;
-mod view;
+pub(crate) mod view;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

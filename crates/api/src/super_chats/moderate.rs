@@ -6,7 +6,6 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use bytes::Bytes;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::db::{self, SuperChatRow, SuperChatStatus};
@@ -16,7 +15,7 @@ use super::view::{Audience, SuperChatView};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, DbResultExt};
-use crate::event_bus::EventType;
+use crate::event_bus::{EventPayload, SuperChatHiddenEvent};
 use crate::state::AppState;
 
 /// The pin time of tiers that are not pinned on their own.
@@ -82,8 +81,7 @@ pub(crate) async fn pin_super_chat(
     };
     state.events.publish(
         access.stream_id,
-        EventType::SuperChatPinned,
-        json!(SuperChatView::new(row.clone(), Audience::public())),
+        EventPayload::SuperChatPinned(SuperChatView::new(row.clone(), Audience::public())),
     );
     Ok(Json(SuperChatView::new(row, Audience::of(&access))))
 }
@@ -117,8 +115,7 @@ pub(crate) async fn hide_super_chat(
             tracing::info!(super_chat = %row.id, stream = %row.stream_id, %moderator, "super chat hidden");
             state.events.publish(
                 access.stream_id,
-                EventType::SuperChatHidden,
-                json!({ "id": row.id }),
+                EventPayload::SuperChatHidden(SuperChatHiddenEvent { id: row.id }),
             );
             row
         }
@@ -168,8 +165,7 @@ pub(crate) async fn refund_super_chat(
     tracing::info!(super_chat = %row.id, stream = %row.stream_id, "super chat refunded");
     state.events.publish(
         access.stream_id,
-        EventType::SuperChatRefunded,
-        json!(SuperChatView::new(row.clone(), Audience::public())),
+        EventPayload::SuperChatRefunded(SuperChatView::new(row.clone(), Audience::public())),
     );
     Ok(Json(SuperChatView::new(row, Audience::of(&access))))
 }

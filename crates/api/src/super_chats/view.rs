@@ -8,7 +8,7 @@ use super::db::{SuperChatRow, SuperChatStatus, TotalRow};
 use crate::access::{Role, StreamAccess};
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct SuperChatView {
+pub struct SuperChatView {
     pub id: Uuid,
     pub stream_id: Uuid,
     pub sender_id: Uuid,
@@ -78,7 +78,7 @@ impl Audience {
 }
 
 impl SuperChatView {
-    pub fn new(row: SuperChatRow, audience: Audience) -> Self {
+    pub(crate) fn new(row: SuperChatRow, audience: Audience) -> Self {
         let sees_reference = audience.owner || audience.caller == Some(row.sender_id);
         Self {
             id: row.id,

@@ -18,13 +18,12 @@
 //! once, so nothing is counted twice.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::postgres::types::PgInterval;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::access::StreamStatus;
-use crate::event_bus::EventType;
+use crate::event_bus::{EventPayload, ViewerCountEvent};
 use crate::state::AppState;
 
 /// What one pass did.
@@ -63,8 +62,9 @@ pub async fn sweep_viewers(state: &AppState, batch: u32) -> Result<ViewerSweep, 
         if outcome.status == StreamStatus::Live || outcome.previous != Some(outcome.current) {
             state.events.publish(
                 stream,
-                EventType::ViewerCount,
-                json!({ "current": outcome.current }),
+                EventPayload::ViewerCount(ViewerCountEvent {
+                    current: outcome.current,
+                }),
             );
         }
     }

@@ -227,8 +227,8 @@ async fn a_posted_message_is_stored_returned_and_published(pool: PgPool) {
     assert_eq!(message["deleted_at"], Value::Null);
 
     let event = feed.receiver.try_recv().unwrap();
-    assert_eq!(event.kind, EventType::ChatMessage);
-    assert_eq!(event.data, message);
+    assert_eq!(event.kind(), EventType::ChatMessage);
+    assert_eq!(event.data(), message);
 
     let read = as_user(
         &app,
@@ -454,9 +454,9 @@ async fn banned_users_are_told_until_when(pool: PgPool) {
     assert_eq!(ban["reason"], "spam links");
     assert_eq!(ban["expires_at"], Value::Null);
     let event = feed.receiver.try_recv().unwrap();
-    assert_eq!(event.kind, EventType::UserBanned);
+    assert_eq!(event.kind(), EventType::UserBanned);
     assert_eq!(
-        event.data,
+        event.data(),
         json!({ "user_id": cast.viewer, "expires_at": null }),
         "the reason stays with the moderators"
     );
@@ -518,9 +518,9 @@ async fn banned_users_are_told_until_when(pool: PgPool) {
     assert_eq!(lifted.status, StatusCode::NO_CONTENT);
     assert!(lifted.body.is_empty());
     let events: Vec<_> = std::iter::from_fn(|| feed.receiver.try_recv().ok()).collect();
-    assert_eq!(events.last().unwrap().kind, EventType::UserUnbanned);
+    assert_eq!(events.last().unwrap().kind(), EventType::UserUnbanned);
     assert_eq!(
-        events.last().unwrap().data,
+        events.last().unwrap().data(),
         json!({ "user_id": cast.viewer })
     );
     assert_eq!(
@@ -696,9 +696,9 @@ async fn banned_words_are_refused_whole_and_in_any_case(pool: PgPool) {
         json!({ "slow_mode_seconds": 0, "banned_words": ["buy now", "spam"] })
     );
     let event = feed.receiver.try_recv().unwrap();
-    assert_eq!(event.kind, EventType::ChatSettingsChanged);
+    assert_eq!(event.kind(), EventType::ChatSettingsChanged);
     assert_eq!(
-        event.data,
+        event.data(),
         json!({ "slow_mode_seconds": 0 }),
         "no word list"
     );
@@ -897,8 +897,8 @@ async fn hidden_messages_are_kept_for_staff_and_gone_for_everyone_else(pool: PgP
     assert_eq!(hidden.status, StatusCode::NO_CONTENT);
     assert!(hidden.body.is_empty());
     let event = feed.receiver.try_recv().unwrap();
-    assert_eq!(event.kind, EventType::ChatMessageDeleted);
-    assert_eq!(event.data["message_id"], rude);
+    assert_eq!(event.kind(), EventType::ChatMessageDeleted);
+    assert_eq!(event.data()["message_id"], rude);
 
     let again = as_user(&app, &cast, As::Owner, Method::DELETE, &path).await;
     assert_eq!(again.status, StatusCode::NO_CONTENT, "hiding twice is fine");

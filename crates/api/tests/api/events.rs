@@ -511,6 +511,7 @@ async fn the_feed_and_chat_are_documented(pool: PgPool) {
         assert!(params.contains(&name), "{name} in {params:?}");
     }
     assert!(document["components"]["schemas"]["LiveEvent"].is_object());
+    assert_event_data_is_documented(&document);
 
     let post = &document["paths"]["/api/v1/streams/{id}/chat/messages"]["post"];
     assert!(post["responses"]["429"]["headers"]["Retry-After"].is_object());
@@ -559,4 +560,70 @@ async fn tokens_in_the_query_stay_out_of_the_log(pool: PgPool) {
         "{written}"
     );
     assert!(!written.contains(&token), "{written}");
+}
+
+/// Each event type's `data` is a schema of the document: `LiveEvent` holds
+/// an `EventPayload`, one variant per `type`, each naming its `data`.
+fn assert_event_data_is_documented(document: &Value) {
+    let schemas = &document["components"]["schemas"];
+    let live_event = schemas["LiveEvent"].to_string();
+    assert!(
+        live_event.contains("#/components/schemas/EventPayload"),
+        "{live_event}"
+    );
+    let variants = schemas["EventPayload"]["oneOf"].as_array().unwrap();
+    let data: Vec<(&str, &str)> = variants
+        .iter()
+        .map(|variant| {
+            let properties = &variant["properties"];
+            assert_eq!(variant["required"], json!(["data", "type"]), "{variant}");
+            let reference = properties["data"]["$ref"].as_str().unwrap();
+            (
+                properties["type"]["enum"][0].as_str().unwrap(),
+                reference.trim_start_matches("#/components/schemas/"),
+            )
+        })
+        .collect();
+    let expected = [
+        ("chat_message", "ChatMessage"),
+        ("chat_message_deleted", "ChatMessageDeletedEvent"),
+        ("user_banned", "UserBannedEvent"),
+        ("user_unbanned", "UserUnbannedEvent"),
+        ("chat_settings_changed", "ChatSettingsChangedEvent"),
+        ("super_chat", "SuperChatView"),
+        ("super_chat_pinned", "SuperChatView"),
+        ("super_chat_hidden", "SuperChatHiddenEvent"),
+        ("super_chat_refunded", "SuperChatView"),
+        ("hosts_changed", "HostsChangedEvent"),
+        ("viewer_count", "ViewerCountEvent"),
+        ("status_changed", "StatusChangedEvent"),
+        ("health_warning", "HealthWarningEvent"),
+        ("resync", "ResyncEvent"),
+    ];
+    assert_eq!(data, expected);
+    let types = schemas["EventType"]["enum"].as_array().unwrap();
+    assert_eq!(types.len(), expected.len(), "every type has a payload");
+    for (kind, name) in expected {
+        assert!(types.contains(&json!(kind)), "{kind} in {types:?}");
+        assert!(schemas[name]["properties"].is_object(), "{kind}: {name}");
+    }
+    for (name, fields) in [
+        ("ChatMessageDeletedEvent", &["message_id", "deleted_at"][..]),
+        ("UserBannedEvent", &["user_id", "expires_at"]),
+        ("UserUnbannedEvent", &["user_id"]),
+        ("ChatSettingsChangedEvent", &["slow_mode_seconds"]),
+        ("SuperChatHiddenEvent", &["id"]),
+        ("HostsChangedEvent", &["user_id", "role", "state"]),
+        ("ViewerCountEvent", &["current"]),
+        ("StatusChangedEvent", &["status"]),
+        ("HealthWarningEvent", &["code", "warning", "health"]),
+        ("ResyncEvent", &["reason", "detail"]),
+    ] {
+        let properties = schemas[name]["properties"].as_object().unwrap();
+        let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let mut fields = fields.to_vec();
+        fields.sort_unstable();
+        assert_eq!(names, fields, "{name}");
+    }
 }

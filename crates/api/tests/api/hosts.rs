@@ -208,7 +208,7 @@ async fn an_invitation_is_accepted_and_the_role_applies_until_removal(pool: PgPo
     assert_eq!(body["removed_at"], Value::Null);
     let event = events.receiver.try_recv().unwrap();
     assert_eq!(
-        (json!(event.kind), event.data.clone()),
+        (json!(event.kind()), event.data()),
         (
             json!("hosts_changed"),
             json!({ "user_id": guest, "role": "co_host", "state": "invited" })
@@ -244,8 +244,8 @@ async fn an_invitation_is_accepted_and_the_role_applies_until_removal(pool: PgPo
     assert!(entry["removed_at"].is_string() && entry["accepted_at"].is_string());
 
     let kinds: Vec<Value> = std::iter::from_fn(|| events.receiver.try_recv().ok())
-        .filter(|e| json!(e.kind) == json!("hosts_changed"))
-        .map(|e| e.data["state"].clone())
+        .filter(|e| json!(e.kind()) == json!("hosts_changed"))
+        .map(|e| e.data()["state"].clone())
         .collect();
     assert_eq!(kinds, [json!("accepted"), json!("removed")]);
 }

@@ -204,10 +204,10 @@ async fn a_super_chat_is_recorded_paid_tiered_and_announced(pool: PgPool) {
     assert_eq!(payloads[0]["data"]["id"], id);
     assert_eq!(payloads[0]["data"]["payment_reference"], reference);
     let event = events.receiver.try_recv().unwrap();
-    assert_eq!(json!(event.kind), json!("super_chat"));
-    assert_eq!(event.data["id"], id);
-    assert_eq!(event.data["message"], "Great show!");
-    assert_eq!(event.data["payment_reference"], Value::Null);
+    assert_eq!(json!(event.kind()), json!("super_chat"));
+    assert_eq!(event.data()["id"], id);
+    assert_eq!(event.data()["message"], "Great show!");
+    assert_eq!(event.data()["payment_reference"], Value::Null);
 
     // Anyone reads it; only the sender and the owner see the reference.
     let uri = format!("{}/{id}", super_chats_uri(&cast.stream));
@@ -879,8 +879,8 @@ async fn pinning_uses_the_tier_time_or_the_one_asked_for(pool: PgPool) {
         default_pin.json()
     );
     let event = events.receiver.try_recv().unwrap();
-    assert_eq!(json!(event.kind), json!("super_chat_pinned"));
-    assert_eq!(event.data["id"], tier1["id"]);
+    assert_eq!(json!(event.kind()), json!("super_chat_pinned"));
+    assert_eq!(event.data()["id"], tier1["id"]);
 
     let tier_pin = act(
         &app,
@@ -1001,7 +1001,7 @@ async fn hiding_keeps_the_super_chat_and_is_idempotent(pool: PgPool) {
     assert_eq!(hidden["pinned_until"], Value::Null, "hiding unpins");
     let event = events.receiver.try_recv().unwrap();
     assert_eq!(
-        (json!(event.kind), event.data.clone()),
+        (json!(event.kind()), event.data()),
         (json!("super_chat_hidden"), json!({ "id": id }))
     );
 
@@ -1049,8 +1049,8 @@ async fn refunds_are_recorded_once(pool: PgPool) {
     assert_eq!(refunded["pinned_until"], Value::Null);
     assert_eq!(refunded["paid_at"], chat["paid_at"]);
     let event = events.receiver.try_recv().unwrap();
-    assert_eq!(json!(event.kind), json!("super_chat_refunded"));
-    assert_eq!(event.data["status"], "refunded");
+    assert_eq!(json!(event.kind()), json!("super_chat_refunded"));
+    assert_eq!(event.data()["status"], "refunded");
 
     let twice = act(&app, &cast.stream, id, "refund", Some(&owner))
         .await

@@ -648,8 +648,8 @@ async fn the_sweep_publishes_viewer_counts(pool: PgPool) {
     session(&app, stream, None, "counted-player-002").await;
     sweep(&app).await;
     let event = events.try_recv().unwrap();
-    assert_eq!(event.kind, EventType::ViewerCount);
-    assert_eq!(event.data, json!({"current": 2}));
+    assert_eq!(event.kind(), EventType::ViewerCount);
+    assert_eq!(event.data(), json!({"current": 2}));
 
     // Idle stream, nothing changed: no event.
     sweep(&app).await;
@@ -660,14 +660,14 @@ async fn the_sweep_publishes_viewer_counts(pool: PgPool) {
         StatusCode::NO_CONTENT
     );
     sweep(&app).await;
-    assert_eq!(events.try_recv().unwrap().data, json!({"current": 1}));
+    assert_eq!(events.try_recv().unwrap().data(), json!({"current": 1}));
 
     // While live, every pass reports, changed or not.
     mark_stream_live(&pool, stream).await.unwrap();
     sweep(&app).await;
-    assert_eq!(events.try_recv().unwrap().data, json!({"current": 1}));
+    assert_eq!(events.try_recv().unwrap().data(), json!({"current": 1}));
     sweep(&app).await;
-    assert_eq!(events.try_recv().unwrap().data, json!({"current": 1}));
+    assert_eq!(events.try_recv().unwrap().data(), json!({"current": 1}));
 }
 
 #[sqlx::test(migrator = "nova_schema::MIGRATOR")]

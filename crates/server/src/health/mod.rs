@@ -13,9 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use nova_api::{EventBus, EventType, IngestHealth};
+use nova_api::{EventBus, EventPayload, HealthWarningEvent, IngestHealth};
 use nova_media::StreamId;
-use serde_json::json;
 use tokio::task::JoinHandle;
 
 pub use self::tracker::{HealthTracker, Input, Snapshot, Tally};
@@ -98,11 +97,12 @@ pub fn spawn_monitor(board: Arc<HealthBoard>, events: Arc<EventBus>) -> JoinHand
             tick.tick().await;
             for (stream, health, kind, message) in announced.news(board.snapshots()) {
                 tracing::info!(%stream, warning = kind.code(), "{message}");
-                events.publish(
-                    stream.0,
-                    EventType::HealthWarning,
-                    json!({ "code": kind.code(), "warning": message, "health": health }),
-                );
+                let warning = HealthWarningEvent {
+                    code: kind.code().to_owned(),
+                    warning: message,
+                    health,
+                };
+                events.publish(stream.0, EventPayload::HealthWarning(warning));
             }
         }
     })
