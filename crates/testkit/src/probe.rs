@@ -84,18 +84,18 @@ pub fn probe_segment(dir: &Path, name: &str, init: Option<&[u8]>, segment: &[u8]
     probe(dir, name, &bytes)
 }
 
-/// Writes `bytes` to `dir/name`, then probes and decodes it.
-pub fn probe(dir: &Path, name: &str, bytes: &[u8]) -> Report {
+/// Writes `bytes` to `dir/name` and asks ffprobe for `entries` as JSON;
+/// a file ffprobe cannot read fails the test with ffprobe's message.
+fn write_and_probe(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    entries: &str,
+) -> (std::path::PathBuf, Value) {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "packet=codec_type,pts_time,dts_time,duration_time,flags",
-        ])
-        .args(["-of", "json"])
+        .args(["-v", "error", "-show_entries", entries, "-of", "json"])
         .arg(&path)
         .output()
         .expect("ffprobe is installed");
@@ -104,7 +104,17 @@ pub fn probe(dir: &Path, name: &str, bytes: &[u8]) -> Report {
         "ffprobe could not read {name}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    (path, serde_json::from_slice(&output.stdout).unwrap())
+}
+
+/// Writes `bytes` to `dir/name`, then probes and decodes it.
+pub fn probe(dir: &Path, name: &str, bytes: &[u8]) -> Report {
+    let (path, json) = write_and_probe(
+        dir,
+        name,
+        bytes,
+        "packet=codec_type,pts_time,dts_time,duration_time,flags",
+    );
     let seconds = |p: &Value, field: &str| p[field].as_str().and_then(|s| s.parse::<f64>().ok());
     let packets = json["packets"]
         .as_array()
@@ -151,25 +161,12 @@ pub struct ImageReport {
 
 /// Writes `bytes` to `dir/name`, then probes and decodes it as an image.
 pub fn probe_image(dir: &Path, name: &str, bytes: &[u8]) -> ImageReport {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name,width,height,color_range",
-        ])
-        .args(["-of", "json"])
-        .arg(&path)
-        .output()
-        .expect("ffprobe is installed");
-    assert!(
-        output.status.success(),
-        "ffprobe could not read {name}: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let (path, json) = write_and_probe(
+        dir,
+        name,
+        bytes,
+        "stream=codec_name,width,height,color_range",
     );
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     let stream = &json["streams"][0];
     // Decoded to its luma plane as stored (no range conversion on the way).
     let decode = Command::new("ffmpeg")
