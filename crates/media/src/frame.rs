@@ -12,6 +12,16 @@ pub enum Track {
     Audio,
 }
 
+impl Track {
+    /// A slot for per-track state kept in a two-element array.
+    pub fn index(self) -> usize {
+        match self {
+            Track::Video => 0,
+            Track::Audio => 1,
+        }
+    }
+}
+
 /// One coded access unit of one track.
 ///
 /// Timestamps are in [`TIMEBASE_HZ`], already unwrapped from RTMP's 32-bit

@@ -41,7 +41,7 @@ pub(crate) struct Interleaver {
 impl Interleaver {
     /// `frame`'s DTS must be greater than the previous one on its track.
     pub(crate) fn push(&mut self, frame: Frame, generation: Arc<Generation>) {
-        let index = track_index(frame.track);
+        let index = frame.track.index();
         self.last_pushed[index] = Some(frame.dts);
         self.queues[index].push_back(Queued { frame, generation });
     }
@@ -110,13 +110,6 @@ impl Interleaver {
             duration_ms,
             generation: item.generation,
         }
-    }
-}
-
-fn track_index(track: Track) -> usize {
-    match track {
-        Track::Video => 0,
-        Track::Audio => 1,
     }
 }
 

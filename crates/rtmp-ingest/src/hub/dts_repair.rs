@@ -55,7 +55,7 @@ impl DtsRepair {
     }
 
     pub(super) fn admit(&mut self, track: Track, dts: i64, pts: i64) -> Admission {
-        let slot = &mut self.tracks[track_index(track)];
+        let slot = &mut self.tracks[track.index()];
         let Some(clock) = slot else {
             *slot = Some(TrackClock {
                 last_in: dts,
@@ -82,13 +82,6 @@ impl DtsRepair {
             pts: pts.max(clock.last_out),
             from: dts,
         }
-    }
-}
-
-fn track_index(track: Track) -> usize {
-    match track {
-        Track::Video => 0,
-        Track::Audio => 1,
     }
 }
 
