@@ -146,6 +146,9 @@ impl Driver {
 
     fn kick_reason(&self) -> CloseReason {
         match &self.publisher {
+            Some(publisher) if let Some(exceeded) = publisher.limit_exceeded() => {
+                CloseReason::MediaLimit(exceeded)
+            }
             Some(publisher) if publisher.taken_over() => CloseReason::TakenOver,
             Some(publisher) if !publisher.hub_shut_down() => CloseReason::Disconnected,
             _ => CloseReason::Shutdown,

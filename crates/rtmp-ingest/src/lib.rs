@@ -19,6 +19,9 @@ mod timeline;
 
 pub use config::IngestConfig;
 pub use connection::{Action, CloseReason, Connection, ConnectionConfig};
-pub use hub::{Hub, HubClosed, HubConfig, HubObserver, Publisher, Subscription};
+pub use hub::{
+    BITRATE_BURST, Hub, HubClosed, HubConfig, HubObserver, MediaLimitExceeded, MediaLimits,
+    Publisher, Subscription,
+};
 pub use listener::serve;
 pub use media::Media;

@@ -118,10 +118,33 @@ pub struct ServeArgs {
     pub webhook_timeout: f64,
 
     #[command(flatten)]
+    pub media_limits: MediaLimitArgs,
+
+    #[command(flatten)]
     pub storage: StorageArgs,
 
     #[command(flatten)]
     pub tls: TlsArgs,
+}
+
+/// What one publisher may make the server hold; a publisher over a limit is
+/// disconnected and its encoder told which limit in an `onStatus` error.
+#[derive(Debug, Args)]
+pub struct MediaLimitArgs {
+    /// Most bits per second a publisher may send, averaged over 10 s (for
+    /// example `20M`); 0 means no limit.
+    #[arg(long, env = "NOVA_MAX_INGEST_BITRATE", default_value = "0", value_parser = crate::quantity::parse)]
+    pub max_ingest_bitrate: u64,
+
+    /// Most seconds of video between two keyframes. Segments end only on
+    /// keyframes, so this bounds how long one segment can grow.
+    #[arg(long, env = "NOVA_MAX_SEGMENT_DURATION", default_value_t = 30.0)]
+    pub max_segment_duration: f64,
+
+    /// Most bytes of media between two keyframes (for example `64Mi`): the
+    /// bound on a segment in the making and on the GOP cache.
+    #[arg(long, env = "NOVA_MAX_SEGMENT_BYTES", default_value = "64Mi", value_parser = crate::quantity::parse)]
+    pub max_segment_bytes: u64,
 }
 
 /// HTTPS on the HTTP address. Without it the address speaks plain HTTP/1.1

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use nova_media::StreamSettings;
+use nova_rtmp_ingest::MediaLimits;
 
-use crate::cli::ServeArgs;
+use crate::cli::{MediaLimitArgs, ServeArgs};
 
 pub fn validate(args: &ServeArgs) -> Result<()> {
     anyhow::ensure!(
@@ -60,6 +61,19 @@ pub fn validate(args: &ServeArgs) -> Result<()> {
         args.storage.recording_retention_days <= 36_500,
         "--recording-retention-days must be at most 36500"
     );
+    let limits = &args.media_limits;
+    anyhow::ensure!(
+        limits.max_ingest_bitrate == 0 || limits.max_ingest_bitrate >= 100_000,
+        "--max-ingest-bitrate must be 0 (no limit) or at least 100k"
+    );
+    anyhow::ensure!(
+        (args.segment_duration..=3600.0).contains(&limits.max_segment_duration),
+        "--max-segment-duration must be between --segment-duration and 3600 seconds"
+    );
+    anyhow::ensure!(
+        (1 << 20..=4 << 30).contains(&limits.max_segment_bytes),
+        "--max-segment-bytes must be between 1Mi and 4Gi"
+    );
     if let Some(url) = &args.public_url {
         anyhow::ensure!(
             url.starts_with("http://") || url.starts_with("https://"),
@@ -67,6 +81,15 @@ pub fn validate(args: &ServeArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What a publisher may send before it is disconnected.
+pub fn media_limits(args: &MediaLimitArgs) -> MediaLimits {
+    MediaLimits {
+        max_keyframe_interval: Duration::from_secs_f64(args.max_segment_duration),
+        max_gop_bytes: usize::try_from(args.max_segment_bytes).unwrap_or(usize::MAX),
+        max_bitrate: (args.max_ingest_bitrate > 0).then_some(args.max_ingest_bitrate),
+    }
 }
 
 /// The settings a stream has until its owner changes them.

@@ -9,6 +9,7 @@ mod health;
 mod live_control;
 mod logging;
 mod packager_supervisor;
+mod quantity;
 mod recording;
 mod run;
 mod secrets;

@@ -121,6 +121,9 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
     let hub = Hub::new(
         HubConfig {
             reconnect_window: Duration::from_secs_f64(args.reconnect_window),
+            media_limits: config::media_limits(&args.media_limits),
+            // A subscriber can take the whole GOP cache, and no more.
+            subscriber_queue_bytes: config::media_limits(&args.media_limits).max_gop_bytes,
             ..HubConfig::default()
         },
         supervisor.clone(),

@@ -1,6 +1,8 @@
 use nova_media::PublishRejection;
 use nova_media::flv::FlvError;
 
+use crate::hub::MediaLimitExceeded;
+
 /// Why a connection ends. `Display` is for logs.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CloseReason {
@@ -26,6 +28,9 @@ pub enum CloseReason {
     /// (the broadcast was ended, the stream disabled, or its key reset).
     #[error("disconnected on the stream owner's request")]
     Disconnected,
+    /// The publisher's media broke one of the hub's limits.
+    #[error("media over a limit: {0}")]
+    MediaLimit(MediaLimitExceeded),
     #[error("handshake not completed in time")]
     HandshakeTimeout,
     #[error("no data from the peer in time")]
@@ -51,6 +56,7 @@ impl CloseReason {
                     .to_owned(),
             ),
             Self::IdleTimeout => Some("no media received for too long".to_owned()),
+            Self::MediaLimit(exceeded) => Some(exceeded.advice()),
             Self::Handshake(_)
             | Self::Session(_)
             | Self::UnknownApp(_)
@@ -69,6 +75,7 @@ impl CloseReason {
                 | Self::Session(_)
                 | Self::UnsupportedMedia(_)
                 | Self::MalformedMedia(_)
+                | Self::MediaLimit(_)
         )
     }
 }

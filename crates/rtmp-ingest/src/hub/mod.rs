@@ -7,6 +7,7 @@
 //! take over, and keeps the stream live for a reconnect window when the
 //! publisher drops.
 
+mod budget;
 mod dts_repair;
 mod notify;
 mod publisher;
@@ -22,11 +23,12 @@ use std::time::Duration;
 use nova_media::{PublishGrant, StreamId};
 use tokio_util::sync::CancellationToken;
 
+pub use self::budget::{BITRATE_BURST, MediaLimitExceeded, MediaLimits};
 use self::notify::{Notice, Notifier};
 pub use self::publisher::Publisher;
 use self::stream::{Limits, StreamState};
 pub use self::subscription::Subscription;
-use self::subscription::Wakeups;
+use self::subscription::{QueueLimit, Wakeups};
 
 /// Told when streams go live and end. Calls arrive in order, with no hub
 /// lock held (an observer may call back into the hub), possibly on a
@@ -48,6 +50,11 @@ pub struct HubConfig {
     /// Frames a subscriber may have queued before it starts missing frames
     /// (≈ 25 s of 30 fps video with audio).
     pub subscriber_queue_frames: usize,
+    /// Bytes a subscriber may have queued before it starts missing frames
+    /// (≈ 20 s at 25 Mb/s); also the most the GOP cache holds.
+    pub subscriber_queue_bytes: usize,
+    /// What a publisher may send before it is disconnected.
+    pub media_limits: MediaLimits,
     /// Replay the current GOP to late joiners, so they start on a keyframe
     /// at once instead of at the next one.
     pub gop_cache: bool,
@@ -58,6 +65,8 @@ impl Default for HubConfig {
         Self {
             reconnect_window: Duration::from_secs(10),
             subscriber_queue_frames: 1500,
+            subscriber_queue_bytes: 64 << 20,
+            media_limits: MediaLimits::default(),
             gop_cache: true,
         }
     }
@@ -125,9 +134,14 @@ impl Hub {
                 (stream.clone(), session)
             }
             None => {
+                let config = &self.inner.config;
                 let limits = Limits {
-                    queue_frames: self.inner.config.subscriber_queue_frames.max(1),
-                    gop_cache: self.inner.config.gop_cache,
+                    queue: QueueLimit {
+                        frames: config.subscriber_queue_frames.max(1),
+                        bytes: config.subscriber_queue_bytes.max(1),
+                    },
+                    gop_cache: config.gop_cache,
+                    media: config.media_limits,
                 };
                 let (state, feed) = StreamState::start(id, settings, token.clone(), limits);
                 let stream = Arc::new(Mutex::new(state));

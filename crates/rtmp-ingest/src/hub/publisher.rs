@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use nova_media::StreamId;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
+use super::budget::MediaLimitExceeded;
 use super::stream::StreamState;
 use super::{Hub, lock};
 use crate::media::Media;
@@ -51,15 +52,22 @@ impl Publisher {
     }
 
     /// Hands media to every subscriber. Never waits. `false` once this
-    /// publisher no longer owns the stream (taken over, or the hub shut
-    /// down): the media is discarded.
+    /// publisher no longer owns the stream (taken over, the hub shut down,
+    /// or its media broke a limit): the media is discarded.
     pub fn send(&self, media: Media) -> bool {
         let mut stream = lock(&self.stream);
         if !self.is_current(&stream) {
             return false;
         }
         stream.media(media);
-        true
+        if stream.has_publisher() {
+            return true;
+        }
+        // The media broke a limit and the stream let go of this publisher:
+        // it waits for one to come back, as after an unclean disconnect.
+        drop(stream);
+        self.hub.expire_later(&self.stream, self.session);
+        false
     }
 
     /// Resolves when the hub wants this publisher disconnected: another
@@ -74,6 +82,12 @@ impl Publisher {
     pub fn taken_over(&self) -> bool {
         let stream = lock(&self.stream);
         !stream.ended && stream.session != self.session
+    }
+
+    /// The media limit this publisher broke, if that is why the hub
+    /// disconnected it.
+    pub fn limit_exceeded(&self) -> Option<MediaLimitExceeded> {
+        lock(&self.stream).limit_exceeded(self.session)
     }
 
     /// Whether the hub shut down (as opposed to the stream having been

@@ -7,14 +7,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use nova_media::{AudioConfig, Frame, StreamEvent, StreamId, StreamSettings, Track, VideoConfig};
 use tokio_util::sync::CancellationToken;
 
+use super::budget::{MediaBudget, MediaLimitExceeded, MediaLimits};
 use super::dts_repair::DtsRepair;
-use super::subscription::{Subscriber, Subscription, Wakeups};
+use super::subscription::{QueueLimit, Subscriber, Subscription, Wakeups};
 use crate::media::Media;
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Limits {
-    pub queue_frames: usize,
+    pub queue: QueueLimit,
     pub gop_cache: bool,
+    pub media: MediaLimits,
 }
 
 pub(super) struct StreamState {
@@ -31,10 +33,16 @@ pub(super) struct StreamState {
     audio_config: Option<AudioConfig>,
     /// Frames since the last video keyframe, starting with it.
     gop: Vec<Frame>,
+    gop_bytes: usize,
     subscribers: Vec<Subscriber>,
     limits: Limits,
     /// The current session's timestamp repair.
     dts_repair: DtsRepair,
+    /// The current session's spending against the media limits.
+    budget: MediaBudget,
+    /// The session the hub disconnected for breaking a media limit, and
+    /// which; its publisher reads it to tell the encoder why.
+    over_limit: Option<(u32, MediaLimitExceeded)>,
     /// Timestamps repaired since the stream went live; every subscription
     /// reads it.
     timestamp_repairs: Arc<AtomicU64>,
@@ -58,9 +66,12 @@ impl StreamState {
             video_config: None,
             audio_config: None,
             gop: Vec::new(),
+            gop_bytes: 0,
             subscribers: Vec::new(),
             limits,
             dts_repair: DtsRepair::default(),
+            budget: MediaBudget::new(limits.media),
+            over_limit: None,
             timestamp_repairs: Arc::new(AtomicU64::new(0)),
         };
         // The observer's feed goes to the packager, which acts on keyframes.
@@ -93,8 +104,9 @@ impl StreamState {
         // timestamps need not continue the old ones.
         self.video_config = None;
         self.audio_config = None;
-        self.gop.clear();
+        self.clear_gop();
         self.dts_repair = DtsRepair::default();
+        self.budget = MediaBudget::new(self.limits.media);
         self.broadcast(StreamEvent::PublishStarted {
             session: self.session,
             settings: self.settings.clone(),
@@ -122,7 +134,7 @@ impl StreamState {
 
     fn release_publisher(&mut self) -> Option<CancellationToken> {
         let publisher = self.publisher.take()?;
-        self.gop.clear();
+        self.clear_gop();
         self.broadcast(StreamEvent::PublishStopped {
             session: self.session,
         });
@@ -140,7 +152,7 @@ impl StreamState {
         }
         self.broadcast(StreamEvent::StreamEnded);
         self.subscribers.clear();
-        self.gop.clear();
+        self.clear_gop();
         self.ended = true;
     }
 
@@ -149,14 +161,14 @@ impl StreamState {
             Media::VideoConfig(config) => {
                 if self.video_config.as_ref() != Some(&config) {
                     // Cached frames were coded against the old configuration.
-                    self.gop.clear();
+                    self.clear_gop();
                     self.video_config = Some(config.clone());
                     self.broadcast(StreamEvent::VideoConfig(config));
                 }
             }
             Media::AudioConfig(config) => {
                 if self.audio_config.as_ref() != Some(&config) {
-                    self.gop.clear();
+                    self.clear_gop();
                     self.audio_config = Some(config.clone());
                     self.broadcast(StreamEvent::AudioConfig(config));
                 }
@@ -166,26 +178,33 @@ impl StreamState {
     }
 
     fn frame(&mut self, frame: Frame) {
+        if let Err(exceeded) = self.budget.spend(&frame) {
+            tracing::warn!(stream = %self.id, session = self.session, "disconnecting the publisher: {exceeded}");
+            self.over_limit = Some((self.session, exceeded));
+            self.disconnect_publisher();
+            return;
+        }
         let from = frame.dts;
         let (frame, repaired) = self.dts_repair.repair(frame);
         if repaired {
             self.timestamp_repairs.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(stream = %self.id, session = self.session, track = ?frame.track, from, to = frame.dts, "non-increasing DTS repaired");
         }
-        let limit = self.limits.queue_frames;
+        let limit = self.limits.queue;
         let audio_only = self.video_config.is_none();
         self.subscribers
             .retain_mut(|subscriber| subscriber.frame(&frame, limit, audio_only));
         if self.limits.gop_cache {
             if frame.track == Track::Video && frame.keyframe {
-                self.gop.clear();
+                self.clear_gop();
+            }
+            if frame.track == Track::Video && frame.keyframe || !self.gop.is_empty() {
+                self.gop_bytes += frame.data.len();
                 self.gop.push(frame);
-            } else if !self.gop.is_empty() {
-                self.gop.push(frame);
-                if self.gop.len() > limit {
-                    // A GOP longer than a subscriber may queue cannot be
+                if self.gop.len() > limit.frames || self.gop_bytes > limit.bytes {
+                    // A GOP larger than a subscriber may queue cannot be
                     // replayed whole; late joiners wait for the next keyframe.
-                    self.gop.clear();
+                    self.clear_gop();
                 }
             }
         }
@@ -219,6 +238,18 @@ impl StreamState {
         }
         self.subscribers.push(subscriber);
         subscription
+    }
+
+    /// The media limit `session` broke, if the hub disconnected it for one.
+    pub fn limit_exceeded(&self, session: u32) -> Option<MediaLimitExceeded> {
+        self.over_limit
+            .filter(|(broken_by, _)| *broken_by == session)
+            .map(|(_, exceeded)| exceeded)
+    }
+
+    fn clear_gop(&mut self) {
+        self.gop.clear();
+        self.gop_bytes = 0;
     }
 
     #[cfg(test)]

@@ -14,8 +14,45 @@ use tokio::sync::mpsc;
 pub struct Subscription {
     stream: StreamId,
     rx: mpsc::UnboundedReceiver<StreamEvent>,
-    queued_frames: Arc<AtomicUsize>,
+    queued: Arc<Queued>,
     timestamp_repairs: Arc<AtomicU64>,
+}
+
+/// What a subscriber has queued and not yet received: shared by its two ends.
+#[derive(Debug, Default)]
+struct Queued {
+    frames: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+impl Queued {
+    fn add(&self, frame: &Frame) {
+        self.frames.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(frame.data.len(), Ordering::Relaxed);
+    }
+
+    fn remove(&self, frame: &Frame) {
+        self.frames.fetch_sub(1, Ordering::Relaxed);
+        self.bytes.fetch_sub(frame.data.len(), Ordering::Relaxed);
+    }
+
+    fn reached(&self, limit: QueueLimit) -> bool {
+        self.frames.load(Ordering::Relaxed) >= limit.frames
+            || self.bytes.load(Ordering::Relaxed) >= limit.bytes
+    }
+
+    fn is_empty(&self) -> bool {
+        self.frames.load(Ordering::Relaxed) == 0
+    }
+}
+
+/// How much a subscriber may have queued before it starts missing frames:
+/// a count (a bound on per-frame overhead) and bytes (a bound on memory,
+/// whatever the bitrate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct QueueLimit {
+    pub frames: usize,
+    pub bytes: usize,
 }
 
 impl Subscription {
@@ -46,7 +83,12 @@ impl Subscription {
 
     /// Frames queued for this subscriber and not yet received.
     pub fn queued_frames(&self) -> usize {
-        self.queued_frames.load(Ordering::Relaxed)
+        self.queued.frames.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of media queued for this subscriber and not yet received.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.bytes.load(Ordering::Relaxed)
     }
 
     /// Frames of the stream whose DTS the hub repaired (it did not
@@ -57,8 +99,8 @@ impl Subscription {
     }
 
     fn received(&self, event: &Option<StreamEvent>) {
-        if let Some(StreamEvent::Frame(_)) = event {
-            self.queued_frames.fetch_sub(1, Ordering::Relaxed);
+        if let Some(StreamEvent::Frame(frame)) = event {
+            self.queued.remove(frame);
         }
     }
 }
@@ -68,6 +110,7 @@ impl std::fmt::Debug for Subscription {
         f.debug_struct("Subscription")
             .field("stream", &self.stream)
             .field("queued_frames", &self.queued_frames())
+            .field("queued_bytes", &self.queued_bytes())
             .field("timestamp_repairs", &self.timestamp_repairs())
             .finish()
     }
@@ -76,14 +119,14 @@ impl std::fmt::Debug for Subscription {
 /// The hub's end of a subscriber's queue.
 ///
 /// Delivery never waits: the queue is unbounded, and the bound is a policy
-/// on frames. Once `limit` frames are queued, frames are dropped until the
+/// on frames and bytes. Once a [`QueueLimit`] is reached, frames are dropped until the
 /// subscriber can resume on a clean point (a video keyframe; in an
 /// audio-only stream, any frame once the queue has drained), and the
 /// subscriber learns how many it missed from `FramesDropped`. Control events
 /// are never dropped: they are few, and a consumer needs every one of them.
 pub(super) struct Subscriber {
     tx: mpsc::UnboundedSender<StreamEvent>,
-    queued_frames: Arc<AtomicUsize>,
+    queued: Arc<Queued>,
     delivery: Delivery,
     /// Frames held back for a [`Wakeups::PerBatch`] subscriber.
     batch: Option<Vec<StreamEvent>>,
@@ -132,10 +175,10 @@ impl Subscriber {
         timestamp_repairs: Arc<AtomicU64>,
     ) -> (Self, Subscription) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let queued_frames = Arc::new(AtomicUsize::new(0));
+        let queued = Arc::new(Queued::default());
         let subscriber = Self {
             tx,
-            queued_frames: queued_frames.clone(),
+            queued: queued.clone(),
             delivery: Delivery::Flowing,
             batch: match wakeups {
                 Wakeups::PerFrame => None,
@@ -145,7 +188,7 @@ impl Subscriber {
         let subscription = Subscription {
             stream,
             rx,
-            queued_frames,
+            queued,
             timestamp_repairs,
         };
         (subscriber, subscription)
@@ -172,11 +215,11 @@ impl Subscriber {
 
     /// Offers a frame under the drop policy. `false` once the subscription
     /// is gone.
-    pub(super) fn frame(&mut self, frame: &Frame, limit: usize, audio_only: bool) -> bool {
+    pub(super) fn frame(&mut self, frame: &Frame, limit: QueueLimit, audio_only: bool) -> bool {
         let resumable = frame.track == Track::Video && frame.keyframe;
-        let queued = self.queued_frames.load(Ordering::Relaxed);
+        let full = self.queued.reached(limit);
         match self.delivery {
-            Delivery::Flowing if queued >= limit => {
+            Delivery::Flowing if full => {
                 self.delivery = Delivery::Dropping { count: 1 };
                 !self.tx.is_closed()
             }
@@ -187,7 +230,7 @@ impl Subscriber {
             }
             Delivery::AwaitingKeyframe => !self.tx.is_closed(),
             Delivery::Dropping { count }
-                if (resumable && queued < limit) || (audio_only && queued == 0) =>
+                if (resumable && !full) || (audio_only && self.queued.is_empty()) =>
             {
                 self.delivery = Delivery::Flowing;
                 self.control(StreamEvent::FramesDropped { count }) && self.push(frame)
@@ -202,7 +245,7 @@ impl Subscriber {
     /// Queues a frame regardless of the policy (GOP replay to a new
     /// subscriber, whose queue is empty).
     pub(super) fn push(&mut self, frame: &Frame) -> bool {
-        self.queued_frames.fetch_add(1, Ordering::Relaxed);
+        self.queued.add(frame);
         if let Some(batch) = &mut self.batch {
             let first_dts = match batch.first() {
                 Some(StreamEvent::Frame(first)) => first.dts,
@@ -220,7 +263,7 @@ impl Subscriber {
         if self.tx.send(StreamEvent::Frame(frame.clone())).is_ok() {
             true
         } else {
-            self.queued_frames.fetch_sub(1, Ordering::Relaxed);
+            self.queued.remove(frame);
             false
         }
     }

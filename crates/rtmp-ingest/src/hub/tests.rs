@@ -755,3 +755,145 @@ async fn timestamps_that_do_not_increase_are_repaired_once_for_every_subscriber(
         assert_eq!(subscription.timestamp_repairs(), 3, "counted since live");
     }
 }
+
+fn sized(mut frame: Frame, bytes: usize) -> Frame {
+    frame.data = Bytes::from(vec![0; bytes]);
+    frame
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_subscriber_is_bounded_in_bytes_whatever_its_frame_count() {
+    let mut f = fixture(HubConfig {
+        subscriber_queue_bytes: 10_000,
+        ..config()
+    });
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, feed) = f.started().await;
+    drop(feed);
+    publisher.send(Media::VideoConfig(video_config()));
+    let mut slow = f.hub.subscribe(id).unwrap();
+
+    // 50 Mb/s of 200 kB frames, far under the frame limit.
+    publisher.send(Media::Frame(sized(video(0, true), 3000)));
+    for dts in 1..=1000 {
+        assert!(publisher.send(Media::Frame(sized(video(dts, false), 3000))));
+        assert!(slow.queued_bytes() <= 12_000, "{}", slow.queued_bytes());
+    }
+    let events = drain(&mut slow);
+    assert_eq!(
+        events,
+        ["start 1", "video config", "K0", "P1", "P2", "P3"],
+        "the fourth frame reached the limit"
+    );
+    assert_eq!(slow.queued_bytes(), 0);
+    // Room again, and a keyframe: delivery resumes.
+    publisher.send(Media::Frame(sized(video(1001, true), 3000)));
+    assert_eq!(drain(&mut slow), ["dropped 997", "K1001"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_gop_cache_holds_no_more_bytes_than_a_subscriber_may_queue() {
+    let mut f = fixture(HubConfig {
+        subscriber_queue_bytes: 10_000,
+        ..config()
+    });
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let _feed = f.started().await;
+    publisher.send(Media::VideoConfig(video_config()));
+    publisher.send(Media::Frame(sized(video(0, true), 4000)));
+    publisher.send(Media::Frame(sized(video(1, false), 4000)));
+    let mut early = f.hub.subscribe(id).unwrap();
+    assert_eq!(drain(&mut early), ["start 1", "video config", "K0", "P1"]);
+
+    publisher.send(Media::Frame(sized(video(2, false), 4000)));
+    let mut late = f.hub.subscribe(id).unwrap();
+    assert_eq!(
+        drain(&mut late),
+        ["start 1", "video config"],
+        "a 12 kB GOP is not replayed; the late joiner waits for a keyframe"
+    );
+    publisher.send(Media::Frame(sized(video(3, true), 4000)));
+    assert_eq!(drain(&mut late), ["K3"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_publisher_without_keyframes_is_disconnected_and_told_why() {
+    let mut f = fixture(HubConfig {
+        media_limits: MediaLimits {
+            max_keyframe_interval: Duration::from_secs(4),
+            ..MediaLimits::default()
+        },
+        ..config()
+    });
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let (_, mut feed) = f.started().await;
+    publisher.send(Media::VideoConfig(video_config()));
+    assert!(publisher.send(Media::Frame(video(0, true))));
+    for dts in (33..=4000).step_by(33) {
+        assert!(publisher.send(Media::Frame(video(dts, false))), "{dts}");
+    }
+    assert!(!publisher.send(Media::Frame(video(4033, false))));
+    assert!(
+        tokio::time::timeout(Duration::ZERO, publisher.disconnect_requested())
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        publisher.limit_exceeded(),
+        Some(MediaLimitExceeded::KeyframeInterval {
+            waited: Duration::from_millis(4033),
+            limit: Duration::from_secs(4)
+        })
+    );
+    assert!(!publisher.taken_over() && !publisher.hub_shut_down());
+    let events = drain(&mut feed);
+    assert_eq!(events.last().map(String::as_str), Some("stop 1"));
+    assert!(!events.iter().any(|e| e == "P4033"), "{events:?}");
+
+    // The stream waits for the encoder to come back, then ends.
+    drop(publisher);
+    assert_eq!(f.hub.live_streams(), vec![id]);
+    let kicked = Instant::now();
+    assert_eq!(f.ended().await, id);
+    assert!(Instant::now() - kicked >= WINDOW);
+
+    // A publisher that sends keyframes is not held to the last one's limit.
+    let next = f.hub.publish(&grant(id)).unwrap();
+    let _feed = f.started().await;
+    for second in 0..60 {
+        assert!(next.send(Media::Frame(video(second * 2000, true))));
+    }
+    assert_eq!(next.limit_exceeded(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_publisher_over_the_bitrate_is_disconnected() {
+    let mut f = fixture(HubConfig {
+        media_limits: MediaLimits {
+            max_bitrate: Some(1_000_000),
+            ..MediaLimits::default()
+        },
+        ..config()
+    });
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let _feed = f.started().await;
+    // 2 Mb/s, paced: the 10 s of credit at 1 Mb/s last about 10 s more.
+    let mut sent_ms = 0;
+    while publisher.send(Media::Frame(sized(audio(sent_ms), 2500))) {
+        tokio::time::advance(Duration::from_millis(10)).await;
+        sent_ms += 10;
+        assert!(sent_ms < 30_000, "never refused");
+    }
+    assert!(
+        (9_000..=11_000).contains(&sent_ms),
+        "refused after {sent_ms} ms"
+    );
+    assert_eq!(
+        publisher.limit_exceeded(),
+        Some(MediaLimitExceeded::Bitrate { limit: 1_000_000 })
+    );
+}
