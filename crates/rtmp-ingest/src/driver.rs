@@ -242,7 +242,23 @@ impl Driver {
         }
         // Best effort: the peer may already be gone.
         let _ = timeout(CLOSING_WRITE_TIMEOUT, self.socket.shutdown()).await;
+        if reason.tell_publisher().is_some() {
+            self.linger().await;
+        }
         ControlFlow::Break(())
+    }
+
+    /// Reads and discards what the peer still sends, until it hangs up or
+    /// [`CLOSING_WRITE_TIMEOUT`] passes. A publisher is mid-write when told
+    /// why it is disconnected; closing on unread data would make the kernel
+    /// reset the connection and throw the farewell away before the encoder
+    /// reads it (ffmpeg reads the server's messages only between writes).
+    async fn linger(&mut self) {
+        let mut discard = [0_u8; 16 * 1024];
+        let _ = timeout(CLOSING_WRITE_TIMEOUT, async {
+            while matches!(self.socket.read(&mut discard).await, Ok(read) if read > 0) {}
+        })
+        .await;
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod fixture;
 pub mod flv;
 pub mod media_check;
+pub mod memory;
 pub mod server;
 
 use std::time::Duration;
