@@ -1,6 +1,8 @@
 use nova_media::PublishRejection;
 use nova_media::flv::FlvError;
 
+use super::refusals::Refusal;
+
 /// Why a connection ends. `Display` is for logs.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CloseReason {
@@ -30,6 +32,9 @@ pub enum CloseReason {
     HandshakeTimeout,
     #[error("no data from the peer in time")]
     IdleTimeout,
+    /// The peer crossed one of the ingest's limits.
+    #[error("{detail}")]
+    Refused { reason: Refusal, detail: String },
 }
 
 impl CloseReason {
@@ -51,6 +56,7 @@ impl CloseReason {
                     .to_owned(),
             ),
             Self::IdleTimeout => Some("no media received for too long".to_owned()),
+            Self::Refused { detail, .. } => Some(format!("refused by the server: {detail}")),
             Self::Handshake(_)
             | Self::Session(_)
             | Self::UnknownApp(_)
@@ -69,6 +75,7 @@ impl CloseReason {
                 | Self::Session(_)
                 | Self::UnsupportedMedia(_)
                 | Self::MalformedMedia(_)
+                | Self::Refused { .. }
         )
     }
 }
