@@ -274,7 +274,10 @@ impl Driver {
         let Some(reason) = close else {
             return ControlFlow::Continue(());
         };
-        if let CloseReason::Refused { reason: refusal, .. } = &reason {
+        if let CloseReason::Refused {
+            reason: refusal, ..
+        } = &reason
+        {
             self.shared.config.refusals.refuse(*refusal, &reason);
         } else if reason.is_peer_error() {
             tracing::warn!("closing the connection: {reason}");

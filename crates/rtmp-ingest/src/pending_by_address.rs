@@ -83,7 +83,11 @@ mod tests {
         let _second = pending.enter(a).unwrap();
         assert!(pending.enter(a).is_none());
         // The same host as an IPv4-mapped IPv6 address.
-        assert!(pending.enter("::ffff:198.51.100.1".parse().unwrap()).is_none());
+        assert!(
+            pending
+                .enter("::ffff:198.51.100.1".parse().unwrap())
+                .is_none()
+        );
         assert!(pending.enter(b).is_some());
         drop(first);
         assert!(pending.enter(a).is_some());
@@ -93,7 +97,11 @@ mod tests {
     fn ipv6_counts_by_64_prefix_and_zero_means_no_limit() {
         let pending = PendingByAddress::new(1);
         let _one = pending.enter("2001:db8:1:2::1".parse().unwrap()).unwrap();
-        assert!(pending.enter("2001:db8:1:2::ffff".parse().unwrap()).is_none());
+        assert!(
+            pending
+                .enter("2001:db8:1:2::ffff".parse().unwrap())
+                .is_none()
+        );
         assert!(pending.enter("2001:db8:1:3::1".parse().unwrap()).is_some());
         let unlimited = PendingByAddress::new(0);
         let slots: Vec<_> = (0..100)

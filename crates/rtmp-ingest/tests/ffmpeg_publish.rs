@@ -12,9 +12,7 @@ use nova_media::{
     AudioConfig, PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, StreamEvent,
     StreamId, StreamSettings, Track, VideoConfig,
 };
-use nova_rtmp_ingest::{
-    Hub, HubConfig, HubObserver, IngestConfig, Refusal, Subscription, serve,
-};
+use nova_rtmp_ingest::{Hub, HubConfig, HubObserver, IngestConfig, Refusal, Subscription, serve};
 use nova_testkit::ffmpeg;
 use rml_rtmp::handshake::{Handshake, PeerType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -539,9 +537,7 @@ async fn shutdown_disconnects_publishers_and_ends_their_streams() {
 /// Completes a client handshake on a new connection from `source`.
 async fn handshaken_from(server: SocketAddr, source: &str) -> TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket
-        .bind(format!("{source}:0").parse().unwrap())
-        .unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
     let mut stream = socket.connect(server).await.unwrap();
     let mut handshake = Handshake::new(PeerType::Client);
     stream

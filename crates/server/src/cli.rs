@@ -118,6 +118,9 @@ pub struct ServeArgs {
     pub webhook_timeout: f64,
 
     #[command(flatten)]
+    pub rtmp_limits: crate::rtmp_limits::RtmpLimitArgs,
+
+    #[command(flatten)]
     pub storage: StorageArgs,
 
     #[command(flatten)]

@@ -10,6 +10,7 @@ mod live_control;
 mod logging;
 mod packager_supervisor;
 mod recording;
+mod rtmp_limits;
 mod run;
 mod secrets;
 mod shutdown;

@@ -190,7 +190,10 @@ mod tests {
     fn walks_what_rml_amf0_encodes_and_names_the_command() {
         let metadata = HashMap::from([
             ("width".to_owned(), Amf0Value::Number(1280.0)),
-            ("encoder".to_owned(), Amf0Value::Utf8String("obs".to_owned())),
+            (
+                "encoder".to_owned(),
+                Amf0Value::Utf8String("obs".to_owned()),
+            ),
             ("stereo".to_owned(), Amf0Value::Boolean(true)),
             (
                 "tracks".to_owned(),
@@ -250,7 +253,10 @@ mod tests {
     fn what_it_cannot_walk_is_refused() {
         assert_eq!(walk(&[0x0d], 32), Err(AmfProblem::UnknownMarker(0x0d)));
         assert_eq!(walk(&[NUMBER, 1, 2], 32), Err(AmfProblem::Truncated(1)));
-        assert_eq!(walk(&[STRING, 0, 5, b'a'], 32), Err(AmfProblem::Truncated(3)));
+        assert_eq!(
+            walk(&[STRING, 0, 5, b'a'], 32),
+            Err(AmfProblem::Truncated(3))
+        );
         assert_eq!(
             walk(&[OBJECT, 0, 0, NULL], 32),
             Err(AmfProblem::UnnamedProperty(1))

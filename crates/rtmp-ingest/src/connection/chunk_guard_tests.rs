@@ -21,7 +21,11 @@ fn guard() -> ChunkGuard {
 /// `chunk_size` chunks with format 3 headers between.
 fn message(csid: u8, type_id: u8, timestamp: u32, payload: &[u8], chunk_size: usize) -> Vec<u8> {
     let extended = timestamp >= EXTENDED_TIMESTAMP;
-    let field = if extended { EXTENDED_TIMESTAMP } else { timestamp };
+    let field = if extended {
+        EXTENDED_TIMESTAMP
+    } else {
+        timestamp
+    };
     let mut out = vec![csid];
     out.extend_from_slice(&field.to_be_bytes()[1..]);
     out.extend_from_slice(&(payload.len() as u32).to_be_bytes()[1..]);
@@ -150,7 +154,13 @@ fn reads_extended_timestamps_on_every_chunk() {
     let mut metadata = command("@setDataFrame");
     metadata.extend(std::iter::repeat_n(0x05, 300 - metadata.len()));
     let mut bytes = message(4, AMF0_DATA, 0x0100_0000, &metadata, 128);
-    bytes.extend(message(3, AMF0_COMMAND, 0x0200_0000, &command("createStream"), 128));
+    bytes.extend(message(
+        3,
+        AMF0_COMMAND,
+        0x0200_0000,
+        &command("createStream"),
+        128,
+    ));
     // Format 3 on the extended stream: the extended timestamp again.
     bytes.push(0xc3);
     bytes.extend_from_slice(&0x0200_0000_u32.to_be_bytes());
@@ -230,7 +240,11 @@ fn refuses_messages_declared_over_their_limit_at_the_header() {
     assert_eq!(refusal.reason, Refusal::MessageTooLarge);
     // Commands (and media before publishing) get the small limit.
     for type_id in [AMF0_COMMAND, AMF0_DATA, AUDIO, 22] {
-        assert!(ChunkGuard::new(limits.clone()).inspect(&header_only(type_id, 1000)).is_ok());
+        assert!(
+            ChunkGuard::new(limits.clone())
+                .inspect(&header_only(type_id, 1000))
+                .is_ok()
+        );
         let refusal = ChunkGuard::new(limits.clone())
             .inspect(&header_only(type_id, 0xff_ffff))
             .unwrap_err();
@@ -284,7 +298,9 @@ fn refuses_deep_or_unreadable_amf_in_every_amf_message_type() {
         max_amf_depth: 4,
         ..RtmpLimits::default()
     };
-    let deep: Vec<u8> = std::iter::repeat_n([0x0a, 0, 0, 0, 1], 5).flatten().collect();
+    let deep: Vec<u8> = std::iter::repeat_n([0x0a, 0, 0, 0, 1], 5)
+        .flatten()
+        .collect();
     for type_id in [AMF3_DATA, AMF3_COMMAND, AMF0_DATA, AMF0_COMMAND] {
         let refusal = inspect_both_ways(&limits, &message(3, type_id, 0, &deep, 128)).unwrap_err();
         assert_eq!(refusal.reason, Refusal::AmfTooDeep, "type {type_id}");
