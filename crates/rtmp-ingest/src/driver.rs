@@ -274,11 +274,16 @@ impl Driver {
         let Some(reason) = close else {
             return ControlFlow::Continue(());
         };
-        if let CloseReason::Refused {
-            reason: refusal, ..
-        } = &reason
-        {
-            self.shared.config.refusals.refuse(*refusal, &reason);
+        // Whatever anyone can send before a key is checked is counted and
+        // logged a few times a second at most, not once per socket.
+        let refusal = match &reason {
+            CloseReason::Refused { reason, .. } => Some(*reason),
+            CloseReason::Handshake(_) | CloseReason::HandshakeTimeout => Some(Refusal::Handshake),
+            CloseReason::Session(_) => Some(Refusal::Protocol),
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            self.shared.config.refusals.refuse(refusal, &reason);
         } else if reason.is_peer_error() {
             tracing::warn!("closing the connection: {reason}");
         } else {

@@ -100,13 +100,10 @@ impl Scene {
     /// The process is up, the live stream goes on, a new publisher goes
     /// live, and memory stayed within [`RSS_GROWTH_BOUND_KIB`].
     async fn assert_unharmed(&mut self, attack: &str) {
-        if let Some(status) = self.fixture.server.child.try_wait().unwrap() {
-            panic!("{attack}: the server died: {status}");
-        }
-        let before = self.published_segments().await;
+        let before = self.published_segments(attack).await;
         let grew = tokio::time::timeout(LIMIT, async {
             loop {
-                if self.published_segments().await > before {
+                if self.published_segments(attack).await > before {
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -115,31 +112,54 @@ impl Scene {
         .await;
         assert!(grew.is_ok(), "{attack}: the live playlist stopped growing");
         let took = self.new_publisher_goes_live(attack).await;
-        let peak = self.peak_rss_kib.load(Ordering::Relaxed);
-        eprintln!(
-            "{attack}: a new publisher went live in {took:.1?}; RSS baseline {} KiB, peak {peak} KiB (+{} KiB)",
-            self.baseline_rss_kib,
-            peak.saturating_sub(self.baseline_rss_kib)
-        );
+        let peak = self.report_rss(attack);
+        eprintln!("{attack}: a new publisher went live in {took:.1?}");
         assert!(
             peak <= self.baseline_rss_kib + RSS_GROWTH_BOUND_KIB,
             "{attack}: RSS peaked at {peak} KiB, over {} KiB + {RSS_GROWTH_BOUND_KIB} KiB",
             self.baseline_rss_kib
         );
+        self.assert_alive(attack);
+    }
+
+    fn assert_alive(&mut self, attack: &str) {
         if let Some(status) = self.fixture.server.child.try_wait().unwrap() {
             panic!("{attack}: the server died: {status}");
         }
     }
 
+    /// Prints the peak RSS so far and returns it.
+    fn report_rss(&self, attack: &str) -> u64 {
+        let peak = self.peak_rss_kib.load(Ordering::Relaxed);
+        eprintln!(
+            "{attack}: RSS baseline {} KiB, peak {peak} KiB (+{} KiB)",
+            self.baseline_rss_kib,
+            peak.saturating_sub(self.baseline_rss_kib)
+        );
+        peak
+    }
+
     /// Segments the live stream has published so far (sequence number of
     /// the first listed plus those listed).
-    async fn published_segments(&self) -> u64 {
-        let (_, playlist) = self
-            .fixture
-            .playlist(&self.playlist_url)
-            .await
-            .expect("the live playlist is served");
-        playlist.media_sequence + playlist.segments.len() as u64
+    async fn published_segments(&mut self, attack: &str) -> u64 {
+        let url = self.playlist_url.clone();
+        let response = self.fixture.server.client.get(&url).send().await;
+        let text = match response {
+            Ok(response) if response.status().is_success() => response.text().await.ok(),
+            _ => None,
+        };
+        let Some(text) = text else {
+            // A server that aborted takes a moment to be reaped.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            self.assert_alive(attack);
+            panic!("{attack}: the live playlist is not served");
+        };
+        match m3u8_rs::parse_playlist_res(text.as_bytes()) {
+            Ok(m3u8_rs::Playlist::MediaPlaylist(playlist)) => {
+                playlist.media_sequence + playlist.segments.len() as u64
+            }
+            other => panic!("{attack}: not a media playlist: {other:?}"),
+        }
     }
 
     /// Publishes a new stream with ffmpeg, starting ffmpeg again whenever
@@ -288,8 +308,12 @@ async fn a_16_mib_declared_message_is_refused_without_harm() {
             (sent, closed)
         }));
     }
+    let mut outcomes = Vec::new();
     for attacker in attackers {
-        let (sent, closed) = attacker.await.unwrap();
+        outcomes.push(attacker.await.unwrap());
+    }
+    scene.report_rss("16 MiB declared messages");
+    for (sent, closed) in outcomes {
         assert!(
             closed,
             "a 16 MiB message was not refused ({sent} bytes sent)"
@@ -328,8 +352,12 @@ async fn a_huge_chunk_size_is_refused_without_harm() {
             (sent, closed)
         }));
     }
+    let mut outcomes = Vec::new();
     for attacker in attackers {
-        let (sent, closed) = attacker.await.unwrap();
+        outcomes.push(attacker.await.unwrap());
+    }
+    scene.report_rss("a 2^31-1 chunk size");
+    for (sent, closed) in outcomes {
         assert!(
             closed,
             "a huge chunk size was not refused ({sent} bytes sent)"

@@ -212,7 +212,8 @@ mod tests {
 
     #[test]
     fn depth_is_bounded_for_every_container_kind() {
-        let kinds: [(&str, fn(Amf0Value) -> Amf0Value); 2] = [
+        type Wrap = fn(Amf0Value) -> Amf0Value;
+        let kinds: [(&str, Wrap); 2] = [
             ("strict array", |inner| Amf0Value::StrictArray(vec![inner])),
             ("object", object),
         ];

@@ -170,10 +170,10 @@ impl ChunkGuard {
         let message_header = [11, 7, 3, 0][usize::from(format)];
         let mut len = basic + message_header;
         if format < 3 {
-            if let Some(field) = self.header.get(basic..basic + 3) {
-                if u32::from_be_bytes([0, field[0], field[1], field[2]]) == EXTENDED_TIMESTAMP {
-                    len += 4;
-                }
+            if let Some(field) = self.header.get(basic..basic + 3)
+                && u24(field) == EXTENDED_TIMESTAMP
+            {
+                len += 4;
             }
         } else if self.header.len() >= basic {
             let csid = chunk_stream_id(&self.header);

@@ -319,7 +319,8 @@ impl Connection {
         match handled {
             Ok(Ok(results)) => self.drive(results, out),
             Ok(Err(error)) => {
-                warn!(
+                // The driver logs the close, a few times a second at most.
+                debug!(
                     len = bytes.len(),
                     "cannot parse the client's RTMP messages: {error}"
                 );

@@ -31,10 +31,14 @@ pub enum Refusal {
     PendingPerAddress,
     /// The global connection limit.
     Connections,
+    /// The RTMP handshake failed or was not completed in time.
+    Handshake,
+    /// Messages rml_rtmp could not parse (or panicked on).
+    Protocol,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 10] = [
+    pub const ALL: [Refusal; 12] = [
         Self::ChunkSize,
         Self::MessageTooLarge,
         Self::ChunkStreams,
@@ -45,6 +49,8 @@ impl Refusal {
         Self::PublishTimeout,
         Self::PendingPerAddress,
         Self::Connections,
+        Self::Handshake,
+        Self::Protocol,
     ];
 
     /// A stable name, for metrics labels.
@@ -60,6 +66,8 @@ impl Refusal {
             Self::PublishTimeout => "publish_timeout",
             Self::PendingPerAddress => "pending_per_address",
             Self::Connections => "connections",
+            Self::Handshake => "handshake",
+            Self::Protocol => "protocol",
         }
     }
 
