@@ -28,6 +28,8 @@ const INITIAL_CHUNK_SIZE: u32 = 128;
 /// A timestamp field of this value means a 4-byte extended timestamp
 /// follows the header.
 const EXTENDED_TIMESTAMP: u32 = 0xff_ffff;
+/// Basic header (3) + message header (11) + extended timestamp (4).
+const MAX_HEADER: usize = 18;
 
 const SET_CHUNK_SIZE: u8 = 1;
 const AUDIO: u8 = 8;
@@ -90,7 +92,7 @@ pub struct ChunkGuard {
     limits: RtmpLimits,
     chunk_size: u32,
     streams: HashMap<u32, PreviousHeader>,
-    /// A chunk header not yet complete (at most 18 bytes).
+    /// A chunk header being read (at most [`MAX_HEADER`] bytes).
     header: Vec<u8>,
     message: Option<InFlight>,
     /// Large audio and video messages are for a publisher whose key was
@@ -104,7 +106,7 @@ impl ChunkGuard {
             limits,
             chunk_size: INITIAL_CHUNK_SIZE,
             streams: HashMap::new(),
-            header: Vec::with_capacity(18),
+            header: Vec::with_capacity(MAX_HEADER),
             message: None,
             publishing: false,
         }
@@ -192,8 +194,12 @@ impl ChunkGuard {
 
     /// A complete chunk header is in `self.header`: start its chunk.
     fn start_chunk(&mut self, seen: &mut Seen) -> Result<(), GuardRefusal> {
-        let header = std::mem::take(&mut self.header);
-        self.header = Vec::with_capacity(18);
+        // Copied out so the buffer is reused for the next header.
+        let mut copy = [0_u8; MAX_HEADER];
+        let header = &mut copy[..self.header.len()];
+        header.copy_from_slice(&self.header);
+        self.header.clear();
+        let header = &*header;
         let format = header[0] >> 6;
         let csid = chunk_stream_id(&header);
         let fields = &header[match header[0] & 0x3f {
