@@ -9,8 +9,9 @@ use rml_rtmp::time::RtmpTimestamp;
 
 use super::*;
 
-/// What ffmpeg 7 sent after the handshake when publishing 1.5 s of the
-/// sample (connect … publish, metadata, audio and video).
+/// What ffmpeg 5.1 sent after the handshake when publishing 1.5 s of the
+/// sample with `-c copy` (connect … publish, metadata, audio and video;
+/// the key is from a throwaway database).
 const FFMPEG_PUBLISH: &[u8] = include_bytes!("testdata/ffmpeg-publish.rtmp");
 
 fn guard() -> ChunkGuard {
