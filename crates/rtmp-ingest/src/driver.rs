@@ -17,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::IngestConfig;
-use crate::connection::{Action, CloseReason, Connection, ConnectionConfig};
+use crate::connection::{Action, CloseReason, Connection, ConnectionConfig, Refusal};
 use crate::hub::{Hub, Publisher};
+use crate::pending_by_address::PendingSlot;
 
 /// What every connection task shares.
 pub(crate) struct Shared {
@@ -37,12 +38,19 @@ const CLOSING_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
 type Authorization = Pin<Box<dyn Future<Output = Result<PublishGrant, PublishRejection>> + Send>>;
 
-pub(crate) async fn run(socket: TcpStream, peer: SocketAddr, id: u64, shared: Arc<Shared>) {
+pub(crate) async fn run(
+    socket: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    shared: Arc<Shared>,
+    pending_slot: PendingSlot,
+) {
     let connection = Connection::new(
         id,
         peer,
         ConnectionConfig {
             app: shared.config.app.clone(),
+            limits: shared.config.limits.clone(),
         },
     );
     let span = connection.span().clone();
@@ -53,6 +61,8 @@ pub(crate) async fn run(socket: TcpStream, peer: SocketAddr, id: u64, shared: Ar
         publisher: None,
         authorization: None,
         out: Vec::new(),
+        pending_slot: Some(pending_slot),
+        publish_requested: false,
     };
     driver.run().instrument(span).await;
 }
@@ -64,6 +74,12 @@ struct Driver {
     publisher: Option<Publisher>,
     authorization: Option<Authorization>,
     out: Vec<u8>,
+    /// Held until the connection publishes: it counts against its
+    /// address's limit of connections that have not.
+    pending_slot: Option<PendingSlot>,
+    /// Whether the peer has sent `publish`; until then the publish
+    /// deadline applies.
+    publish_requested: bool,
 }
 
 enum Event {
@@ -77,12 +93,16 @@ impl Driver {
         tracing::debug!("connection accepted");
         let config = &self.shared.config;
         let (handshake_timeout, idle_timeout) = (config.handshake_timeout, config.idle_timeout);
-        let handshake_deadline = Instant::now() + handshake_timeout;
+        let accepted = Instant::now();
+        let handshake_deadline = accepted + handshake_timeout;
+        // From accept, not from the last byte: bytes trickled one at a
+        // time do not buy a connection more time to publish.
+        let publish_deadline = accepted + config.publish_timeout;
         // When the peer last sent anything (or was last expected to be quiet).
         let mut last_heard = Instant::now();
         // One timer for the whole connection, re-armed only when it fires:
         // creating a timer per read costs more than the read on a busy ingest.
-        let timer = sleep_until(handshake_deadline);
+        let timer = sleep_until(handshake_deadline.min(publish_deadline));
         tokio::pin!(timer);
         let mut buffer = vec![0_u8; READ_BUFFER];
         loop {
@@ -92,16 +112,25 @@ impl Driver {
                 () = disconnect_requested(&self.publisher) => Event::Close(self.kick_reason()),
                 outcome = authorization(&mut self.authorization) => Event::Authorized(outcome),
                 () = &mut timer => {
-                    let (deadline, expired) = if self.connection.is_handshaking() {
-                        (handshake_deadline, CloseReason::HandshakeTimeout)
-                    } else {
-                        (last_heard + idle_timeout, CloseReason::IdleTimeout)
-                    };
-                    if Instant::now() < deadline {
-                        timer.as_mut().reset(deadline);
-                        continue;
+                    let deadlines = [
+                        self.connection
+                            .is_handshaking()
+                            .then_some((handshake_deadline, CloseReason::HandshakeTimeout)),
+                        (!self.publish_requested).then(|| (publish_deadline, self.publish_timeout())),
+                        (!self.connection.is_handshaking())
+                            .then_some((last_heard + idle_timeout, CloseReason::IdleTimeout)),
+                    ];
+                    let now = Instant::now();
+                    let deadlines = deadlines.into_iter().flatten();
+                    match deadlines.clone().find(|(at, _)| *at <= now) {
+                        Some((_, expired)) => Event::Close(expired),
+                        None => {
+                            if let Some(next) = deadlines.map(|(at, _)| at).min() {
+                                timer.as_mut().reset(next);
+                            }
+                            continue;
+                        }
                     }
-                    Event::Close(expired)
                 }
                 read = self.socket.read(&mut buffer) => Event::Read(read),
             };
@@ -144,6 +173,16 @@ impl Driver {
         drop(self.publisher.take());
     }
 
+    fn publish_timeout(&self) -> CloseReason {
+        CloseReason::Refused {
+            reason: Refusal::PublishTimeout,
+            detail: format!(
+                "no publish within {:?} of connecting",
+                self.shared.config.publish_timeout
+            ),
+        }
+    }
+
     fn kick_reason(&self) -> CloseReason {
         match &self.publisher {
             Some(publisher) if let Some(exceeded) = publisher.limit_exceeded() => {
@@ -175,6 +214,8 @@ impl Driver {
         let actions = self.connection.publish_authorized(grant);
         if self.connection.publishing() == Some(grant.stream_id) {
             self.publisher = Some(publisher);
+            // Published: no longer one of its address's idle connections.
+            self.pending_slot = None;
         } else {
             publisher.finish();
         }
@@ -187,6 +228,7 @@ impl Driver {
             match action {
                 Action::Send(bytes) => self.out.extend_from_slice(&bytes),
                 Action::AuthorizePublish(request) => {
+                    self.publish_requested = true;
                     let authorizer = self.shared.authorizer.clone();
                     let limit = self.shared.config.authorize_timeout;
                     self.authorization = Some(Box::pin(async move {
@@ -235,14 +277,25 @@ impl Driver {
         let Some(reason) = close else {
             return ControlFlow::Continue(());
         };
-        if reason.is_peer_error() {
+        // Whatever anyone can send before a key is checked is counted and
+        // logged a few times a second at most, not once per socket.
+        let refusal = match &reason {
+            CloseReason::Refused { reason, .. } => Some(*reason),
+            CloseReason::Handshake(_) | CloseReason::HandshakeTimeout => Some(Refusal::Handshake),
+            CloseReason::Session(_) => Some(Refusal::Protocol),
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            self.shared.config.refusals.refuse(refusal, &reason);
+        } else if reason.is_peer_error() {
             tracing::warn!("closing the connection: {reason}");
         } else {
             tracing::info!("closing the connection: {reason}");
         }
         // Best effort: the peer may already be gone.
         let _ = timeout(CLOSING_WRITE_TIMEOUT, self.socket.shutdown()).await;
-        if reason.tell_publisher().is_some() {
+        // Only a publisher is sent a farewell (see `Connection::close`).
+        if self.publisher.is_some() && reason.tell_publisher().is_some() {
             self.linger().await;
         }
         ControlFlow::Break(())

@@ -15,10 +15,13 @@ mod driver;
 mod hub;
 mod listener;
 mod media;
+mod pending_by_address;
 mod timeline;
 
 pub use config::IngestConfig;
-pub use connection::{Action, CloseReason, Connection, ConnectionConfig};
+pub use connection::{
+    Action, CloseReason, Connection, ConnectionConfig, Refusal, RefusalCounters, RtmpLimits,
+};
 pub use hub::{
     BITRATE_BURST, Hub, HubClosed, HubConfig, HubObserver, MediaLimitExceeded, MediaLimits,
     Publisher, Subscription,

@@ -11,8 +11,10 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::IngestConfig;
+use crate::connection::Refusal;
 use crate::driver::{self, Shared};
 use crate::hub::Hub;
+use crate::pending_by_address::PendingByAddress;
 
 const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
@@ -34,6 +36,8 @@ pub async fn serve(
         .max_connections
         .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     let permits = Arc::new(Semaphore::new(limit));
+    let pending = PendingByAddress::new(config.max_pending_per_address);
+    let refusals = config.refusals.clone();
     let shared = Arc::new(Shared {
         hub,
         authorizer,
@@ -53,7 +57,21 @@ pub async fn serve(
             Ok((socket, peer)) => {
                 backoff = MIN_ACCEPT_BACKOFF;
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    tracing::warn!(%peer, limit, "connection limit reached; closing the new connection");
+                    refusals.refuse(
+                        Refusal::Connections,
+                        &format_args!("{peer}: {limit} connections already; closing the new one"),
+                    );
+                    drop(socket);
+                    continue;
+                };
+                let Some(pending_slot) = pending.enter(peer.ip()) else {
+                    refusals.refuse(
+                        Refusal::PendingPerAddress,
+                        &format_args!(
+                            "{peer}: {} connections from this address have not published yet; closing the new one",
+                            shared.config.max_pending_per_address
+                        ),
+                    );
                     drop(socket);
                     continue;
                 };
@@ -61,7 +79,7 @@ pub async fn serve(
                 let shared = shared.clone();
                 let id = next_id;
                 tokio::spawn(async move {
-                    driver::run(socket, peer, id, shared).await;
+                    driver::run(socket, peer, id, shared, pending_slot).await;
                     drop(permit);
                 });
             }

@@ -12,7 +12,7 @@ use nova_media::{
     AudioConfig, PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, StreamEvent,
     StreamId, StreamSettings, Track, VideoConfig,
 };
-use nova_rtmp_ingest::{Hub, HubConfig, HubObserver, IngestConfig, Subscription, serve};
+use nova_rtmp_ingest::{Hub, HubConfig, HubObserver, IngestConfig, Refusal, Subscription, serve};
 use nova_testkit::ffmpeg;
 use rml_rtmp::handshake::{Handshake, PeerType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -531,5 +531,102 @@ async fn shutdown_disconnects_publishers_and_ends_their_streams() {
     assert_eq!(server.ended().await, stream);
     let status = exit_status(publisher).await;
     assert!(!status.success(), "ffmpeg loses its server: {status}");
+    server.stop().await;
+}
+
+/// Completes a client handshake on a new connection from `source`.
+async fn handshaken_from(server: SocketAddr, source: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut stream = socket.connect(server).await.unwrap();
+    let mut handshake = Handshake::new(PeerType::Client);
+    stream
+        .write_all(&handshake.generate_outbound_p0_and_p1().unwrap())
+        .await
+        .unwrap();
+    let mut s0_s1_s2 = vec![0; 1 + 1536 * 2];
+    tokio::time::timeout(GUARD, stream.read_exact(&mut s0_s1_s2))
+        .await
+        .unwrap()
+        .unwrap();
+    match handshake.process_bytes(&s0_s1_s2).unwrap() {
+        rml_rtmp::handshake::HandshakeProcessResult::Completed { response_bytes, .. } => {
+            stream.write_all(&response_bytes).await.unwrap();
+        }
+        other => panic!("handshake not completed: {other:?}"),
+    }
+    stream
+}
+
+/// Whether the server closed `stream` within `limit`.
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    let mut sink = [0_u8; 4096];
+    tokio::time::timeout(limit, async {
+        while let Ok(1..) = stream.read(&mut sink).await {}
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test]
+async fn trickled_bytes_do_not_extend_the_publish_deadline() {
+    let config = IngestConfig {
+        publish_timeout: Duration::from_secs(1),
+        ..IngestConfig::default()
+    };
+    let refusals = config.refusals.clone();
+    let server = Server::start(&[], config, HubConfig::default()).await;
+    let started = tokio::time::Instant::now();
+    let stream = handshaken_from(server.addr, "127.0.0.1").await;
+    let (mut reader, mut writer) = stream.into_split();
+    // A byte every 100 ms of a valid command (AMF0 nulls) would hold the
+    // idle timer (30 s) off forever.
+    let mut command = vec![0x03, 0, 0, 0, 0, 0, 64, 20, 0, 0, 0, 0];
+    command.extend([0x05; 64]);
+    let trickle = tokio::spawn(async move {
+        for byte in command.into_iter().cycle() {
+            if writer.write_all(&[byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut sink = [0_u8; 4096];
+    tokio::time::timeout(GUARD, async {
+        while let Ok(1..) = reader.read(&mut sink).await {}
+    })
+    .await
+    .expect("closed at the publish deadline");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    trickle.abort();
+    assert_eq!(refusals.get(Refusal::PublishTimeout), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_that_have_not_published_are_capped_per_address() {
+    let config = IngestConfig {
+        max_pending_per_address: 2,
+        ..IngestConfig::default()
+    };
+    let refusals = config.refusals.clone();
+    let server = Server::start(&[], config, HubConfig::default()).await;
+    let mut held = vec![
+        handshaken_from(server.addr, "127.0.0.1").await,
+        handshaken_from(server.addr, "127.0.0.1").await,
+    ];
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut third = socket.connect(server.addr).await.unwrap();
+    assert!(closed_within(&mut third, GUARD).await);
+    assert_eq!(refusals.get(Refusal::PendingPerAddress), 1);
+    // Another address is served; so is this one once a slot is free.
+    held.push(handshaken_from(server.addr, "127.0.0.2").await);
+    held.remove(0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    held.push(handshaken_from(server.addr, "127.0.0.1").await);
+    assert!(!closed_within(&mut held[2], Duration::from_millis(300)).await);
+    assert_eq!(refusals.get(Refusal::PendingPerAddress), 1);
+    drop(held);
     server.stop().await;
 }

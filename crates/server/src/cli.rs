@@ -121,6 +121,9 @@ pub struct ServeArgs {
     pub media_limits: MediaLimitArgs,
 
     #[command(flatten)]
+    pub rtmp_limits: crate::rtmp_limits::RtmpLimitArgs,
+
+    #[command(flatten)]
     pub storage: StorageArgs,
 
     #[command(flatten)]

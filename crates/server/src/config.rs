@@ -41,6 +41,7 @@ pub fn validate(args: &ServeArgs) -> Result<()> {
         args.rtmp_idle_timeout >= 1.0,
         "--rtmp-idle-timeout must be at least 1 second"
     );
+    args.rtmp_limits.validate()?;
     anyhow::ensure!(
         (3.0..=3600.0).contains(&args.viewer_session_timeout),
         "--viewer-session-timeout must be between 3 and 3600 seconds"

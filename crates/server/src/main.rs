@@ -11,6 +11,7 @@ mod logging;
 mod packager_supervisor;
 mod quantity;
 mod recording;
+mod rtmp_limits;
 mod run;
 mod secrets;
 mod shutdown;

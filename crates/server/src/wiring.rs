@@ -153,11 +153,11 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         rtmp_listener,
         hub.clone(),
         authorizer,
-        IngestConfig {
+        args.rtmp_limits.apply(IngestConfig {
             max_connections: args.max_connections,
             idle_timeout: Duration::from_secs_f64(args.rtmp_idle_timeout),
             ..IngestConfig::default()
-        },
+        }),
         stop_accepting.clone(),
     ));
     let stop_http = CancellationToken::new();

@@ -1,6 +1,7 @@
 use nova_media::PublishRejection;
 use nova_media::flv::FlvError;
 
+use super::refusals::Refusal;
 use crate::hub::MediaLimitExceeded;
 
 /// Why a connection ends. `Display` is for logs.
@@ -35,6 +36,9 @@ pub enum CloseReason {
     HandshakeTimeout,
     #[error("no data from the peer in time")]
     IdleTimeout,
+    /// The peer crossed one of the ingest's limits.
+    #[error("{detail}")]
+    Refused { reason: Refusal, detail: String },
 }
 
 impl CloseReason {
@@ -57,6 +61,7 @@ impl CloseReason {
             ),
             Self::IdleTimeout => Some("no media received for too long".to_owned()),
             Self::MediaLimit(exceeded) => Some(exceeded.advice()),
+            Self::Refused { detail, .. } => Some(format!("refused by the server: {detail}")),
             Self::Handshake(_)
             | Self::Session(_)
             | Self::UnknownApp(_)
@@ -76,6 +81,7 @@ impl CloseReason {
                 | Self::UnsupportedMedia(_)
                 | Self::MalformedMedia(_)
                 | Self::MediaLimit(_)
+                | Self::Refused { .. }
         )
     }
 }

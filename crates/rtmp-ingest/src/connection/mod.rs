@@ -6,7 +6,11 @@
 //! touches a socket or a clock, so tests drive it synchronously with an
 //! in-process rml_rtmp client as the peer.
 
+mod amf_walk;
+mod chunk_guard;
 mod close;
+mod limits;
+mod refusals;
 mod status;
 mod tags;
 #[cfg(test)]
@@ -25,7 +29,10 @@ use rml_rtmp::sessions::{
 };
 use tracing::{debug, error, info, trace, warn};
 
+use self::chunk_guard::ChunkGuard;
 pub use self::close::CloseReason;
+pub use self::limits::RtmpLimits;
+pub use self::refusals::{Refusal, RefusalCounters};
 use self::tags::{TagOutcome, TagReader, is_unsupported};
 use crate::media::Media;
 
@@ -48,12 +55,14 @@ const MAX_MALFORMED_IN_A_ROW: u32 = 64;
 pub struct ConnectionConfig {
     /// The only RTMP application publishers may connect to.
     pub app: String,
+    pub limits: RtmpLimits,
 }
 
 impl Default for ConnectionConfig {
     fn default() -> Self {
         Self {
             app: "live".to_owned(),
+            limits: RtmpLimits::default(),
         }
     }
 }
@@ -83,6 +92,9 @@ pub struct Connection {
     session_config: ServerSessionConfig,
     span: tracing::Span,
     state: State,
+    /// Sees every message's length and type before rml_rtmp does.
+    guard: ChunkGuard,
+    create_streams: u32,
 }
 
 enum State {
@@ -114,6 +126,8 @@ impl Connection {
         session_config.send_on_bw_done_message_on_start = false;
         Self {
             peer,
+            guard: ChunkGuard::new(config.limits.clone()),
+            create_streams: 0,
             config,
             session_config,
             span: tracing::info_span!("rtmp", conn = id, %peer, key = tracing::field::Empty),
@@ -193,6 +207,7 @@ impl Connection {
             } => {
                 let accepted = session.accept_request(request_id);
                 info!(stream = %grant.stream_id, "publish accepted");
+                self.guard.set_publishing(true);
                 self.state = State::Publishing {
                     session,
                     stream: grant.stream_id,
@@ -266,6 +281,33 @@ impl Connection {
     }
 
     fn feed_session(&mut self, bytes: &[u8], out: &mut Vec<Action>) {
+        // The guard sees the bytes first: rml_rtmp allocates what a message
+        // declares and decodes AMF0 recursively.
+        let seen = match self.guard.inspect(bytes) {
+            Ok(seen) => seen,
+            Err(refusal) => {
+                self.close_into(
+                    CloseReason::Refused {
+                        reason: refusal.reason,
+                        detail: refusal.detail,
+                    },
+                    out,
+                );
+                return;
+            }
+        };
+        self.create_streams = self.create_streams.saturating_add(seen.create_streams);
+        let limit = self.config.limits.max_create_streams;
+        if self.create_streams > limit {
+            self.close_into(
+                CloseReason::Refused {
+                    reason: Refusal::CreateStreams,
+                    detail: format!("more than {limit} createStream commands"),
+                },
+                out,
+            );
+            return;
+        }
         let Some(session) = self.session_mut() else {
             return;
         };
@@ -277,7 +319,8 @@ impl Connection {
         match handled {
             Ok(Ok(results)) => self.drive(results, out),
             Ok(Err(error)) => {
-                warn!(
+                // The driver logs the close, a few times a second at most.
+                debug!(
                     len = bytes.len(),
                     "cannot parse the client's RTMP messages: {error}"
                 );
@@ -466,6 +509,7 @@ impl Connection {
             return;
         };
         info!("publisher unpublished");
+        self.guard.set_publishing(false);
         // The connection may publish again; OBS and ffmpeg hang up instead.
         self.state = State::Active(session);
         out.push(Action::PublishFinished);

@@ -423,6 +423,7 @@ fn connect_to_another_app_is_refused() {
 fn the_app_name_is_configurable() {
     let mut pair = Pair::with_config(ConnectionConfig {
         app: "ingest".to_owned(),
+        ..ConnectionConfig::default()
     });
     pair.connect("ingest");
     assert!(
@@ -432,6 +433,7 @@ fn the_app_name_is_configurable() {
     assert_eq!(pair.close_reason(), None);
     let mut pair = Pair::with_config(ConnectionConfig {
         app: "ingest".to_owned(),
+        ..ConnectionConfig::default()
     });
     pair.connect("live");
     assert_eq!(
@@ -652,4 +654,92 @@ fn raw_message(message: RtmpMessage) -> Vec<u8> {
         .serialize(&payload, true, false)
         .unwrap()
         .bytes
+}
+
+fn refusal(pair: &Pair) -> Option<Refusal> {
+    match pair.close_reason()? {
+        CloseReason::Refused { reason, .. } => Some(*reason),
+        _ => None,
+    }
+}
+
+/// A type 20 message of `payload` on chunk stream 5, 128-byte chunks.
+fn raw_command(payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![5, 0, 0, 0];
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes()[1..]);
+    out.extend_from_slice(&[20, 0, 0, 0, 0]);
+    for (index, chunk) in payload.chunks(128).enumerate() {
+        if index > 0 {
+            out.push(0xc5);
+        }
+        out.extend_from_slice(chunk);
+    }
+    out
+}
+
+#[test]
+fn amf_nested_past_the_limit_never_reaches_rml_rtmp() {
+    // A megabyte of nested strict arrays, allowed by size: rml_amf0 would
+    // recurse 200,000 deep and abort this test process.
+    let mut pair = Pair::with_config(ConnectionConfig {
+        limits: RtmpLimits {
+            max_command_message: 0xff_ffff,
+            ..RtmpLimits::default()
+        },
+        ..ConnectionConfig::default()
+    });
+    let deep: Vec<u8> = std::iter::repeat_n([0x0a, 0, 0, 0, 1], 200_000)
+        .flatten()
+        .collect();
+    pair.deliver_to_server(&raw_command(&deep));
+    assert_eq!(refusal(&pair), Some(Refusal::AmfTooDeep));
+    assert!(pair.server.is_closed());
+}
+
+#[test]
+fn create_stream_is_bounded_per_connection() {
+    let mut pair = Pair::new();
+    pair.connect("live");
+    let create = rml_rtmp::rml_amf0::serialize(&vec![
+        Amf0Value::Utf8String("createStream".to_owned()),
+        Amf0Value::Number(2.0),
+        Amf0Value::Null,
+    ])
+    .unwrap();
+    for _ in 0..RtmpLimits::default().max_create_streams {
+        pair.deliver_to_server(&raw_command(&create));
+        assert_eq!(pair.close_reason(), None);
+    }
+    pair.deliver_to_server(&raw_command(&create));
+    assert_eq!(refusal(&pair), Some(Refusal::CreateStreams));
+}
+
+#[test]
+fn media_gets_the_large_limit_only_once_publishing() {
+    let limits = RtmpLimits {
+        max_media_message: 100_000,
+        ..RtmpLimits::default()
+    };
+    let mut pair = Pair::with_config(ConnectionConfig {
+        limits: limits.clone(),
+        ..ConnectionConfig::default()
+    });
+    pair.publish("key");
+    pair.video(avc_sequence_header(), 0);
+    let mut keyframe = avc_frame(true, 0).to_vec();
+    keyframe.resize(90_000, 0x88);
+    pair.video(Bytes::from(keyframe.clone()), 33);
+    assert_eq!(pair.close_reason(), None);
+    keyframe.resize(100_001, 0x88);
+    pair.video(Bytes::from(keyframe), 66);
+    assert_eq!(refusal(&pair), Some(Refusal::MessageTooLarge));
+    // The publisher is told which limit it crossed.
+    assert!(
+        pair.events
+            .contains(&ClientSessionEvent::UnhandleableOnStatusCode {
+                code: "NetStream.Failed".to_owned()
+            }),
+        "{:?}",
+        pair.events
+    );
 }

@@ -7,18 +7,25 @@ use std::time::Duration;
 
 /// `VmRSS` of process `pid`, in bytes.
 pub fn resident_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|error| panic!("process {pid} is gone: {error}"));
+    try_resident_bytes(pid).unwrap_or_else(|| panic!("process {pid} is gone"))
+}
+
+/// `VmRSS` of process `pid`, in bytes; `None` once it is gone.
+pub fn try_resident_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kib: u64 = status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("/proc/PID/status has VmRSS");
-    kib * 1024
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
 }
 
 /// The highest resident memory of a process since [`PeakMemory::watch`],
-/// sampled every 50 ms until dropped.
+/// sampled every 50 ms until dropped or the process is gone.
 pub struct PeakMemory {
     peak: Arc<AtomicU64>,
     sampler: tokio::task::JoinHandle<()>,
@@ -30,8 +37,8 @@ impl PeakMemory {
         let sampler = tokio::spawn({
             let peak = peak.clone();
             async move {
-                loop {
-                    peak.fetch_max(resident_bytes(pid), Ordering::Relaxed);
+                while let Some(now) = try_resident_bytes(pid) {
+                    peak.fetch_max(now, Ordering::Relaxed);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
