@@ -5,6 +5,8 @@ use clap::{Args, Parser, Subcommand};
 use nova_media::{SegmentContainer, TranscodeProfile};
 use uuid::Uuid;
 
+use crate::byte_size::{self, FreeSpace};
+
 /// nova-live: RTMP in, HLS out, with a management API over Postgres.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -52,6 +54,12 @@ pub struct ServeArgs {
     /// PostgreSQL URL. Unset: nova-live runs its own cluster under the data directory.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// Directory of the embedded PostgreSQL cluster (e.g. a disk of its own,
+    /// so recordings filling the data disk cannot stop the database).
+    /// Default: <data dir>/postgres. Ignored with DATABASE_URL.
+    #[arg(long, env = "NOVA_DATABASE_DIR")]
+    pub database_dir: Option<PathBuf>,
 
     /// Base URL that playback URLs handed out by the API start with
     /// (e.g. https://live.example.com). Default: http://<this host's name>:<HTTP port>.
@@ -189,6 +197,17 @@ pub struct StorageArgs {
     /// Uploads in flight at once.
     #[arg(long, env = "NOVA_UPLOAD_CONCURRENCY", default_value_t = 4)]
     pub upload_concurrency: usize,
+
+    /// Free space each data path must keep (the recordings directory, the
+    /// upload spool, the embedded database): bytes (`2GiB`) or a share of
+    /// the filesystem (`5%`). Below it recording pauses; live playback goes on.
+    #[arg(long, env = "NOVA_MIN_FREE_DISK", default_value = "512MiB", value_parser = byte_size::parse_free_space)]
+    pub min_free_disk: FreeSpace,
+
+    /// Bytes the upload spool may hold while the store is unreachable (e.g.
+    /// `8GiB`); when full, recording pauses until it drains.
+    #[arg(long, env = "NOVA_MAX_SPOOL_BYTES", default_value = "8GiB", value_parser = byte_size::parse_bytes)]
+    pub max_spool_bytes: u64,
 
     /// Days recordings are kept unless their stream says otherwise; 0 keeps
     /// them until deleted.

@@ -60,6 +60,10 @@ pub fn validate(args: &ServeArgs) -> Result<()> {
         args.storage.recording_retention_days <= 36_500,
         "--recording-retention-days must be at most 36500"
     );
+    anyhow::ensure!(
+        args.storage.max_spool_bytes >= 1 << 20,
+        "--max-spool-bytes must be at least 1MiB (a few segments)"
+    );
     if let Some(url) = &args.public_url {
         anyhow::ensure!(
             url.starts_with("http://") || url.starts_with("https://"),

@@ -1,13 +1,17 @@
 //! `nova-live`: the live-video origin server binary.
 
 mod banner;
+mod byte_size;
 mod cli;
+mod cluster_access;
 mod config;
 mod database;
+mod disk_watch;
 mod embedded_pg;
 mod health;
 mod live_control;
 mod logging;
+mod orphan_postmaster;
 mod packager_supervisor;
 mod recording;
 mod run;
