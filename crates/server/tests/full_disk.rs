@@ -222,6 +222,7 @@ async fn a_full_disk_pauses_recording_and_keeps_what_was_stored() {
     let fill = disk.free_bytes().saturating_sub((WATERMARK_MIB / 2) * MIB);
     std::fs::write(&ballast, vec![0u8; fill as usize]).unwrap();
     assert!(disk.free_bytes() < WATERMARK_MIB * MIB);
+    let filled = std::time::Instant::now();
 
     let warning = wait_for(
         "a health warning that recording is paused",
@@ -230,6 +231,11 @@ async fn a_full_disk_pauses_recording_and_keeps_what_was_stored() {
     )
     .await;
     assert!(warning.contains("--min-free-disk"), "{warning}");
+    eprintln!(
+        "recording paused {:?} after the disk filled ({} MiB free)",
+        filled.elapsed(),
+        disk.free_bytes() / MIB
+    );
     let paused = wait_for("a recording.paused webhook", LIMIT, || async {
         webhook_payloads(&database.url, "recording.paused")
             .await
@@ -277,6 +283,11 @@ async fn a_full_disk_pauses_recording_and_keeps_what_was_stored() {
     assert!(
         resumed["data"]["skipped_segments"].as_u64().unwrap() >= 3,
         "{resumed}"
+    );
+    eprintln!(
+        "recording resumed; {} segments stored before the gap, {} skipped",
+        before_gap.len(),
+        resumed["data"]["skipped_segments"]
     );
     wait_for("3 segments recorded after the gap", LIMIT, || async {
         (rows(&database.url, &id).await.len() >= during_gap.len() + 3).then_some(())
@@ -394,6 +405,7 @@ async fn a_full_spool_pauses_recording_until_the_store_returns() {
     )
     .await;
     let spooled = spool_bytes(&spool);
+    eprintln!("spool while paused: {spooled} bytes (cap {SPOOL_CAP})");
     assert!(
         spooled <= SPOOL_CAP,
         "the spool holds {spooled} bytes, over its {SPOOL_CAP} cap"
