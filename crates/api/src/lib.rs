@@ -46,7 +46,7 @@ pub use live_control::{IngestHealth, LiveControl, RenditionHealth, RenditionStat
 pub use publish_authorizer::PgPublishAuthorizer;
 pub use rate_limit::RateLimit;
 pub use readiness::Readiness;
-pub use recordings::notify_recording_ready;
+pub use recordings::{notify_recording_paused, notify_recording_ready, notify_recording_resumed};
 pub use router::app;
 pub use state::AppState;
 pub use stream_status::{end_orphaned_live_streams, mark_stream_ended, mark_stream_live};

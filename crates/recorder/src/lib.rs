@@ -5,10 +5,12 @@
 //! catalog that serves, clips and deletes recordings. [`S3ObjectStore`] is
 //! the S3-compatible store; the filesystem one is `nova_dvr::FsObjectStore`.
 
+mod gate;
 mod recorder;
 mod s3_store;
 pub mod uploader;
 
+pub use gate::RecordingGate;
 pub use recorder::{Recorder, RecorderConfig, RecorderTasks, UploadTag};
 pub use s3_store::{MIN_PART_SIZE, S3Config, S3ObjectStore};
 pub use uploader::{

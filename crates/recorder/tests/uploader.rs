@@ -571,3 +571,79 @@ async fn a_spool_left_by_an_earlier_build_is_uploaded_with_its_tag() {
     uploader.shutdown(Duration::from_secs(5)).await;
     assert_eq!(spool_files(spool.path()), (0, 0));
 }
+
+/// The store is down for longer than the spool can hold: the spool stops at
+/// its byte cap, memory at its budget, and what fits in neither is dropped
+/// (reported failed) instead of growing either; `spool_full` tells the
+/// recorder to pause. When the store returns, everything kept is uploaded
+/// intact and the spool is no longer full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spool_cap_bounds_disk_and_memory_while_the_store_is_down() {
+    const SPOOL_CAP: u64 = 12_000;
+    const MEMORY_BUDGET: u64 = 6_000;
+    const JOBS: usize = 40;
+    let mut server = S3sServer::start();
+    let store = Arc::new(server.store().await);
+    let spool = tempfile::tempdir().unwrap();
+    let config = UploaderConfig {
+        max_spool_bytes: SPOOL_CAP,
+        memory_budget: MEMORY_BUDGET,
+        ..quick_config()
+    };
+    let (uploader, mut done) = Uploader::start(store.clone(), spool.path(), config)
+        .await
+        .unwrap();
+    server.stop();
+    let jobs: Vec<UploadJob<serde_json::Value>> = (0..JOBS)
+        .map(|i| {
+            UploadJob::new(format!("live/s1/{i:03}.m4s"), body(i), meta())
+                .in_group("s1", Ordering::Parallel)
+                .with_tag(json!({ "i": i }))
+        })
+        .collect();
+    let submitted: u64 = jobs.iter().map(|j| j.body.len() as u64).sum();
+    for job in jobs.iter().cloned() {
+        uploader.submit(job).unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    wait_for("every job spooled, held or dropped", PATIENCE, || {
+        let s = uploader.stats();
+        s.queued + s.in_flight + s.dropped == JOBS as u64 && s.dropped > 0
+    })
+    .await;
+    let stats = uploader.stats();
+    assert!(stats.spool_full, "{stats:?}");
+    assert!(
+        stats.spooled_bytes <= SPOOL_CAP,
+        "the spool grew past its cap: {stats:?}"
+    );
+    assert!(
+        stats.memory_bytes <= MEMORY_BUDGET + 2_500,
+        "memory grew past its budget (plus the probe's body): {stats:?}"
+    );
+    let on_disk: u64 = std::fs::read_dir(spool.path())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".data"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert!(on_disk <= SPOOL_CAP, "{on_disk} bytes in the spool");
+    assert!(submitted > SPOOL_CAP + MEMORY_BUDGET + 2_500);
+    let dropped = stats.dropped as usize;
+
+    server.resume();
+    let completions = collect(&mut done, JOBS).await;
+    let failed = completions.iter().filter(|c| c.result.is_err()).count();
+    assert_eq!(failed, dropped, "each dropped job is reported failed");
+    for completion in completions.iter().filter(|c| c.result.is_ok()) {
+        let i = completion.tag["i"].as_u64().unwrap() as usize;
+        assert_stored(store.as_ref(), &completion.key, &body(i)).await;
+    }
+    wait_for("the spool to drain", PATIENCE, || {
+        let s = uploader.stats();
+        s.spooled == 0 && !s.spool_full
+    })
+    .await;
+    let stats = uploader.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(stats.uploaded as usize, JOBS - dropped);
+}

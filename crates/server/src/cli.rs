@@ -5,6 +5,8 @@ use clap::{Args, Parser, Subcommand};
 use nova_media::{SegmentContainer, TranscodeProfile};
 use uuid::Uuid;
 
+use crate::units::{self, FreeSpace};
+
 /// nova-live: RTMP in, HLS out, with a management API over Postgres.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -52,6 +54,12 @@ pub struct ServeArgs {
     /// PostgreSQL URL. Unset: nova-live runs its own cluster under the data directory.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// Directory of the embedded PostgreSQL cluster (e.g. a disk of its own,
+    /// so recordings filling the data disk cannot stop the database).
+    /// Default: <data dir>/postgres. Ignored with DATABASE_URL.
+    #[arg(long, env = "NOVA_DATABASE_DIR")]
+    pub database_dir: Option<PathBuf>,
 
     /// Base URL that playback URLs handed out by the API start with
     /// (e.g. https://live.example.com). Default: http://<this host's name>:<HTTP port>.
@@ -136,7 +144,7 @@ pub struct ServeArgs {
 pub struct MediaLimitArgs {
     /// Most bits per second a publisher may send, averaged over 10 s (for
     /// example `20M`); 0 means no limit.
-    #[arg(long, env = "NOVA_MAX_INGEST_BITRATE", default_value = "0", value_parser = crate::quantity::parse)]
+    #[arg(long, env = "NOVA_MAX_INGEST_BITRATE", default_value = "0", value_parser = units::parse_bitrate)]
     pub max_ingest_bitrate: u64,
 
     /// Most seconds of video between two keyframes. Segments end only on
@@ -144,9 +152,9 @@ pub struct MediaLimitArgs {
     #[arg(long, env = "NOVA_MAX_SEGMENT_DURATION", default_value_t = 30.0)]
     pub max_segment_duration: f64,
 
-    /// Most bytes of media between two keyframes (for example `64Mi`): the
+    /// Most bytes of media between two keyframes (for example `64MiB`): the
     /// bound on a segment in the making and on the GOP cache.
-    #[arg(long, env = "NOVA_MAX_SEGMENT_BYTES", default_value = "64Mi", value_parser = crate::quantity::parse)]
+    #[arg(long, env = "NOVA_MAX_SEGMENT_BYTES", default_value = "64MiB", value_parser = units::parse_bytes)]
     pub max_segment_bytes: u64,
 }
 
@@ -215,6 +223,17 @@ pub struct StorageArgs {
     /// Uploads in flight at once.
     #[arg(long, env = "NOVA_UPLOAD_CONCURRENCY", default_value_t = 4)]
     pub upload_concurrency: usize,
+
+    /// Free space each data path must keep (the recordings directory, the
+    /// upload spool, the embedded database): bytes (`2GiB`) or a share of
+    /// the filesystem (`5%`). Below it recording pauses; live playback goes on.
+    #[arg(long, env = "NOVA_MIN_FREE_DISK", default_value = "512MiB", value_parser = units::parse_free_space)]
+    pub min_free_disk: FreeSpace,
+
+    /// Bytes the upload spool may hold while the store is unreachable (e.g.
+    /// `8GiB`); when full, recording pauses until it drains.
+    #[arg(long, env = "NOVA_MAX_SPOOL_BYTES", default_value = "8GiB", value_parser = units::parse_bytes)]
+    pub max_spool_bytes: u64,
 
     /// Days recordings are kept unless their stream says otherwise; 0 keeps
     /// them until deleted.

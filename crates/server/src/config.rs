@@ -75,6 +75,10 @@ pub fn validate(args: &ServeArgs) -> Result<()> {
         (1 << 20..=4 << 30).contains(&limits.max_segment_bytes),
         "--max-segment-bytes must be between 1Mi and 4Gi"
     );
+    anyhow::ensure!(
+        args.storage.max_spool_bytes >= 1 << 20,
+        "--max-spool-bytes must be at least 1MiB (a few segments)"
+    );
     if let Some(url) = &args.public_url {
         anyhow::ensure!(
             url.starts_with("http://") || url.starts_with("https://"),

@@ -10,16 +10,32 @@ use sqlx::{Executor, PgPool};
 use crate::cli::ServeArgs;
 use crate::embedded_pg::EmbeddedPostgres;
 
-/// Starts the embedded PostgreSQL under the data directory, unless a
-/// database URL was given.
+/// Starts the embedded PostgreSQL (under the data directory, or in
+/// `--database-dir`), unless a database URL was given.
 pub async fn start_embedded(args: &ServeArgs) -> Result<Option<EmbeddedPostgres>> {
     Ok(match &args.database_url {
         Some(_) => None,
         None => {
             let dir = args.data.data_dir.clone();
-            Some(tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir)).await??)
+            let database_dir = args.database_dir.clone();
+            Some(
+                tokio::task::spawn_blocking(move || {
+                    EmbeddedPostgres::start(&dir, database_dir.as_deref())
+                })
+                .await??,
+            )
         }
     })
+}
+
+/// The embedded cluster's directory (whose disk must keep free space);
+/// `None` with DATABASE_URL.
+pub fn embedded_dir(args: &ServeArgs) -> Option<std::path::PathBuf> {
+    match (&args.database_url, &args.database_dir) {
+        (Some(_), _) => None,
+        (None, Some(dir)) => Some(dir.clone()),
+        (None, None) => Some(args.data.data_dir.join("postgres")),
+    }
 }
 
 /// A failure to stop is logged: the server's own result matters more.

@@ -4,6 +4,10 @@
 //!
 //! PostgreSQL refuses to run as root, so when nova-live runs as root the
 //! cluster belongs to an unprivileged user (`postgres`, created if missing).
+//! The cluster stays where the operator put it (`<data dir>/postgres`, or
+//! `--database-dir`): when that user cannot reach it, it is given the right
+//! to pass through (never to list) the directories on the way; see
+//! [`cluster_access`].
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -11,6 +15,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::cluster_access;
+use crate::orphan_postmaster;
 use crate::secrets;
 
 const DATABASE: &str = "nova";
@@ -27,9 +33,12 @@ pub struct EmbeddedPostgres {
 }
 
 impl EmbeddedPostgres {
-    /// Initializes the cluster on first use and starts it, or adopts one that
-    /// is still running (after the server was killed).
-    pub fn start(data_dir: &Path) -> Result<Self> {
+    /// Initializes the cluster on first use and starts it. A postmaster a
+    /// killed server left running on the same cluster is stopped first: it
+    /// was started with another port and nobody would stop it.
+    /// `database_dir` is the cluster's own path (`--database-dir`); by
+    /// default `<data dir>/postgres`.
+    pub fn start(data_dir: &Path, database_dir: Option<&Path>) -> Result<Self> {
         let bin_dir = find_bin_dir()?;
         let run_as = if is_root() {
             ensure_service_user()?;
@@ -40,7 +49,18 @@ impl EmbeddedPostgres {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data directory {}", data_dir.display()))?;
         let data_dir = data_dir.canonicalize()?;
-        let cluster_dir = cluster_dir_for(&data_dir, run_as.as_deref())?;
+        let cluster_dir = match database_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating database directory {}", dir.display()))?;
+                dir.canonicalize()?
+            }
+            None => data_dir.join("postgres"),
+        };
+        if let Some(user) = run_as.as_deref() {
+            cluster_access::make_reachable(&cluster_dir, user)?;
+        }
+        warn_about_legacy_cluster(&data_dir);
         let password = secrets::read_or_create_password(&data_dir, PASSWORD_FILE)?;
         let mut pg = Self {
             bin_dir,
@@ -52,16 +72,19 @@ impl EmbeddedPostgres {
         if !pg.cluster_dir.join("PG_VERSION").exists() {
             pg.init_cluster()?;
         }
-        match pg.running_port() {
-            Some(port) => {
-                tracing::info!(port, cluster = %pg.cluster_dir.display(), "adopting the embedded PostgreSQL that is already running");
-                pg.port = port;
-            }
-            None => {
-                pg.port = free_port()?;
-                pg.start_cluster()?;
-            }
+        if let Some(orphan) = orphan_postmaster::find(&pg.cluster_dir) {
+            tracing::warn!(
+                pid = orphan.pid,
+                cluster = %pg.cluster_dir.display(),
+                "a PostgreSQL left running by a server that did not stop cleanly holds the cluster; stopping it"
+            );
+            pg.stop().or_else(|error| {
+                tracing::warn!("pg_ctl could not stop it ({error:#}); signalling it directly");
+                orphan.terminate()
+            })?;
         }
+        pg.port = free_port()?;
+        pg.start_cluster()?;
         Ok(pg)
     }
 
@@ -161,18 +184,6 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
-    /// The port of a postmaster that is alive for this cluster, from
-    /// `postmaster.pid` (line 1: pid, line 4: port).
-    fn running_port(&self) -> Option<u16> {
-        let pid_file = std::fs::read_to_string(self.cluster_dir.join("postmaster.pid")).ok()?;
-        let mut lines = pid_file.lines();
-        let pid: i32 = lines.next()?.trim().parse().ok()?;
-        let port: u16 = lines.nth(2)?.trim().parse().ok()?;
-        // SAFETY: kill with signal 0 only checks that the process exists.
-        let alive = unsafe { libc::kill(pid, 0) } == 0;
-        alive.then_some(port)
-    }
-
     fn pg_command(&self, program: &str) -> Command {
         let binary = self.bin_dir.join(program);
         match &self.run_as {
@@ -201,36 +212,23 @@ impl EmbeddedPostgres {
     }
 }
 
-/// `<data dir>/postgres`, unless the service user cannot reach it (a data
-/// directory under root's 0700 home): then a directory of its own under
-/// /var/lib/nova-live, named after the data directory.
-fn cluster_dir_for(data_dir: &Path, run_as: Option<&str>) -> Result<PathBuf> {
-    let preferred = data_dir.join("postgres");
-    let Some(user) = run_as else {
-        return Ok(preferred);
-    };
-    let reachable = Command::new("runuser")
-        .args(["-u", user, "--", "test", "-x"])
-        .arg(data_dir)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if reachable {
-        return Ok(preferred);
-    }
+/// Where clusters went before they stayed in the data directory: one left
+/// there is not used any more, and the operator should know it takes space.
+fn warn_about_legacy_cluster(data_dir: &Path) {
     let name: String = data_dir
         .to_string_lossy()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    let fallback = Path::new("/var/lib/nova-live").join(name.trim_matches('_'));
-    std::fs::create_dir_all(&fallback)?;
-    tracing::info!(
-        "{user} cannot enter {}; keeping the embedded PostgreSQL cluster in {}",
-        data_dir.display(),
-        fallback.display()
-    );
-    Ok(fallback.join("postgres"))
+    let legacy = Path::new("/var/lib/nova-live").join(name.trim_matches('_'));
+    if legacy.join("postgres").join("PG_VERSION").exists() {
+        tracing::warn!(
+            "{} holds a cluster an older nova-live kept outside the data directory; it is \
+             not used any more: move it to {}/postgres (server stopped) to keep its data, or delete it",
+            legacy.display(),
+            data_dir.display()
+        );
+    }
 }
 
 /// `NOVA_PG_BIN`, else the newest /usr/lib/postgresql/*/bin, else `pg_config --bindir`.

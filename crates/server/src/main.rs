@@ -2,14 +2,16 @@
 
 mod banner;
 mod cli;
+mod cluster_access;
 mod config;
 mod database;
+mod disk_watch;
 mod embedded_pg;
 mod health;
 mod live_control;
 mod logging;
+mod orphan_postmaster;
 mod packager_supervisor;
-mod quantity;
 mod recording;
 mod rtmp_limits;
 mod run;
@@ -18,6 +20,7 @@ mod shutdown;
 mod sinks;
 mod status_writer;
 mod tls;
+mod units;
 mod wiring;
 
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! Recording: the object store chosen by the configuration, the uploader
 //! and its spool, the recorder, crash recovery and retention.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,14 +11,16 @@ use nova_dvr::index::{self, RecordingRow};
 use nova_dvr::{FsObjectStore, RecordingObserver, RetentionConfig};
 use nova_media::ObjectStore;
 use nova_recorder::{
-    Recorder, RecorderConfig, RecorderTasks, S3Config, S3ObjectStore, UploadTag, Uploader,
-    UploaderConfig,
+    Recorder, RecorderConfig, RecorderTasks, RecordingGate, S3Config, S3ObjectStore, UploadTag,
+    Uploader, UploaderConfig,
 };
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{StorageArgs, StorageKind};
+use crate::disk_watch::{self, DiskWatch, WatchedPath};
+use crate::health::HealthBoard;
 
 /// How long shutdown keeps uploading before spooling the rest to disk.
 const UPLOAD_DRAIN: Duration = Duration::from_secs(10);
@@ -30,15 +32,19 @@ pub struct Recording {
     tasks: RecorderTasks,
     retention: JoinHandle<()>,
     stop_retention: CancellationToken,
+    disk_watch: JoinHandle<()>,
 }
 
 impl Recording {
-    /// `None` when recording is off.
+    /// `None` when recording is off. `database_dir` is the embedded
+    /// PostgreSQL's cluster, whose free space is watched too.
     pub async fn start(
         args: &StorageArgs,
         data_dir: &Path,
+        database_dir: Option<PathBuf>,
         pool: &PgPool,
         api: &ApiConfig,
+        health: Arc<HealthBoard>,
     ) -> Result<Option<Self>> {
         let Some(store) = open_store(args, data_dir).await? else {
             tracing::info!("recording is off (--storage off): live playback only");
@@ -58,6 +64,7 @@ impl Recording {
             &spool,
             UploaderConfig {
                 concurrency: args.upload_concurrency.max(1),
+                max_spool_bytes: args.max_spool_bytes,
                 ..UploaderConfig::default()
             },
         )
@@ -67,6 +74,7 @@ impl Recording {
             pool: pool.clone(),
             api: api.clone(),
         });
+        let gate = Arc::new(RecordingGate::default());
         let (recorder, tasks) = Recorder::start(
             pool.clone(),
             uploader.submitter(),
@@ -74,8 +82,34 @@ impl Recording {
             RecorderConfig {
                 default_retention_days: (args.recording_retention_days > 0)
                     .then_some(args.recording_retention_days),
+                gate: gate.clone(),
             },
             notifier.clone(),
+        );
+        let mut paths = vec![WatchedPath {
+            what: "upload spool",
+            path: spool.clone(),
+        }];
+        if args.kind == StorageKind::Fs {
+            paths.push(WatchedPath {
+                what: "recordings directory",
+                path: fs_store_dir(args, data_dir),
+            });
+        }
+        paths.extend(database_dir.map(|path| WatchedPath {
+            what: "embedded database",
+            path,
+        }));
+        let submitter = uploader.submitter();
+        let disk_watch = disk_watch::spawn(
+            DiskWatch {
+                paths,
+                min_free: args.min_free_disk,
+                max_spool_bytes: args.max_spool_bytes,
+            },
+            gate,
+            move || submitter.stats(),
+            health,
         );
         if !recovered.is_empty() {
             tracing::warn!(
@@ -107,6 +141,7 @@ impl Recording {
             tasks,
             retention,
             stop_retention,
+            disk_watch,
         }))
     }
 
@@ -114,6 +149,7 @@ impl Recording {
     /// uploads for a while, spools the rest for the next start, and indexes
     /// what was stored.
     pub async fn shutdown(self) {
+        self.disk_watch.abort();
         self.stop_retention.cancel();
         self.recorder.close();
         if let Err(error) = self.tasks.events.await {
@@ -140,10 +176,7 @@ async fn open_store(args: &StorageArgs, data_dir: &Path) -> Result<Option<Arc<dy
     match args.kind {
         StorageKind::Off => Ok(None),
         StorageKind::Fs => {
-            let dir = args
-                .storage_dir
-                .clone()
-                .unwrap_or_else(|| data_dir.join("recordings"));
+            let dir = fs_store_dir(args, data_dir);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("creating the recordings directory {}", dir.display()))?;
             tracing::info!(dir = %dir.display(), "recordings are stored on the local filesystem");
@@ -180,7 +213,13 @@ async fn open_store(args: &StorageArgs, data_dir: &Path) -> Result<Option<Arc<dy
     }
 }
 
-/// `recording.ready` webhooks.
+fn fs_store_dir(args: &StorageArgs, data_dir: &Path) -> PathBuf {
+    args.storage_dir
+        .clone()
+        .unwrap_or_else(|| data_dir.join("recordings"))
+}
+
+/// `recording.ready`, `recording.paused` and `recording.resumed` webhooks.
 struct WebhookNotifier {
     pool: PgPool,
     api: ApiConfig,
@@ -192,6 +231,28 @@ impl RecordingObserver for WebhookNotifier {
         tokio::spawn(async move {
             if let Err(error) = nova_api::notify_recording_ready(&pool, &api, &recording).await {
                 tracing::warn!(recording = %recording.id, "recording.ready not queued: {error}");
+            }
+        });
+    }
+
+    fn recording_paused(&self, stream: uuid::Uuid, recording: uuid::Uuid, reason: &str) {
+        let (pool, reason) = (self.pool.clone(), reason.to_owned());
+        tokio::spawn(async move {
+            if let Err(error) =
+                nova_api::notify_recording_paused(&pool, stream, recording, &reason).await
+            {
+                tracing::warn!(%recording, "recording.paused not queued: {error}");
+            }
+        });
+    }
+
+    fn recording_resumed(&self, stream: uuid::Uuid, recording: uuid::Uuid, skipped: u64) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            if let Err(error) =
+                nova_api::notify_recording_resumed(&pool, stream, recording, skipped).await
+            {
+                tracing::warn!(%recording, "recording.resumed not queued: {error}");
             }
         });
     }

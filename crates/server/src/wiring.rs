@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::config::{self, PublicUrls};
+use crate::database;
 use crate::health::{self, HealthBoard};
 use crate::live_control::HubControl;
 use crate::packager_supervisor::PackagerSupervisor;
@@ -87,14 +88,22 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         dvr_window: Duration::from_secs(args.storage.dvr_window),
         ..ApiConfig::new(public_url.clone(), urls.rtmp.clone())
     };
-    let recording = Recording::start(&args.storage, data_dir, &pool, &api_config).await?;
+    let health = Arc::new(HealthBoard::default());
+    let recording = Recording::start(
+        &args.storage,
+        data_dir,
+        database::embedded_dir(args),
+        &pool,
+        &api_config,
+        health.clone(),
+    )
+    .await?;
     // DASH players synchronise to this server's clock (ISO/IEC 23009-1
     // §5.8.5.7): the MPD's times are its times.
     let origin = Arc::new(Origin::with_config(OriginConfig {
         clock_url: Some(format!("{public_url}/api/v1/clock").into()),
         ..OriginConfig::default()
     }));
-    let health = Arc::new(HealthBoard::default());
     let (status, status_queue) = StatusWriter::new();
     let thumbnails = Arc::new(
         Thumbnailer::start(ThumbnailConfig {

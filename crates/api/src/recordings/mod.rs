@@ -5,6 +5,7 @@
 
 mod clips;
 mod handlers;
+mod paused;
 mod playback;
 mod ready;
 mod view;
@@ -14,6 +15,7 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 
+pub use paused::{notify_recording_paused, notify_recording_resumed};
 pub(crate) use playback::routes as playback_routes;
 pub use ready::notify_recording_ready;
 

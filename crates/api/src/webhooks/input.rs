@@ -21,7 +21,7 @@ pub(crate) struct CreateWebhookBody {
     #[schema(example = "https://example.com/hooks/nova")]
     pub url: String,
     /// At least one of `stream.started`, `stream.ended`, `recording.ready`,
-    /// `super_chat.created`.
+    /// `recording.paused`, `recording.resumed`, `super_chat.created`.
     pub event_types: Vec<String>,
 }
 

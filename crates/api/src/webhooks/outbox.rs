@@ -11,15 +11,19 @@ pub(crate) enum WebhookEvent {
     StreamStarted,
     StreamEnded,
     RecordingReady,
+    RecordingPaused,
+    RecordingResumed,
     SuperChatCreated,
 }
 
 impl WebhookEvent {
     /// Every event an endpoint may subscribe to (the schema's list too).
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 6] = [
         Self::StreamStarted,
         Self::StreamEnded,
         Self::RecordingReady,
+        Self::RecordingPaused,
+        Self::RecordingResumed,
         Self::SuperChatCreated,
     ];
 
@@ -32,6 +36,8 @@ impl WebhookEvent {
             Self::StreamStarted => "stream.started",
             Self::StreamEnded => "stream.ended",
             Self::RecordingReady => "recording.ready",
+            Self::RecordingPaused => "recording.paused",
+            Self::RecordingResumed => "recording.resumed",
             Self::SuperChatCreated => "super_chat.created",
         }
     }

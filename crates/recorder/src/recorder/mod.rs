@@ -19,15 +19,19 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::gate::RecordingGate;
 use crate::uploader::{Completion, Submitter};
 
 pub use tag::UploadTag;
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RecorderConfig {
     /// Days a recording is kept when its stream does not say; `None` keeps
     /// recordings until they are deleted.
     pub default_retention_days: Option<u32>,
+    /// Checked before each media segment: while it is closed, segments are
+    /// skipped (the recording gets a gap) and the observer is told.
+    pub gate: Arc<RecordingGate>,
 }
 
 pub struct Recorder {
@@ -54,7 +58,13 @@ impl Recorder {
     ) -> (Arc<Self>, RecorderTasks) {
         let (events, receiver) = mpsc::unbounded_channel();
         let tasks = RecorderTasks {
-            events: tokio::spawn(runs::run(pool.clone(), submitter, receiver)),
+            events: tokio::spawn(runs::run(
+                pool.clone(),
+                submitter,
+                receiver,
+                config.gate.clone(),
+                observer.clone(),
+            )),
             completions: tokio::spawn(completions::run(pool, completions, config, observer)),
         };
         (

@@ -1,10 +1,12 @@
 //! Segment events → upload jobs, one recording per packaging run.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use nova_dvr::RecordingObserver;
 use nova_dvr::index::{self, InitRow, NewSegment, RenditionSummary, SegmentRow};
 use nova_dvr::keys;
 use nova_dvr::vod::{self, MediaPlaylistKind};
@@ -17,6 +19,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::tag::UploadTag;
+use crate::gate::RecordingGate;
 use crate::uploader::{Ordering, Submitter, UploadJob};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -37,6 +40,13 @@ struct Run {
     after_init: HashSet<String>,
     /// What was submitted, per rendition: the finished recording's playlists.
     segments: BTreeMap<String, Vec<NewSegment>>,
+    /// While the gate keeps segments out: how many were skipped. The
+    /// observer hears of the pause once, and of the resume once.
+    paused: Option<u64>,
+    /// Renditions that lost segments to a pause: their next stored segment
+    /// starts with a discontinuity, so players and the VOD playlist see a
+    /// gap rather than a timeline jump inside one period.
+    after_gap: HashSet<String>,
     /// CMAF streams are recorded as their separate tracks (what VOD's master
     /// playlist and DASH use); the muxed copy for legacy players would only
     /// double the storage.
@@ -53,6 +63,8 @@ pub(super) async fn run(
     pool: PgPool,
     submitter: Submitter<UploadTag>,
     mut events: mpsc::UnboundedReceiver<SegmentEvent>,
+    gate: Arc<RecordingGate>,
+    observer: Arc<dyn RecordingObserver>,
 ) {
     let mut runs: HashMap<StreamId, Run> = HashMap::new();
     while let Some(event) = events.recv().await {
@@ -71,6 +83,8 @@ pub(super) async fn run(
                         described: Vec::new(),
                         after_init: HashSet::new(),
                         segments: BTreeMap::new(),
+                        paused: None,
+                        after_gap: HashSet::new(),
                         skip_muxed: settings.container == SegmentContainer::Fmp4,
                     },
                 );
@@ -88,7 +102,20 @@ pub(super) async fn run(
                     .get_mut(&segment.stream)
                     .filter(|r| r.records(&segment.rendition))
                 {
-                    store_segment(&submitter, run, &segment);
+                    match gate.paused() {
+                        Some(reason) => skip_segment(run, &segment, &reason, observer.as_ref()),
+                        None => {
+                            if let Some(skipped) = run.paused.take() {
+                                tracing::info!(stream = %segment.stream, recording = %run.recording, skipped, "recording resumed");
+                                observer.recording_resumed(
+                                    segment.stream.0,
+                                    run.recording,
+                                    skipped,
+                                );
+                            }
+                            store_segment(&submitter, run, &segment);
+                        }
+                    }
                 }
             }
             SegmentEvent::Ended { stream } => {
@@ -142,8 +169,30 @@ fn store_init(submitter: &Submitter<UploadTag>, run: &mut Run, init: &InitSegmen
     );
 }
 
+/// Leaves a segment out of the recording while the gate is closed. Init
+/// segments are still stored (a few hundred bytes, and segments after the
+/// pause name them); media segments are what fills a disk.
+fn skip_segment(
+    run: &mut Run,
+    segment: &MediaSegment,
+    reason: &str,
+    observer: &dyn RecordingObserver,
+) {
+    let rendition = segment.rendition.to_string();
+    run.after_gap.insert(rendition);
+    match &mut run.paused {
+        Some(skipped) => *skipped += 1,
+        None => {
+            run.paused = Some(1);
+            tracing::warn!(stream = %segment.stream, recording = %run.recording, "recording paused: {reason}");
+            observer.recording_paused(segment.stream.0, run.recording, reason);
+        }
+    }
+}
+
 fn store_segment(submitter: &Submitter<UploadTag>, run: &mut Run, segment: &MediaSegment) {
     let rendition = segment.rendition.to_string();
+    let after_gap = run.after_gap.remove(&rendition);
     let key = keys::object_key(segment.stream, run.recording, &rendition, &segment.name);
     let row = NewSegment {
         stream_id: segment.stream.0,
@@ -160,7 +209,7 @@ fn store_segment(submitter: &Submitter<UploadTag>, run: &mut Run, segment: &Medi
             .as_ref()
             .and_then(|name| run.inits.get(&(rendition.clone(), name.clone())).cloned()),
         container: segment.container.as_str().to_owned(),
-        discontinuity: segment.discontinuity,
+        discontinuity: segment.discontinuity || after_gap,
         base_decode_time: segment
             .fragment
             .and_then(|info| i64::try_from(info.base_decode_time).ok()),

@@ -44,6 +44,9 @@ pub(crate) struct Scheduler<T> {
     /// Which job each running worker uploads.
     running: HashMap<Id, u64>,
     store_up: bool,
+    /// The spool hit `max_spool_bytes`; cleared once it drains below nine
+    /// tenths of it (so the caller does not pause and resume every segment).
+    spool_full: bool,
     probe_backoff: Backoff,
     next_probe: Instant,
     shutdown: Option<(Instant, oneshot::Sender<()>)>,
@@ -70,6 +73,7 @@ impl<T: Tag> Scheduler<T> {
             running: HashMap::new(),
             // Optimistic: the first failure says otherwise quickly enough.
             store_up: true,
+            spool_full: false,
             probe_backoff,
             next_probe: Instant::now(),
             shutdown: None,
@@ -190,6 +194,7 @@ impl<T: Tag> Scheduler<T> {
         } else {
             self.enforce_budget().await;
         }
+        self.shed().await;
     }
 
     async fn on_joined(&mut self, joined: Result<(Id, Outcome), JoinError>) {
@@ -234,6 +239,7 @@ impl<T: Tag> Scheduler<T> {
                 self.next_probe = Instant::now() + self.probe_backoff.next_delay();
                 self.queue.release_body(seq);
                 self.spill(false).await;
+                self.shed().await;
             }
             Outcome::Failed(error) => {
                 tracing::error!(%error, "object store refused an upload; it will not be retried");
@@ -311,6 +317,7 @@ impl<T: Tag> Scheduler<T> {
     }
 
     async fn spill_seqs(&mut self, seqs: Vec<u64>) {
+        let seqs = self.within_spool_cap(seqs);
         let jobs: Vec<_> = seqs
             .into_iter()
             .filter_map(|seq| {
@@ -354,6 +361,66 @@ impl<T: Tag> Scheduler<T> {
         }
     }
 
+    /// The oldest of `seqs` that fit in the spool's byte cap. The first that
+    /// does not fit stops the list (the spool keeps submission order) and
+    /// marks the spool full.
+    fn within_spool_cap(&mut self, seqs: Vec<u64>) -> Vec<u64> {
+        let mut room = self
+            .config
+            .max_spool_bytes
+            .saturating_sub(self.queue.spooled().1);
+        let mut fits = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            let size = self.queue.get(seq).map_or(0, |e| e.header.size);
+            if size > room {
+                if !self.spool_full {
+                    tracing::warn!(
+                        cap = self.config.max_spool_bytes,
+                        dir = %self.spool.dir().display(),
+                        "the upload spool is full (--max-spool-bytes); recording pauses until it drains"
+                    );
+                }
+                self.spool_full = true;
+                break;
+            }
+            room -= size;
+            fits.push(seq);
+        }
+        fits
+    }
+
+    /// Drops the newest jobs held only in memory while memory is over
+    /// budget: what could not go to the spool (full, or the disk failing)
+    /// must not grow memory either. Each is reported as failed.
+    async fn shed(&mut self) {
+        let budget = self.config.memory_budget;
+        if self.queue.memory_bytes() <= budget {
+            return;
+        }
+        let mut newest_first = self.queue.memory_only(false);
+        newest_first.reverse();
+        let mut dropped = 0;
+        for seq in newest_first {
+            if self.queue.memory_bytes() <= budget {
+                break;
+            }
+            dropped += 1;
+            self.complete(
+                seq,
+                Err("dropped: the upload spool and the memory budget are full".to_owned()),
+            )
+            .await;
+        }
+        if dropped > 0 {
+            tracing::error!(
+                dropped,
+                budget,
+                "uploads dropped: neither the spool nor memory has room for them"
+            );
+            self.stats.update(|s| s.dropped += dropped);
+        }
+    }
+
     /// Stops every running upload; their jobs wait again (and, if held only
     /// in memory, get spooled by the caller).
     async fn abandon_uploads(&mut self) {
@@ -364,9 +431,15 @@ impl<T: Tag> Scheduler<T> {
         }
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
         let (spooled, spooled_bytes) = self.queue.spooled();
         let in_flight = self.queue.in_flight();
+        let cap = self.config.max_spool_bytes;
+        let spool_full = if self.spool_full {
+            spooled_bytes > cap / 10 * 9
+        } else {
+            spooled_bytes >= cap
+        };
         self.stats.update(|s| {
             s.queued = self.queue.len() - in_flight;
             s.in_flight = in_flight;
@@ -374,6 +447,8 @@ impl<T: Tag> Scheduler<T> {
             s.spooled = spooled;
             s.spooled_bytes = spooled_bytes;
             s.store_available = self.store_up;
+            s.spool_full = spool_full;
         });
+        self.spool_full = spool_full;
     }
 }

@@ -23,6 +23,12 @@ pub struct UploaderStats {
     pub failures: u64,
     /// Jobs the store refused for good (reported as failed completions).
     pub rejected: u64,
+    /// Jobs dropped because neither the spool (its byte cap, or the disk)
+    /// nor the memory budget had room; reported as failed completions.
+    pub dropped: u64,
+    /// The spool reached its byte cap (`max_spool_bytes`) and has not
+    /// drained below nine tenths of it since: submit nothing more.
+    pub spool_full: bool,
     /// False from the moment the store looks down until a probe succeeds.
     pub store_available: bool,
     pub last_error: Option<String>,

@@ -24,6 +24,9 @@ use self::warnings::WarningKind;
 #[derive(Default)]
 pub struct HealthBoard {
     streams: Mutex<HashMap<StreamId, Arc<Mutex<HealthTracker>>>>,
+    /// Why recording is paused on this server (a full disk or spool): a
+    /// warning on every live stream, since every recording has the gap.
+    recording_paused: Mutex<Option<String>>,
 }
 
 impl HealthBoard {
@@ -46,11 +49,27 @@ impl HealthBoard {
         }
     }
 
+    /// Sets (`Some`, the message streamers read) or clears the warning
+    /// that recording is paused server-wide.
+    pub fn set_recording_paused(&self, message: Option<String>) {
+        *lock(&self.recording_paused) = message;
+    }
+
     /// The stream's health now; `None` unless a publisher is attached.
     pub fn health(&self, stream: StreamId) -> Option<IngestHealth> {
         let tracker = lock(&self.streams).get(&stream)?.clone();
         let snapshot = lock(&tracker).snapshot(Instant::now())?;
-        Some(to_api(snapshot))
+        Some(to_api(self.with_server_warnings(snapshot)))
+    }
+
+    fn with_server_warnings(&self, mut snapshot: Snapshot) -> Snapshot {
+        if let Some(message) = lock(&self.recording_paused).clone() {
+            snapshot.warnings.push(warnings::Warning {
+                kind: WarningKind::RecordingPaused,
+                message,
+            });
+        }
+        snapshot
     }
 
     fn snapshots(&self) -> Vec<(StreamId, Snapshot)> {
@@ -61,7 +80,10 @@ impl HealthBoard {
         let now = Instant::now();
         trackers
             .into_iter()
-            .filter_map(|(stream, tracker)| Some((stream, lock(&tracker).snapshot(now)?)))
+            .filter_map(|(stream, tracker)| {
+                let snapshot = lock(&tracker).snapshot(now)?;
+                Some((stream, self.with_server_warnings(snapshot)))
+            })
             .collect()
     }
 }

@@ -31,6 +31,8 @@ pub enum WarningKind {
     FramesDropped,
     NoAudio,
     AvDrift,
+    /// Server-wide, not the encoder's doing: a full disk or upload spool.
+    RecordingPaused,
 }
 
 impl WarningKind {
@@ -44,6 +46,7 @@ impl WarningKind {
             Self::FramesDropped => "frames_dropped",
             Self::NoAudio => "no_audio",
             Self::AvDrift => "av_drift",
+            Self::RecordingPaused => "recording_paused",
         }
     }
 }
