@@ -31,6 +31,8 @@ pub enum WarningKind {
     FramesDropped,
     NoAudio,
     AvDrift,
+    /// Not a measure: the server packages an `abr` stream as passthrough.
+    TranscodeLimit,
 }
 
 impl WarningKind {
@@ -44,6 +46,7 @@ impl WarningKind {
             Self::FramesDropped => "frames_dropped",
             Self::NoAudio => "no_audio",
             Self::AvDrift => "av_drift",
+            Self::TranscodeLimit => "transcode_limit",
         }
     }
 }
@@ -146,6 +149,20 @@ pub fn judge(m: &Measures) -> Vec<Warning> {
         );
     }
     warnings
+}
+
+/// The stream asked for the ABR ladder while the server already
+/// transcoded its limit of streams: it is packaged passthrough instead.
+pub fn transcode_limit(limit: usize) -> Warning {
+    Warning {
+        kind: WarningKind::TranscodeLimit,
+        message: format!(
+            "This stream asked for the adaptive bit rate ladder, but the server is already \
+             transcoding as many streams as it may ({limit}, --max-transcoded-streams), so \
+             viewers get your own encode only. Streams that go live after a transcoding slot \
+             frees up get the ladder."
+        ),
+    }
 }
 
 fn ahead(drift_ms: i32) -> &'static str {
