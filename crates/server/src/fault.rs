@@ -36,6 +36,7 @@ pub fn install(faults: &[String]) -> anyhow::Result<()> {
 
 /// What the packager of one stream is made to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(debug_assertions), allow(dead_code))] // never armed there
 pub enum PackagerFault {
     /// Panic when this many events have been handled.
     PanicAtEvent(u64),

@@ -41,7 +41,7 @@ impl PackagerThread {
         let mut ladder = LadderAdmission::Undecided;
         let mut handled = 0u64;
         while let Some(event) = feed.blocking_recv() {
-            let event = ladder.admit(event, &slots, &tracker);
+            let event = ladder.admit(stream, event, &slots, &tracker);
             // Seen before the packager takes the event; the lock is taken
             // once per event, after the muxing is done.
             let (input, arrived) = (Input::of(&event), Instant::now());
@@ -84,6 +84,7 @@ enum LadderAdmission {
 impl LadderAdmission {
     fn admit(
         &mut self,
+        stream: StreamId,
         event: StreamEvent,
         slots: &Arc<TranscodeSlots>,
         tracker: &Mutex<HealthTracker>,
@@ -101,7 +102,8 @@ impl LadderAdmission {
                 Some(Some(slot)) => Self::Decided { _slot: Some(slot) },
                 Some(None) => {
                     tracing::warn!(
-                        %session,
+                        %stream,
+                        session,
                         limit = slots.limit(),
                         "transcoding limit reached: the stream is packaged passthrough"
                     );

@@ -69,12 +69,17 @@ async fn a_panicking_packager_ends_only_its_stream_with_the_reason_in_its_health
 
     let _healthy_publisher = publish_720p(&stream_key_url(server, &healthy), 90.0);
     fixture.wait_for_segments(&healthy_url, 2).await;
+    let published = Instant::now();
     let mut doomed_publisher = publish_720p(&stream_key_url(server, &doomed), 90.0);
 
     // Ended by the server, with the reason where its owner looks.
     server
         .wait_for_status(&fixture.token, doomed_id, "ended", LIMIT)
         .await;
+    eprintln!(
+        "the doomed stream ended {:?} after its publisher started",
+        published.elapsed()
+    );
     let ended = server.get_stream(&fixture.token, doomed_id).await;
     let warnings = ended["health"]["warnings"].to_string();
     assert!(
@@ -169,6 +174,7 @@ async fn shutdown_with_a_stuck_packager_ends_within_its_deadline_and_fails() {
     let asked = Instant::now();
     let (status, _dir) = server.terminate().await;
     let took = asked.elapsed();
+    eprintln!("shutdown with a stuck packager took {took:?} (deadline 3 s)");
     // A bound for a hang, not a timing: 3 s of deadline, then the exit.
     assert!(took < Duration::from_secs(30), "shutdown took {took:?}");
     assert!(
