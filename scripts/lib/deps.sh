@@ -2,7 +2,7 @@
 # Sourced by scripts/run and scripts/test; works as root or as a sudo user.
 
 APT_PACKAGES=(
-  ffmpeg pkg-config clang libclang-dev
+  ffmpeg pkg-config clang libclang-dev strace
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   libswresample-dev libavfilter-dev libavdevice-dev
 )

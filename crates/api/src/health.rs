@@ -28,7 +28,8 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the listeners are bound and the database answers.
+/// Readiness: the listeners are bound, the database answers, and no
+/// supervised component (status writer, background tasks …) is down.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "Ready", body = Object),
     (status = 503, description = "Not ready; the body says which check failed", body = Object),
@@ -40,7 +41,12 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     } else {
         "not bound"
     };
-    let ready = database == "ok" && listeners == "ok";
+    let down = state.readiness.components_down();
+    let ready = database == "ok" && listeners == "ok" && down.is_empty();
+    let components_down: serde_json::Map<String, Value> = down
+        .into_iter()
+        .map(|(name, why)| (name.to_owned(), Value::String(why)))
+        .collect();
     let status = if ready {
         StatusCode::OK
     } else {
@@ -49,6 +55,8 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let body = json!({
         "status": if ready { "ready" } else { "not ready" },
         "checks": { "database": database, "listeners": listeners },
+        // Only those down: a supervisor restarts them, or the process exits.
+        "components_down": components_down,
     });
     (status, Json(body))
 }

@@ -58,6 +58,36 @@ fn unavailable(action: &'static str, key: &str, source: std::io::Error) -> Objec
     }
 }
 
+/// Writes `body` to `temp`, flushes it to the disk, renames it to `path`,
+/// then flushes the directory: once this returns, a power cut leaves the
+/// whole object at `path` (or, before the rename, the old one), never an
+/// empty or torn file, which ext4 and XFS can otherwise show after a
+/// rename of unflushed data.
+fn write_durably(
+    parent: &Path,
+    temp: &Path,
+    path: &Path,
+    body: &[u8],
+) -> Result<(), (&'static str, std::io::Error)> {
+    use std::io::Write;
+    std::fs::create_dir_all(parent).map_err(|e| ("creating the directory for", e))?;
+    let mut file = std::fs::File::create(temp).map_err(|e| ("writing", e))?;
+    let flushed = file
+        .write_all(body)
+        .map_err(|e| ("writing", e))
+        .and_then(|()| file.sync_all().map_err(|e| ("flushing to disk", e)));
+    drop(file);
+    if let Err(error) =
+        flushed.and_then(|()| std::fs::rename(temp, path).map_err(|e| ("renaming into place", e)))
+    {
+        let _ = std::fs::remove_file(temp);
+        return Err(error);
+    }
+    std::fs::File::open(parent)
+        .and_then(|directory| directory.sync_all())
+        .map_err(|e| ("flushing the directory of", e))
+}
+
 #[async_trait]
 impl ObjectStore for FsObjectStore {
     async fn put(
@@ -73,17 +103,11 @@ impl ObjectStore for FsObjectStore {
             std::process::id(),
             self.temp_counter.fetch_add(1, Ordering::Relaxed)
         ));
-        tokio::fs::create_dir_all(&parent)
-            .await
-            .map_err(|e| unavailable("creating the directory for", key, e))?;
-        tokio::fs::write(&temp, &body)
-            .await
-            .map_err(|e| unavailable("writing", key, e))?;
-        if let Err(e) = tokio::fs::rename(&temp, &path).await {
-            let _ = tokio::fs::remove_file(&temp).await;
-            return Err(unavailable("renaming into place", key, e));
-        }
-        Ok(())
+        let written =
+            tokio::task::spawn_blocking(move || write_durably(&parent, &temp, &path, &body))
+                .await
+                .map_err(|e| unavailable("writing", key, std::io::Error::other(e)))?;
+        written.map_err(|(action, e)| unavailable(action, key, e))
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, ObjectStoreError> {

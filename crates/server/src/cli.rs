@@ -31,6 +31,10 @@ fn parse_profile(value: &str) -> Result<TranscodeProfile, String> {
     }
 }
 
+fn default_max_transcoded_streams() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1))
+}
+
 #[derive(Debug, Args)]
 pub struct DataDirArg {
     /// Directory for state: the JWT secret, the embedded PostgreSQL cluster.
@@ -100,6 +104,18 @@ pub struct ServeArgs {
     #[arg(long, env = "NOVA_ABR_PRESET", default_value = "veryfast")]
     pub abr_preset: String,
 
+    /// Most streams transcoded to the ABR ladder at once (each is a decoder
+    /// and up to three x264 encoders). An `abr` stream that goes live over
+    /// the limit is packaged passthrough, with a health warning saying why.
+    /// Default: half the CPU cores, at least 1.
+    #[arg(long, env = "NOVA_MAX_TRANSCODED_STREAMS", default_value_t = default_max_transcoded_streams())]
+    pub max_transcoded_streams: usize,
+
+    /// Seconds a shutdown may take, from the signal to the exit: past it,
+    /// what did not stop is logged and the process exits non-zero.
+    #[arg(long, env = "NOVA_SHUTDOWN_TIMEOUT", default_value_t = 30.0)]
+    pub shutdown_timeout: f64,
+
     /// Seconds a stream stays live after its publisher drops, waiting for it to reconnect.
     #[arg(long, env = "NOVA_RECONNECT_WINDOW", default_value_t = 10.0)]
     pub reconnect_window: f64,
@@ -124,6 +140,11 @@ pub struct ServeArgs {
     /// Seconds a webhook receiver has to answer a delivery.
     #[arg(long, env = "NOVA_WEBHOOK_TIMEOUT", default_value_t = 10.0)]
     pub webhook_timeout: f64,
+
+    /// Faults for the test suite to inject (debug builds only; see
+    /// `fault.rs`). Not for operators: release builds refuse it.
+    #[arg(long, hide = true, value_delimiter = ',')]
+    pub test_faults: Vec<String>,
 
     #[command(flatten)]
     pub media_limits: MediaLimitArgs,

@@ -34,6 +34,10 @@ pub fn validate(args: &ServeArgs) -> Result<()> {
         "--reconnect-window must be between 0 and 600 seconds"
     );
     anyhow::ensure!(
+        (1.0..=3600.0).contains(&args.shutdown_timeout),
+        "--shutdown-timeout must be between 1 and 3600 seconds"
+    );
+    anyhow::ensure!(
         args.max_connections > 0,
         "--max-connections must be at least 1"
     );

@@ -7,11 +7,13 @@ mod config;
 mod database;
 mod disk_watch;
 mod embedded_pg;
+mod fault;
 mod health;
 mod live_control;
 mod logging;
 mod orphan_postmaster;
 mod packager_supervisor;
+mod packager_thread;
 mod recording;
 mod rtmp_limits;
 mod run;
@@ -19,15 +21,21 @@ mod secrets;
 mod shutdown;
 mod sinks;
 mod status_writer;
+mod supervisor;
 mod tls;
+mod transcode_slots;
 mod units;
 mod wiring;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+
+/// What the runtime's own tasks get once `serve` has returned.
+const RUNTIME_EXIT: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -38,7 +46,13 @@ fn main() -> ExitCode {
             .thread_name("nova-rt")
             .build()
             .map_err(anyhow::Error::from)
-            .and_then(|runtime| runtime.block_on(run::serve(*args))),
+            .and_then(|runtime| {
+                let result = runtime.block_on(run::serve(*args));
+                // A thread the shutdown deadline gave up on must not hold
+                // the exit: dropping the runtime would wait for it forever.
+                runtime.shutdown_timeout(RUNTIME_EXIT);
+                result
+            }),
         Command::Token(args) => run::print_token(&args),
     };
     match result {

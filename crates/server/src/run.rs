@@ -10,7 +10,7 @@ use sqlx::PgPool;
 
 use crate::cli::{ServeArgs, TokenArgs};
 use crate::embedded_pg::EmbeddedPostgres;
-use crate::{banner, config, database, secrets, shutdown, wiring};
+use crate::{banner, config, database, fault, secrets, shutdown, wiring};
 
 const ADMIN_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -26,6 +26,7 @@ pub fn print_token(args: &TokenArgs) -> Result<()> {
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     config::validate(&args)?;
+    fault::install(&args.test_faults)?;
     let data_dir = &args.data.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
@@ -57,6 +58,7 @@ async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
         &admin_token,
     );
 
-    let reason = shutdown::reason_to_stop(&mut server.rtmp_task).await;
-    shutdown::in_order(server, &reason).await
+    let reason = shutdown::reason_to_stop(&mut server).await;
+    let timeout = Duration::from_secs_f64(args.shutdown_timeout);
+    shutdown::in_order(server, &reason, timeout).await
 }

@@ -56,17 +56,34 @@ impl StatusWriter {
 
 impl StatusQueue {
     /// The task ends once every `StatusWriter` clone is dropped and the queue is written.
-    pub fn spawn(self, pool: PgPool, events: Arc<EventBus>) -> JoinHandle<()> {
-        let StatusQueue(mut receiver) = self;
-        tokio::spawn(async move {
-            while let Some((stream, change)) = receiver.recv().await {
-                write_with_retries(&pool, stream, change).await;
-                // After the write, so a client that reacts by reading the
-                // stream sees the new status; announced even if the write
-                // was given up, because it did happen on the ingest.
-                events.publish(stream.0, change.event());
-            }
-        })
+    #[cfg(test)]
+    fn spawn(self, pool: PgPool, events: Arc<EventBus>) -> JoinHandle<()> {
+        self.restartable(pool, events)()
+    }
+
+    /// Starts a writer each time it is called; they take turns at the
+    /// queue, so a writer that panics leaves the queue to its successor
+    /// (the supervisor's restart) with only the change it was writing lost.
+    pub fn restartable(
+        self,
+        pool: PgPool,
+        events: Arc<EventBus>,
+    ) -> impl FnMut() -> JoinHandle<()> + Send + 'static {
+        let StatusQueue(receiver) = self;
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        move || {
+            let (receiver, pool, events) = (receiver.clone(), pool.clone(), events.clone());
+            tokio::spawn(async move {
+                let mut receiver = receiver.lock().await;
+                while let Some((stream, change)) = receiver.recv().await {
+                    write_with_retries(&pool, stream, change).await;
+                    // After the write, so a client that reacts by reading the
+                    // stream sees the new status; announced even if the write
+                    // was given up, because it did happen on the ingest.
+                    events.publish(stream.0, change.event());
+                }
+            })
+        }
     }
 }
 

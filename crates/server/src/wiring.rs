@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::ServeArgs;
 use crate::config::{self, PublicUrls};
 use crate::database;
+use crate::fault;
 use crate::health::{self, HealthBoard};
 use crate::live_control::HubControl;
 use crate::packager_supervisor::PackagerSupervisor;
@@ -33,7 +34,9 @@ use crate::recording::Recording;
 use crate::secrets;
 use crate::sinks::FanOut;
 use crate::status_writer::StatusWriter;
+use crate::supervisor::{self, Restarts};
 use crate::tls::{self, TlsListener};
+use crate::transcode_slots::TranscodeSlots;
 
 /// The running server: its addresses, and every part shutdown stops, with
 /// the token or handle that stops or awaits it.
@@ -58,6 +61,8 @@ pub struct Server {
     pub stop_background: CancellationToken,
     /// Writes stream statuses to Postgres until its last sender is gone.
     pub status_task: JoinHandle<()>,
+    /// Cancelled as shutdown starts: no supervised task is restarted after.
+    pub stop_restarts: CancellationToken,
 }
 
 pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
@@ -126,6 +131,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         Arc::new(FanOut(sinks)),
         health.clone(),
         abr,
+        TranscodeSlots::new(args.max_transcoded_streams),
     ));
     let hub = Hub::new(
         HubConfig {
@@ -137,6 +143,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         },
         supervisor.clone(),
     );
+    supervisor.attach_hub(hub.clone());
     let authorizer = Arc::new(PgPublishAuthorizer::new(pool.clone(), defaults));
     let readiness = Arc::new(Readiness::default());
     let mut state = AppState::new(
@@ -154,8 +161,25 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
     // ingest side are announced there too.
     let events = state.events.clone();
     let feeds = state.events.clone();
-    let status_task = status_queue.spawn(pool.clone(), events.clone());
-    let health_monitor = health::spawn_monitor(health, events);
+    // Supervision: see `supervisor` for each component's policy.
+    let restarts = Restarts {
+        readiness: readiness.clone(),
+        stop: CancellationToken::new(),
+    };
+    let mut start_status_writer = status_queue.restartable(pool.clone(), events.clone());
+    let status_task = supervisor::restart_on_panic(
+        supervisor::STATUS_WRITER,
+        restarts.clone(),
+        start_status_writer(),
+        start_status_writer,
+    );
+    let start_health_monitor = move || health::spawn_monitor(health.clone(), events.clone());
+    let health_monitor = supervisor::restart_on_panic(
+        supervisor::HEALTH_MONITOR,
+        restarts.clone(),
+        start_health_monitor(),
+        start_health_monitor,
+    );
 
     let stop_accepting = CancellationToken::new();
     let rtmp_task = tokio::spawn(nova_rtmp_ingest::serve(
@@ -172,19 +196,33 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
     let stop_http = CancellationToken::new();
     let http_stopped = stop_http.clone();
     let stop_background = CancellationToken::new();
-    let background_task = nova_api::spawn_background_tasks(
-        &state,
-        BackgroundConfig {
-            viewer_sweep_interval: Duration::from_secs_f64(args.viewer_sweep_interval),
-            webhooks: WebhookDeliveryConfig {
-                timeout: Duration::from_secs_f64(args.webhook_timeout),
-                ..WebhookDeliveryConfig::default()
-            },
-            ..BackgroundConfig::default()
+    let background_config = BackgroundConfig {
+        viewer_sweep_interval: Duration::from_secs_f64(args.viewer_sweep_interval),
+        webhooks: WebhookDeliveryConfig {
+            timeout: Duration::from_secs_f64(args.webhook_timeout),
+            ..WebhookDeliveryConfig::default()
         },
-        stop_background.clone(),
-    )
-    .context("starting the viewer sweep and webhook delivery")?;
+        ..BackgroundConfig::default()
+    };
+    let first_background = start_background(&state, &background_config, &stop_background)
+        .context("starting the viewer sweep and webhook delivery")?;
+    let background_task = {
+        let (state, stop) = (state.clone(), stop_background.clone());
+        supervisor::restart_on_panic(
+            supervisor::BACKGROUND_TASKS,
+            restarts.clone(),
+            first_background,
+            move || match start_background(&state, &background_config, &stop) {
+                Ok(task) => task,
+                // Counted as a failure: tried again after the next backoff.
+                Err(error) => {
+                    tokio::spawn(
+                        async move { panic!("cannot start the background tasks: {error}") },
+                    )
+                }
+            },
+        )
+    };
     let app = nova_api::app(state);
     let http_stopped = async move { http_stopped.cancelled().await };
     let http_task = match tls {
@@ -222,5 +260,26 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         background_task,
         stop_background,
         status_task,
+        stop_restarts: restarts.stop,
     })
+}
+
+/// The API's background tasks (viewer sweep, webhook delivery, event
+/// pruning); in debug builds, `NOVA_TEST_FAULTS=background-panic` makes
+/// them panic instead (see `fault`).
+fn start_background(
+    state: &AppState,
+    config: &BackgroundConfig,
+    stop: &CancellationToken,
+) -> Result<JoinHandle<()>> {
+    let task = nova_api::spawn_background_tasks(state, config.clone(), stop.clone())?;
+    if fault::background_panics() {
+        return Ok(tokio::spawn(async move {
+            // The faulty task takes the real one down with it.
+            let _stops_with_this = supervisor::AbortOnDrop(task);
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            panic!("injected fault: background-panic")
+        }));
+    }
+    Ok(task)
 }

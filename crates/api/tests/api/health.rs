@@ -21,8 +21,24 @@ async fn readyz_needs_the_database_and_bound_listeners(pool: PgPool) {
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(
         ready.json(),
-        json!({ "status": "ready", "checks": { "database": "ok", "listeners": "ok" } })
+        json!({
+            "status": "ready",
+            "checks": { "database": "ok", "listeners": "ok" },
+            "components_down": {},
+        })
     );
+
+    // A supervised component waiting to be restarted is named, with why.
+    app.state
+        .readiness
+        .set_component_down("status_writer", "panicked (boom); restarting in 1 s".into());
+    let component_down = app.send(get("/readyz", None)).await;
+    assert_eq!(component_down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        component_down.json()["components_down"],
+        json!({ "status_writer": "panicked (boom); restarting in 1 s" })
+    );
+    app.state.readiness.set_component_up("status_writer");
 
     app.state.readiness.set_listeners_bound(false);
     let unbound = app.send(get("/readyz", None)).await;

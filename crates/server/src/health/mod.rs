@@ -8,7 +8,7 @@ pub mod renditions;
 mod tracker;
 mod warnings;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -20,18 +20,25 @@ use tokio::task::JoinHandle;
 pub use self::tracker::{HealthTracker, Input, Snapshot, Tally};
 use self::warnings::WarningKind;
 
-/// The trackers of the streams being packaged on this server.
+/// Streams whose packaging failed are remembered this many at most (the
+/// oldest forgotten first), so their owners can read why.
+const FAILURES_KEPT: usize = 256;
+
+/// The trackers of the streams being packaged on this server, and why the
+/// packaging of recent streams failed.
 #[derive(Default)]
 pub struct HealthBoard {
     streams: Mutex<HashMap<StreamId, Arc<Mutex<HealthTracker>>>>,
     /// Why recording is paused on this server (a full disk or spool): a
     /// warning on every live stream, since every recording has the gap.
     recording_paused: Mutex<Option<String>>,
+    failures: Mutex<VecDeque<(StreamId, IngestHealth)>>,
 }
 
 impl HealthBoard {
     /// A fresh tracker for a stream that just went live.
     pub fn track(&self, stream: StreamId) -> Arc<Mutex<HealthTracker>> {
+        lock(&self.failures).retain(|(failed, _)| *failed != stream);
         let tracker = Arc::new(Mutex::new(HealthTracker::default()));
         lock(&self.streams).insert(stream, tracker.clone());
         tracker
@@ -55,11 +62,41 @@ impl HealthBoard {
         *lock(&self.recording_paused) = message;
     }
 
-    /// The stream's health now; `None` unless a publisher is attached.
+    /// The stream's packaging failed and the stream was ended: its health
+    /// says why until it goes live again.
+    pub fn fail(&self, stream: StreamId, tracker: &Arc<Mutex<HealthTracker>>, reason: &str) {
+        self.forget(stream, tracker);
+        let last = lock(tracker).snapshot(Instant::now()).map(to_api);
+        let warning = format!(
+            "The server failed to package this stream ({reason}) and ended it. This is on \
+             the server's side, not your encoder's; other streams were not affected. \
+             Publishing again starts the stream afresh."
+        );
+        let health = IngestHealth {
+            warnings: vec![warning],
+            renditions: Vec::new(),
+            measured_at: Utc::now(),
+            ..last.unwrap_or_else(idle)
+        };
+        let mut failures = lock(&self.failures);
+        failures.retain(|(failed, _)| *failed != stream);
+        if failures.len() >= FAILURES_KEPT {
+            failures.pop_front();
+        }
+        failures.push_back((stream, health));
+    }
+
+    /// The stream's health now; `None` unless a publisher is attached or
+    /// its packaging failed.
     pub fn health(&self, stream: StreamId) -> Option<IngestHealth> {
-        let tracker = lock(&self.streams).get(&stream)?.clone();
-        let snapshot = lock(&tracker).snapshot(Instant::now())?;
-        Some(to_api(self.with_server_warnings(snapshot)))
+        let tracker = lock(&self.streams).get(&stream).cloned();
+        if let Some(snapshot) = tracker.and_then(|t| lock(&t).snapshot(Instant::now())) {
+            return Some(to_api(self.with_server_warnings(snapshot)));
+        }
+        lock(&self.failures)
+            .iter()
+            .find(|(failed, _)| *failed == stream)
+            .map(|(_, health)| health.clone())
     }
 
     fn with_server_warnings(&self, mut snapshot: Snapshot) -> Snapshot {
@@ -99,6 +136,22 @@ fn to_api(snapshot: Snapshot) -> IngestHealth {
         timestamp_repairs: snapshot.timestamp_repairs,
         warnings: snapshot.warnings.into_iter().map(|w| w.message).collect(),
         renditions: snapshot.renditions,
+        measured_at: Utc::now(),
+    }
+}
+
+/// The health of a stream with nothing measured.
+fn idle() -> IngestHealth {
+    IngestHealth {
+        video_bitrate_kbps: 0,
+        audio_bitrate_kbps: 0,
+        frame_rate: 0.0,
+        keyframe_interval_ms: None,
+        av_drift_ms: None,
+        frames_dropped: 0,
+        timestamp_repairs: 0,
+        warnings: Vec::new(),
+        renditions: Vec::new(),
         measured_at: Utc::now(),
     }
 }

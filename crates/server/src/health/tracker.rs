@@ -298,6 +298,9 @@ pub struct HealthTracker {
     session: Option<Session>,
     counters: CounterWindow,
     renditions: Vec<RenditionHealth>,
+    /// Warnings about the server's handling of the stream rather than its
+    /// input; they last as long as the stream.
+    notices: Vec<Warning>,
 }
 
 impl HealthTracker {
@@ -322,6 +325,13 @@ impl HealthTracker {
     }
 
     /// The transcoded renditions as the packager's ladder last reported them.
+    /// The stream is packaged passthrough although it asked for `abr`.
+    pub fn ladder_refused(&mut self, limit: usize) {
+        let notice = warnings::transcode_limit(limit);
+        self.notices.retain(|n| n.kind != notice.kind);
+        self.notices.push(notice);
+    }
+
     pub fn renditions(&mut self, renditions: Vec<RenditionHealth>) {
         self.renditions = renditions;
     }
@@ -372,7 +382,10 @@ impl HealthTracker {
             av_drift_ms: measures.av_drift_ms,
             frames_dropped: totals.dropped,
             timestamp_repairs: totals.repaired,
-            warnings: warnings::judge(&measures),
+            warnings: warnings::judge(&measures)
+                .into_iter()
+                .chain(self.notices.iter().cloned())
+                .collect(),
             renditions: self.renditions.clone(),
         })
     }

@@ -33,6 +33,8 @@ pub enum WarningKind {
     AvDrift,
     /// Server-wide, not the encoder's doing: a full disk or upload spool.
     RecordingPaused,
+    /// Not a measure: the server packages an `abr` stream as passthrough.
+    TranscodeLimit,
 }
 
 impl WarningKind {
@@ -47,6 +49,7 @@ impl WarningKind {
             Self::NoAudio => "no_audio",
             Self::AvDrift => "av_drift",
             Self::RecordingPaused => "recording_paused",
+            Self::TranscodeLimit => "transcode_limit",
         }
     }
 }
@@ -149,6 +152,20 @@ pub fn judge(m: &Measures) -> Vec<Warning> {
         );
     }
     warnings
+}
+
+/// The stream asked for the ABR ladder while the server already
+/// transcoded its limit of streams: it is packaged passthrough instead.
+pub fn transcode_limit(limit: usize) -> Warning {
+    Warning {
+        kind: WarningKind::TranscodeLimit,
+        message: format!(
+            "This stream asked for the adaptive bit rate ladder, but the server is already \
+             transcoding as many streams as it may ({limit}, --max-transcoded-streams), so \
+             viewers get your own encode only. Streams that go live after a transcoding slot \
+             frees up get the ladder."
+        ),
+    }
 }
 
 fn ahead(drift_ms: i32) -> &'static str {
