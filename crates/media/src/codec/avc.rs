@@ -243,10 +243,7 @@ mod tests {
     fn a_delta_scale_out_of_range_is_no_overflow() {
         let sps = "676400abab410000000f03a00000000000ffffff1c0000000000";
         let config = AvcConfig::parse(record(&format!("0164001fffe1001a{sps}00")));
-        assert!(
-            matches!(config, Err(AvcConfigError::Sps(_))),
-            "{config:?}"
-        );
+        assert!(matches!(config, Err(AvcConfigError::Sps(_))), "{config:?}");
     }
 
     #[test]

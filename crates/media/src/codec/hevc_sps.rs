@@ -154,7 +154,7 @@ mod tests {
         /// The RBSP with a stop bit, as an `hvcC` with one SPS NAL unit.
         fn into_record(mut self) -> Vec<u8> {
             self.bits.push(true);
-            while self.bits.len() % 8 != 0 {
+            while !self.bits.len().is_multiple_of(8) {
                 self.bits.push(false);
             }
             let rbsp: Vec<u8> = self
