@@ -257,4 +257,31 @@ mod tests {
         // The config as a whole is refused, as an oversized H.264 one is.
         assert!(super::super::HevcConfig::parse(sps(1280, 1 << 30, None).into()).is_err());
     }
+
+    proptest::proptest! {
+        /// Any size and window an SPS can state (each `ue(v)` below 2^32):
+        /// the displayed size when it is 1..=16384 on both sides, refused
+        /// otherwise, never a panic.
+        #[test]
+        fn the_displayed_size_is_the_coded_size_less_the_window(
+            width in proptest::prop_oneof![1..20_000u32, proptest::num::u32::ANY],
+            height in proptest::prop_oneof![1..20_000u32, proptest::num::u32::ANY],
+            window in proptest::option::of(proptest::array::uniform4(
+                proptest::prop_oneof![0..600u32, proptest::num::u32::ANY],
+            )),
+        ) {
+            // u32::MAX is not a ue(v) of 32 leading zeros at most.
+            let (width, height) = (width.min(u32::MAX - 1), height.min(u32::MAX - 1));
+            let window = window.map(|w| w.map(|o| o.min(u32::MAX - 1)));
+            let [left, right, top, bottom] = window.unwrap_or_default().map(u64::from);
+            let shown_width = u64::from(width).saturating_sub(2 * (left + right));
+            let shown_height = u64::from(height).saturating_sub(2 * (top + bottom));
+            let expected = if (1..=16_384).contains(&shown_width) && (1..=16_384).contains(&shown_height) {
+                Ok(Some((shown_width as u32, shown_height as u32)))
+            } else {
+                Err(HevcConfigError::PictureSize { width: shown_width, height: shown_height })
+            };
+            proptest::prop_assert_eq!(picture_size(&sps(width, height, window)), expected);
+        }
+    }
 }
