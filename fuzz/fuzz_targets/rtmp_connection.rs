@@ -1,12 +1,21 @@
 #![no_main]
 //! See nova_fuzz_harness::rtmp_connection for what the input is.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
 
 static HOOK: Once = Once::new();
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    // After libFuzzer's own hook is in place (set before the first input).
-    HOOK.call_once(nova_fuzz_harness::let_the_connection_catch_rml_rtmp_panics);
-    nova_fuzz_harness::rtmp_connection(data);
+    // Replaces libFuzzer's aborting hook, installed before the first input.
+    HOOK.call_once(nova_fuzz_harness::remember_panics_instead_of_aborting);
+    // Panics the connection catches are outcomes; one that escapes it is a
+    // crash, as it would end the server's task.
+    if catch_unwind(AssertUnwindSafe(|| nova_fuzz_harness::rtmp_connection(data))).is_err() {
+        eprintln!(
+            "a panic escaped the RTMP connection: {}",
+            nova_fuzz_harness::last_panic()
+        );
+        std::process::abort();
+    }
 });

@@ -16,7 +16,8 @@ use nova_media::fmp4::{FragmentInfo, TrackInfo};
 use rml_rtmp::rml_amf0;
 
 pub use rtmp::{
-    SessionOutcome, let_the_connection_catch_rml_rtmp_panics, replay_session, rtmp_connection,
+    SessionOutcome, last_panic, remember_panics_instead_of_aborting, replay_session,
+    rtmp_connection,
 };
 
 /// What a fuzz target does with one input.

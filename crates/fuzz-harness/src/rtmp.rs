@@ -61,25 +61,27 @@ pub fn replay_session(data: &[u8]) -> SessionOutcome {
     outcome
 }
 
+thread_local! {
+    static LAST_PANIC: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 /// Under libFuzzer every panic aborts, even one the code under test
 /// catches. `Connection` runs rml_rtmp inside `catch_unwind` on purpose (a
-/// panic there closes that one connection, see `feed_session`), so for the
-/// RTMP target such panics are outcomes, not crashes: this hook lets those
-/// from rml_rtmp and rml_amf0 unwind to that `catch_unwind` and hands every
-/// other one to the hook it replaces (libFuzzer's, which aborts). A panic in
-/// rml_rtmp that the connection does not catch still ends in
-/// `fuzz_target!`'s own `catch_unwind`, which aborts.
-pub fn let_the_connection_catch_rml_rtmp_panics() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let in_rml = info.location().is_some_and(|at| {
-            let file = at.file();
-            file.contains("/rml_rtmp-") || file.contains("/rml_amf0-")
-        });
-        if !in_rml {
-            previous(info);
-        }
+/// panic there closes that one connection, see `feed_session`; rml_rtmp 0.8
+/// indexes client-controlled AMF0 arrays and subtracts client-controlled
+/// lengths unchecked), so for the RTMP target only a panic that escapes the
+/// connection is a crash. This hook replaces libFuzzer's: it remembers the
+/// panic instead of aborting, and the fuzz target aborts, telling
+/// [`last_panic`], when one reaches its own `catch_unwind`.
+pub fn remember_panics_instead_of_aborting() {
+    std::panic::set_hook(Box::new(|info| {
+        LAST_PANIC.with(|last| *last.borrow_mut() = info.to_string());
     }));
+}
+
+/// The last panic on this thread, as the default hook would print it.
+pub fn last_panic() -> String {
+    LAST_PANIC.with(|last| last.borrow().clone())
 }
 
 /// C0+C1, S0+S1+S2, C2 with rml_rtmp's client handshake.
