@@ -2,6 +2,7 @@
 //! fuzz input as the client's bytes, with an authorizer that answers.
 
 use std::net::SocketAddr;
+use std::sync::Mutex;
 
 use nova_media::{PublishGrant, PublishRejection, StreamId, StreamSettings};
 use nova_rtmp_ingest::{Action, CloseReason, Connection, ConnectionConfig, Media};
@@ -22,7 +23,28 @@ const COMMAND_READ: usize = 16;
 /// `createStream`, `publish`, then media. Seeds are captures of real
 /// publishers with their 3073 handshake bytes cut off.
 pub fn rtmp_connection(data: &[u8]) {
-    replay_session(data);
+    on_a_server_stack(|| {
+        replay_session(data);
+    });
+}
+
+/// The stack a connection has in the server: a tokio worker thread's, 2 MiB
+/// by default (the server does not change it). Deep AMF nesting overflows
+/// that long before the 8 MiB of libFuzzer's main thread.
+const SERVER_STACK: usize = 2 * 1024 * 1024;
+
+/// Runs `f` on a thread with [`SERVER_STACK`]; a panic that escapes `f`
+/// goes on on the calling thread.
+fn on_a_server_stack(f: impl FnOnce() + Send) {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .stack_size(SERVER_STACK)
+            .spawn_scoped(scope, f)
+            .expect("a thread for the connection");
+        if let Err(panic) = thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
 }
 
 /// What the server made of a session: the corpus test checks that real
@@ -61,9 +83,7 @@ pub fn replay_session(data: &[u8]) -> SessionOutcome {
     outcome
 }
 
-thread_local! {
-    static LAST_PANIC: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-}
+static LAST_PANIC: Mutex<String> = Mutex::new(String::new());
 
 /// Under libFuzzer every panic aborts, even one the code under test
 /// catches. `Connection` runs rml_rtmp inside `catch_unwind` on purpose (a
@@ -75,13 +95,14 @@ thread_local! {
 /// [`last_panic`], when one reaches its own `catch_unwind`.
 pub fn remember_panics_instead_of_aborting() {
     std::panic::set_hook(Box::new(|info| {
-        LAST_PANIC.with(|last| *last.borrow_mut() = info.to_string());
+        let mut last = LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner());
+        *last = info.to_string();
     }));
 }
 
-/// The last panic on this thread, as the default hook would print it.
+/// The last panic, as the default hook would print it.
 pub fn last_panic() -> String {
-    LAST_PANIC.with(|last| last.borrow().clone())
+    LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// C0+C1, S0+S1+S2, C2 with rml_rtmp's client handshake.
