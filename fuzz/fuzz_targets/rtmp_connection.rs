@@ -7,8 +7,11 @@ use std::sync::Once;
 static HOOK: Once = Once::new();
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    // Replaces libFuzzer's aborting hook, installed before the first input.
-    HOOK.call_once(nova_fuzz_harness::remember_panics_instead_of_aborting);
+    // After libFuzzer's panic hook and signal handlers are in place.
+    HOOK.call_once(|| {
+        nova_fuzz_harness::remember_panics_instead_of_aborting();
+        nova_fuzz_harness::report_stack_overflows();
+    });
     // Panics the connection catches are outcomes; one that escapes it is a
     // crash, as it would end the server's task.
     if catch_unwind(AssertUnwindSafe(|| nova_fuzz_harness::rtmp_connection(data))).is_err() {

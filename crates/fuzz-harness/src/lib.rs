@@ -8,6 +8,7 @@
 //! them on stable, so `cargo test` replays the seeds and every past finding.
 
 mod rtmp;
+mod stack;
 
 use bytes::Bytes;
 use nova_media::codec::{AacConfig, AvcConfig, HevcConfig};
@@ -19,6 +20,7 @@ pub use rtmp::{
     SessionOutcome, last_panic, remember_panics_instead_of_aborting, replay_session,
     rtmp_connection,
 };
+pub use stack::report_stack_overflows;
 
 /// What a fuzz target does with one input.
 pub type Target = fn(&[u8]);

@@ -23,27 +23,8 @@ const COMMAND_READ: usize = 16;
 /// `createStream`, `publish`, then media. Seeds are captures of real
 /// publishers with their 3073 handshake bytes cut off.
 pub fn rtmp_connection(data: &[u8]) {
-    on_a_server_stack(|| {
+    crate::stack::on_a_server_stack(|| {
         replay_session(data);
-    });
-}
-
-/// The stack a connection has in the server: a tokio worker thread's, 2 MiB
-/// by default (the server does not change it). Deep AMF nesting overflows
-/// that long before the 8 MiB of libFuzzer's main thread.
-const SERVER_STACK: usize = 2 * 1024 * 1024;
-
-/// Runs `f` on a thread with [`SERVER_STACK`]; a panic that escapes `f`
-/// goes on on the calling thread.
-fn on_a_server_stack(f: impl FnOnce() + Send) {
-    std::thread::scope(|scope| {
-        let thread = std::thread::Builder::new()
-            .stack_size(SERVER_STACK)
-            .spawn_scoped(scope, f)
-            .expect("a thread for the connection");
-        if let Err(panic) = thread.join() {
-            std::panic::resume_unwind(panic);
-        }
     });
 }
 
