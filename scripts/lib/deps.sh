@@ -85,3 +85,17 @@ ensure_s3s_fs() {
   fi
   export NOVA_S3S_FS="$bin"
 }
+
+# cargo-fuzz drives libFuzzer over the targets in fuzz/; they build on the
+# nightly toolchain (sanitizer-coverage flags are unstable).
+CARGO_FUZZ_VERSION=0.13.2
+ensure_cargo_fuzz() {
+  if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    echo "==> installing the nightly Rust toolchain (for cargo-fuzz)" >&2
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"; then
+    echo "==> installing cargo-fuzz $CARGO_FUZZ_VERSION" >&2
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+  fi
+}

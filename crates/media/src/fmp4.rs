@@ -191,10 +191,12 @@ impl FragmentInfo {
                     u64::from(u32_at(tfdt, 4)?)
                 });
             }
-            samples += boxes(traf)
-                .filter(|(k, _)| k == b"trun")
-                .filter_map(|(_, trun)| u32_at(trun, 4))
-                .sum::<u32>();
+            // Checked: a hostile segment states counts that overflow u32.
+            for (_, trun) in boxes(traf).filter(|(k, _)| k == b"trun") {
+                if let Some(count) = u32_at(trun, 4) {
+                    samples = samples.checked_add(count)?;
+                }
+            }
         }
         Some(Self {
             base_decode_time: base_decode_time?,
@@ -214,25 +216,26 @@ mod tests {
         out
     }
 
+    fn fragment(tfdt: u64, samples: u32) -> Vec<u8> {
+        let mut tfdt_box = vec![1, 0, 0, 0];
+        tfdt_box.extend_from_slice(&tfdt.to_be_bytes());
+        let mut trun = vec![0, 0, 0, 0];
+        trun.extend_from_slice(&samples.to_be_bytes());
+        let traf = [
+            boxed(b"tfhd", &[0; 8]),
+            boxed(b"tfdt", &tfdt_box),
+            boxed(b"trun", &trun),
+        ]
+        .concat();
+        [
+            boxed(b"moof", &boxed(b"traf", &traf)),
+            boxed(b"mdat", &[0; 3]),
+        ]
+        .concat()
+    }
+
     #[test]
     fn reads_tfdt_and_sample_counts_of_every_fragment() {
-        let fragment = |tfdt: u64, samples: u32| {
-            let mut tfdt_box = vec![1, 0, 0, 0];
-            tfdt_box.extend_from_slice(&tfdt.to_be_bytes());
-            let mut trun = vec![0, 0, 0, 0];
-            trun.extend_from_slice(&samples.to_be_bytes());
-            let traf = [
-                boxed(b"tfhd", &[0; 8]),
-                boxed(b"tfdt", &tfdt_box),
-                boxed(b"trun", &trun),
-            ]
-            .concat();
-            [
-                boxed(b"moof", &boxed(b"traf", &traf)),
-                boxed(b"mdat", &[0; 3]),
-            ]
-            .concat()
-        };
         let segment = [fragment(96_000, 30), fragment(112_000, 15)].concat();
         assert_eq!(
             FragmentInfo::parse(&segment),
@@ -242,6 +245,27 @@ mod tests {
             })
         );
         assert_eq!(FragmentInfo::parse(&segment[..20]), None);
+    }
+
+    /// Found by the fmp4 fuzz target: `trun` sample counts whose sum
+    /// overflows u32 (a panic in debug builds) are no real segment.
+    #[test]
+    fn sample_counts_that_overflow_are_refused() {
+        let segment = [fragment(0, u32::MAX), fragment(1, 1)].concat();
+        assert_eq!(FragmentInfo::parse(&segment), None);
+        // The same within one fragment: two `trun`s in one `traf`.
+        let mut trun = vec![0, 0, 0, 0];
+        trun.extend_from_slice(&u32::MAX.to_be_bytes());
+        let mut tfdt = vec![0; 4];
+        tfdt.extend_from_slice(&[0; 4]);
+        let traf = [
+            boxed(b"tfdt", &tfdt),
+            boxed(b"trun", &trun),
+            boxed(b"trun", &trun),
+        ]
+        .concat();
+        let segment = boxed(b"moof", &boxed(b"traf", &traf));
+        assert_eq!(FragmentInfo::parse(&segment), None);
     }
 
     #[test]

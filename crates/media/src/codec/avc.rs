@@ -170,12 +170,14 @@ impl Sps {
 
 /// H.264 §7.3.2.1.1.1: only the syntax, the values are not needed here.
 fn skip_scaling_list(r: &mut BitReader<'_>, size: usize) -> Result<(), BitsExhausted> {
-    let mut last_scale = 8i32;
-    let mut next_scale = 8i32;
+    // i64 and rem_euclid: `delta_scale` is -128..=127 in a valid stream,
+    // but a hostile one states anything up to ±2^31.
+    let mut last_scale = 8i64;
+    let mut next_scale = 8i64;
     for _ in 0..size {
         if next_scale != 0 {
-            let delta = r.se("delta_scale")?;
-            next_scale = (last_scale + delta + 256) % 256;
+            let delta = i64::from(r.se("delta_scale")?);
+            next_scale = (last_scale + delta).rem_euclid(256);
         }
         if next_scale != 0 {
             last_scale = next_scale;
@@ -232,6 +234,16 @@ mod tests {
         let mut no_sps = full.to_vec();
         no_sps[5] = 0xe0;
         assert_eq!(AvcConfig::parse(no_sps.into()), Err(AvcConfigError::NoSps));
+    }
+
+    /// Found by the codec_config fuzz target: a High-profile SPS whose
+    /// scaling list states a `delta_scale` near -2^31 (the spec allows
+    /// -128..=127). Summing it overflowed i32: a panic in debug builds.
+    #[test]
+    fn a_delta_scale_out_of_range_is_no_overflow() {
+        let sps = "676400abab410000000f03a00000000000ffffff1c0000000000";
+        let config = AvcConfig::parse(record(&format!("0164001fffe1001a{sps}00")));
+        assert!(matches!(config, Err(AvcConfigError::Sps(_))), "{config:?}");
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum HevcConfigError {
     TooShort(usize),
     #[error("HEVC decoder configuration record has version {0}, expected 1")]
     Version(u8),
+    #[error("H.265 SPS gives an impossible picture size {width}x{height}")]
+    PictureSize { width: u64, height: u64 },
 }
 
 impl HevcConfig {
@@ -40,7 +42,7 @@ impl HevcConfig {
             compatibility_flags: u32::from_be_bytes([record[2], record[3], record[4], record[5]]),
             level_idc: record[12],
             nal_length_size: (record[21] & 0b11) + 1,
-            dimensions: super::hevc_sps::picture_size(&record),
+            dimensions: super::hevc_sps::picture_size(&record)?,
             record,
         })
     }

@@ -2,20 +2,40 @@
 //! its decoder configuration record (ITU-T H.265 §7.3.2.2): what an MP4
 //! sample entry must state, and what master playlists and MPDs show.
 
+use super::HevcConfigError;
 use crate::bits::{BitReader, BitsExhausted, nal_to_rbsp};
 
 /// `nal_unit_type` of a sequence parameter set (H.265 Table 7-1).
 const SPS_NAL_TYPE: u8 = 33;
 
+/// The largest width or height accepted, as for H.264: what the levels
+/// allow (H.265 Table A.8 gives sqrt(8 × MaxLumaPs) = 16888 at level 6.2),
+/// rounded to what encoders produce; anything larger is an attack on
+/// whoever allocates a picture from it.
+const MAX_DIMENSION: u64 = 16_384;
+
 /// The displayed size (after the conformance window) of the first SPS in
-/// an `hvcC` record (ISO/IEC 14496-15 §8.3.3.1); `None` if there is none or
-/// it cannot be read.
-pub(crate) fn picture_size(record: &[u8]) -> Option<(u32, u32)> {
-    let sps =
-        nal_units(record).find(|nal| nal.first().map(|h| (h >> 1) & 0x3f) == Some(SPS_NAL_TYPE))?;
+/// an `hvcC` record (ISO/IEC 14496-15 §8.3.3.1); `Ok(None)` if there is
+/// none or it cannot be read, an error if it states an impossible size.
+pub(crate) fn picture_size(record: &[u8]) -> Result<Option<(u32, u32)>, HevcConfigError> {
+    let Some(sps) =
+        nal_units(record).find(|nal| nal.first().map(|h| (h >> 1) & 0x3f) == Some(SPS_NAL_TYPE))
+    else {
+        return Ok(None);
+    };
     // Two bytes of NAL unit header precede the RBSP.
-    let rbsp = nal_to_rbsp(sps.get(2..)?);
-    read_size(&mut BitReader::new(&rbsp)).ok()
+    let Some(payload) = sps.get(2..) else {
+        return Ok(None);
+    };
+    let Ok((width, height)) = read_size(&mut BitReader::new(&nal_to_rbsp(payload))) else {
+        return Ok(None);
+    };
+    let in_range = |side: u64| (1..=MAX_DIMENSION).contains(&side);
+    if !in_range(width) || !in_range(height) {
+        return Err(HevcConfigError::PictureSize { width, height });
+    }
+    // Both fit: they are at most MAX_DIMENSION.
+    Ok(Some((width as u32, height as u32)))
 }
 
 /// The NAL units of the record's parameter set arrays.
@@ -44,7 +64,9 @@ fn nal_units(record: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-fn read_size(r: &mut BitReader<'_>) -> Result<(u32, u32), BitsExhausted> {
+/// The displayed size, in u64 so that no offsets an SPS can state
+/// overflow (each `ue(v)` is below 2^32); 0 when the window covers it all.
+fn read_size(r: &mut BitReader<'_>) -> Result<(u64, u64), BitsExhausted> {
     r.skip(4, "sps_video_parameter_set_id")?;
     let max_sub_layers_minus1 = r.bits(3, "sps_max_sub_layers_minus1")?;
     r.skip(1, "sps_temporal_id_nesting_flag")?;
@@ -54,19 +76,15 @@ fn read_size(r: &mut BitReader<'_>) -> Result<(u32, u32), BitsExhausted> {
     if chroma_format_idc == 3 {
         r.skip(1, "separate_colour_plane_flag")?;
     }
-    let width = r.ue("pic_width_in_luma_samples")?;
-    let height = r.ue("pic_height_in_luma_samples")?;
+    let width = u64::from(r.ue("pic_width_in_luma_samples")?);
+    let height = u64::from(r.ue("pic_height_in_luma_samples")?);
     if !r.bit("conformance_window_flag")? {
         return Ok((width, height));
     }
-    let (left, right) = (
-        r.ue("conf_win_left_offset")?,
-        r.ue("conf_win_right_offset")?,
-    );
-    let (top, bottom) = (
-        r.ue("conf_win_top_offset")?,
-        r.ue("conf_win_bottom_offset")?,
-    );
+    let left = u64::from(r.ue("conf_win_left_offset")?);
+    let right = u64::from(r.ue("conf_win_right_offset")?);
+    let top = u64::from(r.ue("conf_win_top_offset")?);
+    let bottom = u64::from(r.ue("conf_win_bottom_offset")?);
     // Offsets are in chroma samples (H.265 Table 6-1: SubWidthC, SubHeightC).
     let (sub_width, sub_height) = match chroma_format_idc {
         1 => (2, 2),
@@ -106,4 +124,164 @@ fn skip_profile_tier_level(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes RBSP syntax MSB first, for SPSs no encoder would produce.
+    #[derive(Default)]
+    struct BitWriter {
+        bits: Vec<bool>,
+    }
+
+    impl BitWriter {
+        fn bits(&mut self, count: u32, value: u64) {
+            for i in (0..count).rev() {
+                self.bits.push(value.checked_shr(i).unwrap_or(0) & 1 == 1);
+            }
+        }
+
+        /// `ue(v)`: `leading_zeros` zeros, a one, then the suffix.
+        fn ue(&mut self, value: u32) {
+            let code = u64::from(value) + 1;
+            let length = 64 - code.leading_zeros();
+            self.bits(length - 1, 0);
+            self.bits(length, code);
+        }
+
+        /// The RBSP with a stop bit, as an `hvcC` with one SPS NAL unit.
+        fn into_record(mut self) -> Vec<u8> {
+            self.bits.push(true);
+            while !self.bits.len().is_multiple_of(8) {
+                self.bits.push(false);
+            }
+            let rbsp: Vec<u8> = self
+                .bits
+                .chunks(8)
+                .map(|byte| byte.iter().fold(0u8, |acc, &b| (acc << 1) | u8::from(b)))
+                .collect();
+            // NAL unit header (type 33), then the RBSP with emulation prevention.
+            let mut nal = vec![SPS_NAL_TYPE << 1, 0x01];
+            let mut zeros = 0;
+            for byte in rbsp {
+                if zeros >= 2 && byte <= 3 {
+                    nal.push(3);
+                    zeros = 0;
+                }
+                zeros = if byte == 0 { zeros + 1 } else { 0 };
+                nal.push(byte);
+            }
+            let mut record = vec![0u8; 23];
+            record[0] = 1;
+            record[22] = 1; // one array
+            record.push(SPS_NAL_TYPE);
+            record.extend_from_slice(&1u16.to_be_bytes());
+            record.extend_from_slice(&(nal.len() as u16).to_be_bytes());
+            record.extend_from_slice(&nal);
+            record
+        }
+    }
+
+    /// An SPS up to its conformance window, 4:2:0.
+    fn sps(width: u32, height: u32, window: Option<[u32; 4]>) -> Vec<u8> {
+        let mut w = BitWriter::default();
+        w.bits(4, 0); // sps_video_parameter_set_id
+        w.bits(3, 0); // sps_max_sub_layers_minus1
+        w.bits(1, 1); // sps_temporal_id_nesting_flag
+        w.bits(96, 0); // profile_tier_level
+        w.ue(0); // sps_seq_parameter_set_id
+        w.ue(1); // chroma_format_idc
+        w.ue(width);
+        w.ue(height);
+        w.bits(1, u64::from(window.is_some()));
+        for offset in window.into_iter().flatten() {
+            w.ue(offset);
+        }
+        w.into_record()
+    }
+
+    #[test]
+    fn reads_a_written_sps() {
+        assert_eq!(picture_size(&sps(1280, 720, None)), Ok(Some((1280, 720))));
+        assert_eq!(
+            picture_size(&sps(1920, 1080, Some([0, 1, 0, 1]))),
+            Ok(Some((1918, 1078)))
+        );
+    }
+
+    #[test]
+    fn a_conformance_window_that_overflows_is_refused_not_a_panic() {
+        // SubWidthC × (left + right) overflows u32 twice over.
+        let huge = u32::MAX - 1;
+        let record = sps(1280, 720, Some([huge, huge, huge, huge]));
+        assert!(matches!(
+            picture_size(&record),
+            Err(HevcConfigError::PictureSize { .. })
+        ));
+    }
+
+    #[test]
+    fn a_window_as_large_as_the_picture_is_refused() {
+        let record = sps(1280, 720, Some([320, 320, 0, 0]));
+        assert_eq!(
+            picture_size(&record),
+            Err(HevcConfigError::PictureSize {
+                width: 0,
+                height: 720
+            })
+        );
+    }
+
+    #[test]
+    fn picture_sizes_over_16384_are_refused_as_for_avc() {
+        assert_eq!(
+            picture_size(&sps(16_384, 16_384, None)),
+            Ok(Some((16_384, 16_384)))
+        );
+        assert_eq!(
+            picture_size(&sps(16_392, 720, None)),
+            Err(HevcConfigError::PictureSize {
+                width: 16_392,
+                height: 720
+            })
+        );
+        assert_eq!(
+            picture_size(&sps(1280, 1 << 30, None)),
+            Err(HevcConfigError::PictureSize {
+                width: 1280,
+                height: 1 << 30
+            })
+        );
+        // The config as a whole is refused, as an oversized H.264 one is.
+        assert!(super::super::HevcConfig::parse(sps(1280, 1 << 30, None).into()).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any size and window an SPS can state (each `ue(v)` below 2^32):
+        /// the displayed size when it is 1..=16384 on both sides, refused
+        /// otherwise, never a panic.
+        #[test]
+        fn the_displayed_size_is_the_coded_size_less_the_window(
+            width in proptest::prop_oneof![1..20_000u32, proptest::num::u32::ANY],
+            height in proptest::prop_oneof![1..20_000u32, proptest::num::u32::ANY],
+            window in proptest::option::of(proptest::array::uniform4(
+                proptest::prop_oneof![0..600u32, proptest::num::u32::ANY],
+            )),
+        ) {
+            // u32::MAX is not a ue(v) of 32 leading zeros at most.
+            let (width, height) = (width.min(u32::MAX - 1), height.min(u32::MAX - 1));
+            let window = window.map(|w| w.map(|o| o.min(u32::MAX - 1)));
+            let [left, right, top, bottom] = window.unwrap_or_default().map(u64::from);
+            let shown_width = u64::from(width).saturating_sub(2 * (left + right));
+            let shown_height = u64::from(height).saturating_sub(2 * (top + bottom));
+            let expected = if (1..=16_384).contains(&shown_width) && (1..=16_384).contains(&shown_height) {
+                Ok(Some((shown_width as u32, shown_height as u32)))
+            } else {
+                Err(HevcConfigError::PictureSize { width: shown_width, height: shown_height })
+            };
+            proptest::prop_assert_eq!(picture_size(&sps(width, height, window)), expected);
+        }
+    }
 }

@@ -1,0 +1,4 @@
+#![no_main]
+//! See nova_fuzz_harness::codec_config for what the input is.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| nova_fuzz_harness::codec_config(data));

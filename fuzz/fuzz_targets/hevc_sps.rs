@@ -1,0 +1,4 @@
+#![no_main]
+//! See nova_fuzz_harness::hevc_sps for what the input is.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| nova_fuzz_harness::hevc_sps(data));
