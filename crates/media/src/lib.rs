@@ -13,6 +13,7 @@ mod frame;
 pub mod hls;
 pub mod mpd;
 mod object_store;
+mod panic_message;
 mod playback;
 mod publish;
 mod segment;
@@ -23,6 +24,7 @@ mod xml;
 pub use codec::{AudioCodec, AudioConfig, VideoCodec, VideoConfig};
 pub use frame::{Frame, TIMEBASE_HZ, Track};
 pub use object_store::{ObjectMeta, ObjectStore, ObjectStoreError};
+pub use panic_message::panic_message;
 pub use playback::{CachePolicy, LiveEdge, LivePlayback, PlaybackObject};
 pub use publish::{
     PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, SegmentContainer,

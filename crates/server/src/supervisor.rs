@@ -10,7 +10,7 @@
 //! the status writer's queue outlives it, the background tasks read
 //! everything from the database, the health monitor only reads the board.
 
-use std::any::Any;
+pub use nova_media::panic_message;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -81,18 +81,6 @@ pub fn restart_on_panic(
             tracing::info!(component, "restarted");
         }
     })
-}
-
-/// A panic's message, for logs and health: panics carry a `&str` or a
-/// `String` unless raised with `panic_any`.
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic without a message".to_owned()
-    }
 }
 
 /// Aborts the task when dropped: a supervised task goes with its

@@ -18,6 +18,7 @@ use super::output::LadderOutput;
 use super::profile::LadderProfile;
 use super::rendition_thread;
 use super::stats::{LadderStats, RenditionCounters, SourceCounters};
+use super::thread_failure::ThreadFailure;
 
 /// Coded source frames waiting for the decoder (small: compressed data).
 const INPUT_QUEUE_FRAMES: usize = 256;
@@ -35,12 +36,18 @@ const UNPOLICED_QUEUE_FRAMES: usize = 16;
 /// [`finish`](Self::finish) this ladder and [`start`](Self::start) a new one:
 /// the renditions' configurations change with it, and their keyframes follow
 /// the new source's.
+///
+/// A panic on one of its threads is raised again by the next `push`,
+/// `try_recv` or `recv_timeout`, on the caller's thread: the packager's
+/// supervision then ends only this stream, with the reason in its health.
 pub struct Ladder {
     input: Option<SyncSender<Frame>>,
     output: Receiver<LadderOutput>,
     threads: Vec<JoinHandle<()>>,
     source: Arc<SourceCounters>,
     renditions: Vec<Arc<RenditionCounters>>,
+    /// A panic on any of the threads, raised again at the next call.
+    failure: ThreadFailure,
 }
 
 impl Ladder {
@@ -92,6 +99,7 @@ impl Ladder {
             None => UNPOLICED_QUEUE_FRAMES,
         };
         let (output_tx, output) = mpsc::channel();
+        let failure = ThreadFailure::default();
         let source_counters = Arc::new(SourceCounters::default());
         let mut threads = Vec::new();
         let mut lanes = Vec::new();
@@ -103,9 +111,8 @@ impl Ladder {
             let thread = {
                 let (options, counters, output_tx) =
                     (options.clone(), counters.clone(), output_tx.clone());
-                std::thread::Builder::new()
-                    .name(name.clone())
-                    .spawn(move || {
+                failure
+                    .spawn(name.clone(), move || {
                         rendition_thread::run(rendition, options, work, counters, output_tx);
                     })
                     .map_err(|error| LadderError::Thread(name, error))?
@@ -118,9 +125,8 @@ impl Ladder {
 
         let (input, frames) = mpsc::sync_channel(INPUT_QUEUE_FRAMES);
         let decode = DecodeThread::new(decoder, lanes, source_counters.clone(), options.max_lag);
-        let thread = std::thread::Builder::new()
-            .name("ladder-decode".to_owned())
-            .spawn(move || decode.run(frames))
+        let thread = failure
+            .spawn("ladder-decode".to_owned(), move || decode.run(frames))
             .map_err(|error| LadderError::Thread("ladder-decode".to_owned(), error))?;
         threads.insert(0, thread);
 
@@ -130,6 +136,7 @@ impl Ladder {
             threads,
             source: source_counters,
             renditions: counters_all,
+            failure,
         })
     }
 
@@ -141,24 +148,27 @@ impl Ladder {
     /// ladder has no lag policy): then it waits for room, and the caller's
     /// own slow-consumer policy applies.
     pub fn push(&self, frame: Frame) {
+        self.failure.raise();
         if frame.track != Track::Video {
             return;
         }
         self.source.pushed.fetch_add(1, Ordering::Relaxed);
         if let Some(input) = &self.input {
             // Fails only if the decode thread is gone, i.e. panicked: the
-            // renditions have stopped and said so.
+            // next call raises its panic.
             let _ = input.send(frame);
         }
     }
 
     /// The next output, if one is ready.
     pub fn try_recv(&self) -> Option<LadderOutput> {
+        self.failure.raise();
         self.output.try_recv().ok()
     }
 
     /// The next output, waiting up to `timeout` for it.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<LadderOutput> {
+        self.failure.raise();
         self.output.recv_timeout(timeout).ok()
     }
 
@@ -173,9 +183,8 @@ impl Ladder {
     pub fn finish_with_stats(mut self) -> (Vec<LadderOutput>, LadderStats) {
         self.input = None;
         for thread in std::mem::take(&mut self.threads) {
-            if thread.join().is_err() {
-                tracing::error!("ladder: a ladder thread panicked");
-            }
+            // A panic was caught on its thread, logged, and kept in `failure`.
+            let _ = thread.join();
         }
         (self.output.try_iter().collect(), self.stats())
     }

@@ -20,6 +20,7 @@ mod output;
 mod profile;
 mod rendition_thread;
 mod stats;
+mod thread_failure;
 
 pub use error::LadderError;
 pub use handle::Ladder;

@@ -16,6 +16,7 @@ mod tags;
 #[cfg(test)]
 mod tests;
 
+use nova_media::panic_message;
 use std::collections::VecDeque;
 use std::mem;
 use std::net::SocketAddr;
@@ -626,16 +627,6 @@ fn push_send(out: &mut Vec<Action>, bytes: Vec<u8>) {
 
 fn session_error(error: ServerSessionError) -> CloseReason {
     CloseReason::Session(error.to_string())
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = panic.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "unknown panic".to_owned()
-    }
 }
 
 /// The first bytes of a tag, for logs: enough to see the FLV header.
