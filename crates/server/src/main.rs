@@ -6,6 +6,7 @@ mod config;
 mod database;
 mod embedded_pg;
 mod health;
+mod http_server;
 mod live_control;
 mod logging;
 mod packager_supervisor;

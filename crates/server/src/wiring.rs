@@ -10,29 +10,30 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use nova_api::{
-    ApiConfig, AppState, BackgroundConfig, EventBus, JwtKeys, PgPublishAuthorizer, Readiness,
-    WebhookDeliveryConfig,
+    AdmissionLimits, ApiConfig, AppState, BackgroundConfig, ClientLimits, EventBus, JwtKeys,
+    PgPublishAuthorizer, Readiness, WebhookDeliveryConfig,
 };
 use nova_media::SegmentSink;
 use nova_origin::{Origin, OriginConfig};
 use nova_packager::AbrConfig;
 use nova_packager::thumbnail::{ThumbnailConfig, Thumbnailer, WithThumbnails};
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
-use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::config::{self, PublicUrls};
+use crate::database::Pools;
 use crate::health::{self, HealthBoard};
+use crate::http_server::{self, HttpLimits};
 use crate::live_control::HubControl;
 use crate::packager_supervisor::PackagerSupervisor;
 use crate::recording::Recording;
 use crate::secrets;
 use crate::sinks::FanOut;
 use crate::status_writer::StatusWriter;
-use crate::tls::{self, TlsListener};
+use crate::tls;
 
 /// The running server: its addresses, and every part shutdown stops, with
 /// the token or handle that stops or awaits it.
@@ -59,7 +60,11 @@ pub struct Server {
     pub status_task: JoinHandle<()>,
 }
 
-pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
+pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
+    let Pools {
+        shared: pool,
+        reserved,
+    } = pools;
     let data_dir = &args.data.data_dir;
     let secret = secrets::jwt_secret(data_dir)?;
     let jwt = Arc::new(JwtKeys::new(&secret));
@@ -85,6 +90,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         viewer_session_timeout: Duration::from_secs_f64(args.viewer_session_timeout),
         default_container: args.hls_container,
         dvr_window: Duration::from_secs(args.storage.dvr_window),
+        limits: client_limits(args),
         ..ApiConfig::new(public_url.clone(), urls.rtmp.clone())
     };
     let recording = Recording::start(&args.storage, data_dir, &pool, &api_config).await?;
@@ -125,7 +131,18 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         },
         supervisor.clone(),
     );
-    let authorizer = Arc::new(PgPublishAuthorizer::new(pool.clone(), defaults));
+    let hub_control = Arc::new(HubControl::new(hub.clone(), health.clone()));
+    // On the reserved pool: a flood of anonymous requests cannot keep a
+    // broadcaster from going live.
+    let authorizer = Arc::new(
+        PgPublishAuthorizer::new(reserved.clone(), defaults).with_admission(
+            AdmissionLimits {
+                max_live_streams: args.admission.max_live_streams,
+                max_live_streams_per_owner: args.admission.max_live_streams_per_owner,
+            },
+            hub_control.clone(),
+        ),
+    );
     let readiness = Arc::new(Readiness::default());
     let mut state = AppState::new(
         pool.clone(),
@@ -133,7 +150,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         api_config,
         Arc::new(WithThumbnails::new(origin.clone(), thumbnails)),
         readiness.clone(),
-        Arc::new(HubControl::new(hub.clone(), health.clone())),
+        hub_control,
     );
     if let Some(recording) = &recording {
         state = state.with_recordings(recording.store.clone());
@@ -142,7 +159,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
     // ingest side are announced there too.
     let events = state.events.clone();
     let feeds = state.events.clone();
-    let status_task = status_queue.spawn(pool.clone(), events.clone());
+    let status_task = status_queue.spawn(reserved, events.clone());
     let health_monitor = health::spawn_monitor(health, events);
 
     let stop_accepting = CancellationToken::new();
@@ -174,22 +191,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
     )
     .context("starting the viewer sweep and webhook delivery")?;
     let app = nova_api::app(state);
-    let http_stopped = async move { http_stopped.cancelled().await };
-    let http_task = match tls {
-        Some(config) => {
-            let listener = TlsListener::new(http_listener, config)?;
-            tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(http_stopped)
-                    .await
-            })
-        }
-        None => tokio::spawn(async move {
-            axum::serve(http_listener, app)
-                .with_graceful_shutdown(http_stopped)
-                .await
-        }),
-    };
+    let http_task = http_server::spawn(http_listener, tls, app, http_limits(args), http_stopped);
     readiness.set_listeners_bound(true);
 
     Ok(Server {
@@ -211,4 +213,23 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         stop_background,
         status_task,
     })
+}
+
+fn client_limits(args: &ServeArgs) -> ClientLimits {
+    let http = &args.http_limits;
+    ClientLimits {
+        request_timeout: Duration::from_secs_f64(http.http_request_timeout),
+        event_feeds_per_address: http.max_event_feeds_per_address,
+        viewer_joins_per_minute: http.viewer_joins_per_minute,
+    }
+}
+
+fn http_limits(args: &ServeArgs) -> HttpLimits {
+    let http = &args.http_limits;
+    HttpLimits {
+        max_connections: http.http_max_connections,
+        header_timeout: Duration::from_secs_f64(http.http_header_timeout),
+        max_tls_handshakes: http.tls_max_handshakes,
+        tls_handshake_timeout: Duration::from_secs_f64(http.tls_handshake_timeout),
+    }
 }
