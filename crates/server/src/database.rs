@@ -129,3 +129,30 @@ async fn create_database_if_missing(admin_url: &str, name: &str) -> Result<()> {
     admin.close().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The timeout is PostgreSQL's own: a statement that runs longer is
+    /// cancelled by the server (SQLSTATE 57014), and the session goes on.
+    #[sqlx::test(migrator = "nova_schema::MIGRATOR")]
+    async fn statements_longer_than_the_timeout_are_cancelled(
+        _pool: PgPoolOptions,
+        options: PgConnectOptions,
+    ) {
+        let options = with_statement_timeout(options, Duration::from_millis(200));
+        let pool = pool(&options, 1);
+        let error = sqlx::query("SELECT pg_sleep(5)")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        let code = error.as_database_error().and_then(|e| e.code());
+        assert_eq!(code.as_deref(), Some("57014"), "{error}");
+        let quick: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(quick, 1);
+    }
+}
