@@ -434,6 +434,18 @@ async fn publishers_over_the_live_stream_limits_are_told_why() {
     }
     assert!(alice_on_air.try_wait().unwrap().is_none());
     assert!(bob_on_air.try_wait().unwrap().is_none());
-    drop((alice_on_air, bob_on_air));
+
+    // At both limits, a publisher taking over a stream already live adds
+    // no stream and is let in: the one it replaces is let go.
+    let mut alice_again = publish_looped(server, &first);
+    tokio::time::timeout(LIMIT, alice_on_air.wait())
+        .await
+        .expect("the taken-over publisher is disconnected")
+        .unwrap();
+    assert!(
+        alice_again.try_wait().unwrap().is_none(),
+        "the publisher taking over was refused"
+    );
+    drop((alice_again, bob_on_air));
     fixture.finish().await;
 }
