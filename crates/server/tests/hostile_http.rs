@@ -75,10 +75,10 @@ async fn time_to_go_live(
             }
             panic!("the new publisher was turned away ({exit}): {stderr}");
         }
-        if let Some((_, playlist)) = fixture.playlist(&url).await {
-            if !playlist.segments.is_empty() {
-                return started.elapsed();
-            }
+        if let Some((_, playlist)) = fixture.playlist(&url).await
+            && !playlist.segments.is_empty()
+        {
+            return started.elapsed();
         }
         assert!(
             started.elapsed() < limit,

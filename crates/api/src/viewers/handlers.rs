@@ -45,13 +45,13 @@ pub(crate) async fn join(
 ) -> Result<Response, ApiError> {
     // Before anything costs a query: sessions are rows, and anyone may
     // start one.
-    if let ClientAddress(Some(_)) = client {
-        if let Err(wait) = state.viewer_join_limiter.check(&client, Instant::now()) {
-            return Err(too_many_joins(
-                state.config.limits.viewer_joins_per_minute,
-                wait,
-            ));
-        }
+    if let ClientAddress(Some(_)) = client
+        && let Err(wait) = state.viewer_join_limiter.check(&client, Instant::now())
+    {
+        return Err(too_many_joins(
+            state.config.limits.viewer_joins_per_minute,
+            wait,
+        ));
     }
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
     access.require(Permission::JoinAsViewer)?;
