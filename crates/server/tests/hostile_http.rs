@@ -449,3 +449,74 @@ async fn publishers_over_the_live_stream_limits_are_told_why() {
     drop((alice_again, bob_on_air));
     fixture.finish().await;
 }
+
+/// `--http-max-connections 20`: while 20 silent connections are open, a
+/// 21st is closed at once (not left waiting), and once they are gone the
+/// server answers again.
+#[tokio::test]
+async fn connections_over_the_cap_are_closed_at_once() {
+    let fixture = Fixture::start(&["--http-max-connections", "20"]).await;
+    let server = &fixture.server;
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(TcpStream::connect(http_address(server)).await.unwrap());
+    }
+    // The server takes them in order; give it a moment to take all 20.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut over = TcpStream::connect(http_address(server)).await.unwrap();
+    over.write_all(b"GET /healthz HTTP/1.1\r\nHost: nova\r\n\r\n")
+        .await
+        .ok();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), over.read_to_end(&mut answer)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "a connection over the cap was not closed at once: {closed:?} {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    drop(held);
+    wait_for("the server to answer again", LIMIT, || async {
+        let response = server
+            .client
+            .get(format!("{}/healthz", server.http))
+            .send()
+            .await
+            .ok()?;
+        response.status().is_success().then_some(())
+    })
+    .await;
+    fixture.finish().await;
+}
+
+/// `--http-request-timeout 2`: a client that sends its headers and then
+/// trickles the body is answered 503 with Retry-After once the deadline
+/// passes, and its connection is given back.
+#[tokio::test]
+async fn a_trickled_request_body_is_answered_503_at_the_request_timeout() {
+    let fixture = Fixture::start(&["--http-request-timeout", "2"]).await;
+    let server = &fixture.server;
+    let mut socket = TcpStream::connect(http_address(server)).await.unwrap();
+    let head = format!(
+        "POST /api/v1/streams HTTP/1.1\r\nHost: nova\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{",
+        fixture.token
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut answer = vec![0u8; 4096];
+    let read = loop {
+        tokio::select! {
+            read = socket.read(&mut answer) => break read.unwrap(),
+            () = tokio::time::sleep(Duration::from_millis(500)) => {
+                assert!(started.elapsed() < Duration::from_secs(30), "no answer to a trickled body");
+                socket.write_all(b" ").await.unwrap();
+            }
+        }
+    };
+    let text = String::from_utf8_lossy(&answer[..read]).to_lowercase();
+    assert!(text.starts_with("http/1.1 503"), "{text}");
+    assert!(text.contains("retry-after: 5"), "{text}");
+    assert!(text.contains("application/problem+json"), "{text}");
+    eprintln!("trickled body answered 503 after {:?}", started.elapsed());
+    fixture.finish().await;
+}
