@@ -25,6 +25,31 @@ pub struct ApiConfig {
     /// The server's segment container, for streams that do not choose one:
     /// only fMP4 streams have a master playlist and a DASH MPD.
     pub default_container: SegmentContainer,
+    pub limits: ClientLimits,
+}
+
+/// What one client may ask of the API, and how long a request may take.
+#[derive(Clone, Debug)]
+pub struct ClientLimits {
+    /// An ordinary request (the API, recordings, health) is answered 503
+    /// after this long; event feeds and LL-HLS blocking reloads have bounds
+    /// of their own.
+    pub request_timeout: Duration,
+    /// Live event feeds (WebSocket or SSE) one address may hold at once.
+    pub event_feeds_per_address: usize,
+    /// Viewer sessions one address may start, in bursts of as many, per
+    /// minute.
+    pub viewer_joins_per_minute: u32,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            event_feeds_per_address: 32,
+            viewer_joins_per_minute: 30,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -57,6 +82,7 @@ impl ApiConfig {
             viewer_session_timeout: Duration::from_secs(45),
             dvr_window: Duration::from_secs(2 * 3600),
             default_container: SegmentContainer::default(),
+            limits: ClientLimits::default(),
         }
     }
 

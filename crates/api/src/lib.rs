@@ -3,9 +3,11 @@
 //! behind them, including the stream-key check the RTMP ingest asks for.
 
 mod access;
+mod admission;
 mod auth;
 mod background;
 mod chat;
+mod client_address;
 mod clock;
 mod config;
 mod error;
@@ -23,6 +25,7 @@ mod publish_authorizer;
 mod rate_limit;
 mod readiness;
 mod recordings;
+mod request_timeout;
 mod router;
 mod state;
 mod stream_key;
@@ -33,9 +36,10 @@ mod super_chats;
 mod viewers;
 mod webhooks;
 
+pub use admission::{AdmissionLimits, LiveStreams};
 pub use auth::JwtKeys;
 pub use background::{BackgroundConfig, spawn_background_tasks};
-pub use config::{ApiConfig, ChatConfig, SuperChatTier};
+pub use config::{ApiConfig, ChatConfig, ClientLimits, SuperChatTier};
 pub use event_bus::{
     BroadcastStatus, ChatMessageDeletedEvent, ChatSettingsChangedEvent, EventBus, EventPayload,
     EventType, HealthWarningEvent, HostsChangedEvent, LiveEvent, ReplayLimits, ResyncEvent,

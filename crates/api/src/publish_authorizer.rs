@@ -1,6 +1,8 @@
 //! The RTMP ingest's question "may this key publish?", answered from
 //! `live_streams`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use nova_media::{
     PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, StreamId, StreamSettings,
@@ -10,6 +12,7 @@ use sqlx::PgPool;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use crate::admission::{Admission, AdmissionLimits, LiveStreams};
 use crate::stream_key::PresentedKey;
 use crate::stream_settings::StreamOverrides;
 
@@ -23,19 +26,33 @@ const NO_STREAM_HASH: [u8; 32] = [0; 32];
 pub struct PgPublishAuthorizer {
     pool: PgPool,
     defaults: StreamSettings,
+    admission: Option<Admission>,
 }
 
 impl PgPublishAuthorizer {
     /// `defaults` are the server's packaging settings; each stream's stored
-    /// settings override them.
+    /// settings override them. `pool` should be one anonymous traffic
+    /// cannot exhaust (the server gives it a reserved one).
     pub fn new(pool: PgPool, defaults: StreamSettings) -> Self {
-        Self { pool, defaults }
+        Self {
+            pool,
+            defaults,
+            admission: None,
+        }
+    }
+
+    /// Refuses publishes over `limits`, counting the streams `live` lists.
+    #[must_use]
+    pub fn with_admission(mut self, limits: AdmissionLimits, live: Arc<dyn LiveStreams>) -> Self {
+        self.admission = Some(Admission::new(limits, live));
+        self
     }
 }
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {
     id: Uuid,
+    owner_id: Uuid,
     stream_key_hash: Vec<u8>,
     settings: Value,
     disabled: bool,
@@ -53,7 +70,7 @@ impl PublishAuthorizer for PgPublishAuthorizer {
             return Err(PublishRejection::InvalidKey);
         };
         let row = sqlx::query_as::<_, KeyRow>(
-            "SELECT id, stream_key_hash, settings, disabled_at IS NOT NULL AS disabled \
+            "SELECT id, owner_id, stream_key_hash, settings, disabled_at IS NOT NULL AS disabled \
              FROM live_streams WHERE stream_key_id = $1",
         )
         .bind(key.key_id)
@@ -95,6 +112,10 @@ impl PublishAuthorizer for PgPublishAuthorizer {
         if row.disabled {
             tracing::info!(?request, %stream, "publish refused: stream disabled");
             return Err(PublishRejection::Disabled);
+        }
+
+        if let Some(admission) = &self.admission {
+            admission.admit(&self.pool, stream, row.owner_id).await?;
         }
 
         let (overrides, warnings) = StreamOverrides::from_stored(&row.settings);

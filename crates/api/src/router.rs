@@ -3,6 +3,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, header};
+use axum::middleware;
 use axum::routing::get;
 use tower_http::cors::{Any, CorsLayer, Vary};
 use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
@@ -13,8 +14,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    chat, clock, events, health, hosts, openapi, playback, recordings, streams, super_chats,
-    viewers, webhooks,
+    chat, clock, events, health, hosts, openapi, playback, recordings, request_timeout, streams,
+    super_chats, viewers, webhooks,
 };
 
 /// Management requests are small JSON documents.
@@ -22,21 +23,33 @@ const API_BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole HTTP surface of nova-live.
 pub fn app(state: AppState) -> Router {
-    let (api, paths) = api_routes().split_for_parts();
+    let (api, mut paths) = api_routes().split_for_parts();
+    let (feeds, feed_paths) = events::routes().split_for_parts();
+    paths.merge(feed_paths);
     let document = openapi::document(paths);
+    // Every request but the event feeds and `/live` (whose blocking
+    // reloads hold on purpose, bounded by playback.rs) has a deadline.
+    let deadline = middleware::from_fn_with_state(
+        state.config.limits.request_timeout,
+        request_timeout::request_timeout,
+    );
     // API calls are few and each matters: logged at INFO. Playback and
     // probes are a request per player per second: DEBUG, or they drown
     // everything else (failures are still logged at ERROR).
     let api = api
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+        .layer(deadline.clone())
+        .merge(feeds)
         .layer(request_log(Level::INFO));
     let (health, health_paths) = health::routes().split_for_parts();
     let mut document = document;
     document.merge(health_paths);
-    let frequent = playback::routes()
-        .merge(recordings::playback_routes())
+    let timed = recordings::playback_routes()
         .merge(clock::routes())
         .merge(health)
+        .layer(deadline);
+    let frequent = playback::routes()
+        .merge(timed)
         .layer(request_log(Level::DEBUG));
     let served_document = document.clone();
     let docs = Router::new()
@@ -67,7 +80,6 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(super_chats::routes())
         .merge(hosts::routes())
         .merge(chat::routes())
-        .merge(events::routes())
         .merge(viewers::routes())
         .merge(webhooks::routes())
         .merge(recordings::routes())

@@ -1,13 +1,15 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use nova_media::{LivePlayback, ObjectStore};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::client_address::{AddressSlots, ClientAddress};
 use crate::error::ApiError;
 use crate::event_bus::EventBus;
 use crate::live_control::LiveControl;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::{ApiConfig, JwtKeys, Readiness};
 
 /// Everything a request handler may need; cheap to clone (all shared).
@@ -24,6 +26,10 @@ pub struct AppState {
     pub recordings: Option<Arc<dyn ObjectStore>>,
     /// Chat messages per (stream, user).
     pub(crate) chat_limiter: Arc<RateLimiter<(Uuid, Uuid)>>,
+    /// Viewer sessions started per client address.
+    pub(crate) viewer_join_limiter: Arc<RateLimiter<ClientAddress>>,
+    /// Live event feeds held per client address.
+    pub(crate) feed_slots: Arc<AddressSlots>,
 }
 
 impl AppState {
@@ -36,6 +42,12 @@ impl AppState {
         live: Arc<dyn LiveControl>,
     ) -> Self {
         let chat_limiter = Arc::new(RateLimiter::new(config.chat.rate_limit));
+        let limits = &config.limits;
+        let viewer_join_limiter = Arc::new(RateLimiter::new(RateLimit {
+            burst: limits.viewer_joins_per_minute,
+            period: Duration::from_secs(60),
+        }));
+        let feed_slots = Arc::new(AddressSlots::new(limits.event_feeds_per_address));
         Self {
             pool,
             jwt,
@@ -46,6 +58,8 @@ impl AppState {
             events: Arc::new(EventBus::default()),
             recordings: None,
             chat_limiter,
+            viewer_join_limiter,
+            feed_slots,
         }
     }
 

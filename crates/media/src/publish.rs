@@ -152,6 +152,14 @@ pub enum PublishRejection {
     Disabled,
     #[error("the server cannot check stream keys right now: retry in a few seconds")]
     Unavailable,
+    /// The server's `--max-live-streams`.
+    #[error("this server already has {0} live streams, the most it takes: retry later")]
+    ServerFull(usize),
+    /// The owner's `--max-live-streams-per-owner`.
+    #[error(
+        "this account already has {0} live streams, the most it may have at once: end one before going live with another"
+    )]
+    OwnerQuota(usize),
 }
 
 /// Decides whether a publish request may go live. Implemented over Postgres

@@ -157,6 +157,85 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub tls: TlsArgs,
+
+    #[command(flatten)]
+    pub http_limits: HttpLimitArgs,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub admission: AdmissionArgs,
+}
+
+/// What one client, or all of them together, may hold of the HTTP side.
+#[derive(Debug, Args)]
+pub struct HttpLimitArgs {
+    /// Most HTTP connections open at once (WebSocket and SSE feeds
+    /// included); more are closed as soon as they are accepted.
+    #[arg(long, env = "NOVA_HTTP_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub http_max_connections: usize,
+
+    /// Seconds a client has to send a request's headers (and a new
+    /// connection its first request); slower connections are closed.
+    #[arg(long, env = "NOVA_HTTP_HEADER_TIMEOUT", default_value_t = 10.0)]
+    pub http_header_timeout: f64,
+
+    /// Seconds an ordinary request (API, recordings, health) may take,
+    /// body included; then it is answered 503 with Retry-After. Event feeds
+    /// and LL-HLS blocking reloads have bounds of their own.
+    #[arg(long, env = "NOVA_HTTP_REQUEST_TIMEOUT", default_value_t = 30.0)]
+    pub http_request_timeout: f64,
+
+    /// Most TLS handshakes in progress at once; others wait their turn
+    /// within the handshake timeout.
+    #[arg(long, env = "NOVA_TLS_MAX_HANDSHAKES", default_value_t = 64)]
+    pub tls_max_handshakes: usize,
+
+    /// Seconds a client has to finish its TLS handshake, waiting included.
+    #[arg(long, env = "NOVA_TLS_HANDSHAKE_TIMEOUT", default_value_t = 10.0)]
+    pub tls_handshake_timeout: f64,
+
+    /// Most live event feeds (WebSocket or SSE) one client address may
+    /// hold open at once; more are answered 429.
+    #[arg(long, env = "NOVA_MAX_EVENT_FEEDS_PER_ADDRESS", default_value_t = 32)]
+    pub max_event_feeds_per_address: usize,
+
+    /// Viewer sessions one client address may start per minute (in bursts
+    /// of as many); more are answered 429 with Retry-After.
+    #[arg(long, env = "NOVA_VIEWER_JOINS_PER_MINUTE", default_value_t = 30)]
+    pub viewer_joins_per_minute: u32,
+}
+
+/// Connections to PostgreSQL, and how long a query may run.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Connections of the pool the API, playback and background work share.
+    #[arg(long, env = "NOVA_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+
+    /// Connections kept apart for the publish authorizer and the stream
+    /// status writer, which anonymous traffic cannot take.
+    #[arg(long, env = "NOVA_DATABASE_RESERVED_CONNECTIONS", default_value_t = 4)]
+    pub database_reserved_connections: u32,
+
+    /// Seconds any one SQL statement may run before PostgreSQL cancels it.
+    #[arg(long, env = "NOVA_DATABASE_STATEMENT_TIMEOUT", default_value_t = 10.0)]
+    pub database_statement_timeout: f64,
+}
+
+/// How many streams may be live at once.
+#[derive(Debug, Args)]
+pub struct AdmissionArgs {
+    /// Most streams live on this server at once (waiting in their reconnect
+    /// window included); a publish over it is refused. 0: no limit.
+    #[arg(long, env = "NOVA_MAX_LIVE_STREAMS", default_value_t = 100)]
+    pub max_live_streams: usize,
+
+    /// Most streams one owner may have live at once; a publish over it is
+    /// refused. 0: no limit.
+    #[arg(long, env = "NOVA_MAX_LIVE_STREAMS_PER_OWNER", default_value_t = 10)]
+    pub max_live_streams_per_owner: usize,
 }
 
 /// What one publisher may make the server hold; a publisher over a limit is

@@ -83,6 +83,7 @@ pub fn validate(args: &ServeArgs) -> Result<()> {
         args.storage.max_spool_bytes >= 1 << 20,
         "--max-spool-bytes must be at least 1MiB (a few segments)"
     );
+    validate_limits(args)?;
     if let Some(url) = &args.public_url {
         anyhow::ensure!(
             url.starts_with("http://") || url.starts_with("https://"),
@@ -99,6 +100,52 @@ pub fn media_limits(args: &MediaLimitArgs) -> MediaLimits {
         max_gop_bytes: usize::try_from(args.max_segment_bytes).unwrap_or(usize::MAX),
         max_bitrate: (args.max_ingest_bitrate > 0).then_some(args.max_ingest_bitrate),
     }
+}
+
+fn validate_limits(args: &ServeArgs) -> Result<()> {
+    let http = &args.http_limits;
+    anyhow::ensure!(
+        http.http_max_connections > 0,
+        "--http-max-connections must be at least 1"
+    );
+    anyhow::ensure!(
+        (1.0..=300.0).contains(&http.http_header_timeout),
+        "--http-header-timeout must be between 1 and 300 seconds"
+    );
+    anyhow::ensure!(
+        (1.0..=3600.0).contains(&http.http_request_timeout),
+        "--http-request-timeout must be between 1 and 3600 seconds"
+    );
+    anyhow::ensure!(
+        http.tls_max_handshakes > 0,
+        "--tls-max-handshakes must be at least 1"
+    );
+    anyhow::ensure!(
+        (1.0..=300.0).contains(&http.tls_handshake_timeout),
+        "--tls-handshake-timeout must be between 1 and 300 seconds"
+    );
+    anyhow::ensure!(
+        http.max_event_feeds_per_address > 0,
+        "--max-event-feeds-per-address must be at least 1"
+    );
+    anyhow::ensure!(
+        http.viewer_joins_per_minute > 0,
+        "--viewer-joins-per-minute must be at least 1"
+    );
+    let database = &args.database;
+    anyhow::ensure!(
+        database.database_max_connections > 0,
+        "--database-max-connections must be at least 1"
+    );
+    anyhow::ensure!(
+        database.database_reserved_connections > 0,
+        "--database-reserved-connections must be at least 1"
+    );
+    anyhow::ensure!(
+        (0.1..=3600.0).contains(&database.database_statement_timeout),
+        "--database-statement-timeout must be between 0.1 and 3600 seconds"
+    );
+    Ok(())
 }
 
 /// The settings a stream has until its owner changes them.

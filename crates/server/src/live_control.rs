@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use nova_api::{IngestHealth, LiveControl};
+use nova_api::{IngestHealth, LiveControl, LiveStreams};
 use nova_media::StreamId;
 use nova_rtmp_ingest::Hub;
 
@@ -27,5 +27,11 @@ impl LiveControl for HubControl {
 
     fn health(&self, stream: StreamId) -> Option<IngestHealth> {
         self.health.health(stream)
+    }
+}
+
+impl LiveStreams for HubControl {
+    fn live_streams(&self) -> Vec<StreamId> {
+        self.hub.live_streams()
     }
 }

@@ -9,6 +9,7 @@ mod disk_watch;
 mod embedded_pg;
 mod fault;
 mod health;
+mod http_server;
 mod live_control;
 mod logging;
 mod orphan_postmaster;

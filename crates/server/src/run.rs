@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use nova_api::JwtKeys;
-use sqlx::PgPool;
 
 use crate::cli::{ServeArgs, TokenArgs};
 use crate::embedded_pg::EmbeddedPostgres;
@@ -41,14 +40,14 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 }
 
 async fn serve_with_database(args: &ServeArgs, embedded: Option<&EmbeddedPostgres>) -> Result<()> {
-    let pool = database::connect(args, embedded).await?;
-    let result = serve_with_pool(args, pool.clone()).await;
-    pool.close().await;
+    let pools = database::connect(args, embedded).await?;
+    let result = serve_with_pools(args, pools.clone()).await;
+    pools.close().await;
     result
 }
 
-async fn serve_with_pool(args: &ServeArgs, pool: PgPool) -> Result<()> {
-    let mut server = wiring::start(args, pool).await?;
+async fn serve_with_pools(args: &ServeArgs, pools: database::Pools) -> Result<()> {
+    let mut server = wiring::start(args, pools).await?;
     let admin = secrets::admin_user(&args.data.data_dir)?;
     let admin_token = server.jwt.issue(admin, ADMIN_TOKEN_TTL);
     banner::announce(

@@ -2,28 +2,16 @@
 //! so browsers get HTTP/2 (one connection for LL-HLS's blocking playlist
 //! requests and the parts they wait for) and older clients HTTP/1.1.
 //!
-//! Handshakes run in tasks of their own: one slow or silent client must
-//! not hold up `accept` for everybody else.
+//! Handshakes run in each connection's task, bounded in number and time:
+//! see `http_server`.
 
-use std::io;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
-
-/// A client that has not finished its handshake by then is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshaken connections waiting for the server to take them.
-const ACCEPTED_BACKLOG: usize = 256;
 
 /// The server's certificate chain and key, from PEM files (as issued by
 /// Let's Encrypt: `fullchain.pem` and `privkey.pem`).
@@ -47,75 +35,6 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>> {
         .context("the TLS certificate does not match its key")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
-}
-
-/// TLS connections, handshake done, for `axum::serve`.
-pub struct TlsListener {
-    accepted: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local_addr: SocketAddr,
-}
-
-impl TlsListener {
-    /// Accepts on `listener` until the `TlsListener` is dropped.
-    pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> io::Result<Self> {
-        let local_addr = listener.local_addr()?;
-        let (sender, accepted) = mpsc::channel(ACCEPTED_BACKLOG);
-        tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), sender));
-        Ok(Self {
-            accepted,
-            local_addr,
-        })
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    sender: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-) {
-    loop {
-        let (tcp, peer) = tokio::select! {
-            () = sender.closed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: pause rather
-                    // than spin, as axum's own TCP listener does.
-                    tracing::warn!(%error, "accepting an HTTPS connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let acceptor = acceptor.clone();
-        let sender = sender.clone();
-        tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => {
-                    let _ = sender.send((tls, peer)).await;
-                }
-                Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
-                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-            }
-        });
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.accepted.recv().await {
-            Some(accepted) => accepted,
-            // The accept loop only ends once this listener is gone.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local_addr)
-    }
 }
 
 #[cfg(test)]

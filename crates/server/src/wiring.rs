@@ -10,24 +10,24 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use nova_api::{
-    ApiConfig, AppState, BackgroundConfig, EventBus, JwtKeys, PgPublishAuthorizer, Readiness,
-    WebhookDeliveryConfig,
+    AdmissionLimits, ApiConfig, AppState, BackgroundConfig, ClientLimits, EventBus, JwtKeys,
+    PgPublishAuthorizer, Readiness, WebhookDeliveryConfig,
 };
 use nova_media::SegmentSink;
 use nova_origin::{Origin, OriginConfig};
 use nova_packager::AbrConfig;
 use nova_packager::thumbnail::{ThumbnailConfig, Thumbnailer, WithThumbnails};
 use nova_rtmp_ingest::{Hub, HubConfig, IngestConfig};
-use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::config::{self, PublicUrls};
-use crate::database;
+use crate::database::{self, Pools};
 use crate::fault;
 use crate::health::{self, HealthBoard};
+use crate::http_server::{self, HttpLimits};
 use crate::live_control::HubControl;
 use crate::packager_supervisor::PackagerSupervisor;
 use crate::recording::Recording;
@@ -35,7 +35,7 @@ use crate::secrets;
 use crate::sinks::FanOut;
 use crate::status_writer::StatusWriter;
 use crate::supervisor::{self, Restarts};
-use crate::tls::{self, TlsListener};
+use crate::tls;
 use crate::transcode_slots::TranscodeSlots;
 
 /// The running server: its addresses, and every part shutdown stops, with
@@ -65,7 +65,11 @@ pub struct Server {
     pub stop_restarts: CancellationToken,
 }
 
-pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
+pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
+    let Pools {
+        shared: pool,
+        reserved,
+    } = pools;
     let data_dir = &args.data.data_dir;
     let secret = secrets::jwt_secret(data_dir)?;
     let jwt = Arc::new(JwtKeys::new(&secret));
@@ -91,6 +95,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         viewer_session_timeout: Duration::from_secs_f64(args.viewer_session_timeout),
         default_container: args.hls_container,
         dvr_window: Duration::from_secs(args.storage.dvr_window),
+        limits: client_limits(args),
         ..ApiConfig::new(public_url.clone(), urls.rtmp.clone())
     };
     let health = Arc::new(HealthBoard::default());
@@ -144,7 +149,18 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         supervisor.clone(),
     );
     supervisor.attach_hub(hub.clone());
-    let authorizer = Arc::new(PgPublishAuthorizer::new(pool.clone(), defaults));
+    let hub_control = Arc::new(HubControl::new(hub.clone(), health.clone()));
+    // On the reserved pool: a flood of anonymous requests cannot keep a
+    // broadcaster from going live.
+    let authorizer = Arc::new(
+        PgPublishAuthorizer::new(reserved.clone(), defaults).with_admission(
+            AdmissionLimits {
+                max_live_streams: args.admission.max_live_streams,
+                max_live_streams_per_owner: args.admission.max_live_streams_per_owner,
+            },
+            hub_control.clone(),
+        ),
+    );
     let readiness = Arc::new(Readiness::default());
     let mut state = AppState::new(
         pool.clone(),
@@ -152,7 +168,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         api_config,
         Arc::new(WithThumbnails::new(origin.clone(), thumbnails)),
         readiness.clone(),
-        Arc::new(HubControl::new(hub.clone(), health.clone())),
+        hub_control,
     );
     if let Some(recording) = &recording {
         state = state.with_recordings(recording.store.clone());
@@ -166,7 +182,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         readiness: readiness.clone(),
         stop: CancellationToken::new(),
     };
-    let mut start_status_writer = status_queue.restartable(pool.clone(), events.clone());
+    let mut start_status_writer = status_queue.restartable(reserved, events.clone());
     let status_task = supervisor::restart_on_panic(
         supervisor::STATUS_WRITER,
         restarts.clone(),
@@ -224,22 +240,7 @@ pub async fn start(args: &ServeArgs, pool: PgPool) -> Result<Server> {
         )
     };
     let app = nova_api::app(state);
-    let http_stopped = async move { http_stopped.cancelled().await };
-    let http_task = match tls {
-        Some(config) => {
-            let listener = TlsListener::new(http_listener, config)?;
-            tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(http_stopped)
-                    .await
-            })
-        }
-        None => tokio::spawn(async move {
-            axum::serve(http_listener, app)
-                .with_graceful_shutdown(http_stopped)
-                .await
-        }),
-    };
+    let http_task = http_server::spawn(http_listener, tls, app, http_limits(args), http_stopped);
     readiness.set_listeners_bound(true);
 
     Ok(Server {
@@ -282,4 +283,23 @@ fn start_background(
         }));
     }
     Ok(task)
+}
+
+fn client_limits(args: &ServeArgs) -> ClientLimits {
+    let http = &args.http_limits;
+    ClientLimits {
+        request_timeout: Duration::from_secs_f64(http.http_request_timeout),
+        event_feeds_per_address: http.max_event_feeds_per_address,
+        viewer_joins_per_minute: http.viewer_joins_per_minute,
+    }
+}
+
+fn http_limits(args: &ServeArgs) -> HttpLimits {
+    let http = &args.http_limits;
+    HttpLimits {
+        max_connections: http.http_max_connections,
+        header_timeout: Duration::from_secs_f64(http.http_header_timeout),
+        max_tls_handshakes: http.tls_max_handshakes,
+        tls_handshake_timeout: Duration::from_secs_f64(http.tls_handshake_timeout),
+    }
 }

@@ -77,6 +77,10 @@ pub(crate) enum ApiError {
         #[source]
         source: sqlx::Error,
     },
+    /// The request took longer than the server's request timeout (a slow
+    /// body, or a handler stuck behind a slow database); retrying may work.
+    #[error("the server did not finish this request within {} s: retry in a few seconds", .0.as_secs_f64())]
+    TimedOut(std::time::Duration),
     /// The recording store (filesystem or S3) cannot be reached or is not
     /// configured; retrying soon may work. Logged with its cause.
     #[error("{0}")]
@@ -111,7 +115,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::NotYet(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotYet(_) | Self::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::DatabaseUnavailable { .. } | Self::StorageUnavailable(_) => {
@@ -214,7 +218,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#),
                 );
             }
-            Self::DatabaseUnavailable { .. } | Self::StorageUnavailable(_) => {
+            Self::DatabaseUnavailable { .. } | Self::StorageUnavailable(_) | Self::TimedOut(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             Self::TooManyRequests {

@@ -8,6 +8,7 @@ use chrono::Utc;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
+use crate::client_address::AddressSlot;
 use crate::event_bus::{EventPayload, LiveEvent, ResyncEvent, ResyncReason, Subscription};
 
 pub(crate) struct Feed {
@@ -17,6 +18,8 @@ pub(crate) struct Feed {
     receiver: tokio::sync::broadcast::Receiver<Arc<LiveEvent>>,
     /// The receiver skipped events: the next one it yields follows a resync.
     lagged: bool,
+    /// The client address's feed slot, given back when the feed ends.
+    _slot: Option<AddressSlot>,
 }
 
 impl Feed {
@@ -39,7 +42,14 @@ impl Feed {
             pending,
             receiver,
             lagged: false,
+            _slot: None,
         }
+    }
+
+    /// Holds `slot` for as long as the feed lives.
+    pub fn holding(mut self, slot: AddressSlot) -> Self {
+        self._slot = Some(slot);
+        self
     }
 
     /// The next event, or `None` once the bus is closed (server shutdown).

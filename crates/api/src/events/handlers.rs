@@ -14,6 +14,7 @@ use super::feed::Feed;
 use super::{sse, ws};
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
+use crate::client_address::ClientAddress;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -72,6 +73,9 @@ pub(crate) struct FeedParams {
         (status = 101, description = "Switched to a WebSocket: each message is a `LiveEvent` as a JSON text frame"),
         (status = 200, description = "Server-Sent Events: `id:` the event id, `event:` its type, `data:` the `LiveEvent` as JSON",
             body = SseEventDoc, content_type = "text/event-stream"),
+        (status = 429, description = "This address holds as many feeds as it may: close one, or retry after `Retry-After` seconds",
+            body = crate::error::ProblemDocument, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     ))]
 pub(crate) async fn follow_events(
     State(state): State<AppState>,
@@ -79,8 +83,14 @@ pub(crate) async fn follow_events(
     Path(id): Path<String>,
     params: Result<Query<FeedParams>, QueryRejection>,
     headers: HeaderMap,
+    client: ClientAddress,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    // Before anything costs a query: one address cannot hold every feed.
+    let slot = state
+        .feed_slots
+        .take(client)
+        .ok_or_else(|| too_many_feeds(state.config.limits.event_feeds_per_address))?;
     let params = crate::extract::query(params)?;
     let caller = match (header_user, params.access_token) {
         (Some(user), _) => Some(user),
@@ -110,13 +120,28 @@ pub(crate) async fn follow_events(
     let feed = Feed::new(
         access.stream_id,
         state.events.subscribe(access.stream_id, last_seen),
-    );
+    )
+    .holding(slot);
     Ok(match upgrade {
         Some(upgrade) => upgrade
             .max_message_size(MAX_CLIENT_MESSAGE)
             .on_upgrade(move |socket| ws::run(socket, feed)),
         None => sse::respond(feed),
     })
+}
+
+/// A feed slot frees when one of the address's feeds closes; a few seconds
+/// is a fair guess, and what a reconnecting `EventSource` waits anyway.
+const FEED_RETRY_AFTER_SECS: u64 = 5;
+
+fn too_many_feeds(per_address: usize) -> ApiError {
+    ApiError::TooManyRequests {
+        message: format!(
+            "this address already holds {per_address} live event feeds, the most it may: \
+             close one, or retry in {FEED_RETRY_AFTER_SECS} s (see Retry-After)"
+        ),
+        retry_after_secs: FEED_RETRY_AFTER_SECS,
+    }
 }
 
 /// The header wins over the query: a reconnecting `EventSource` repeats its

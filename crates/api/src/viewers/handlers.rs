@@ -1,3 +1,5 @@
+use std::time::Instant;
+
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -11,6 +13,7 @@ use super::view::{BroadcastViewerTotals, StreamViewerTotals, ViewerSession, View
 use crate::access::StreamStatus;
 use crate::access::{Permission, StreamAccess};
 use crate::auth::MaybeUser;
+use crate::client_address::ClientAddress;
 use crate::error::{ApiError, DbResultExt};
 use crate::state::AppState;
 
@@ -29,13 +32,27 @@ use crate::state::AppState;
         (status = 200, description = "The open session with this token, resumed", body = ViewerSession),
         (status = 409, description = "The broadcast is over, or the token belongs to another viewer's open session",
             body = crate::error::ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "This address started as many sessions as it may this minute: retry after `Retry-After` seconds",
+            body = crate::error::ProblemDocument, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     ))]
 pub(crate) async fn join(
     State(state): State<AppState>,
     MaybeUser(caller): MaybeUser,
+    client: ClientAddress,
     Path(id): Path<String>,
     body: Result<Option<Json<Option<JoinBody>>>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    // Before anything costs a query: sessions are rows, and anyone may
+    // start one.
+    if let ClientAddress(Some(_)) = client
+        && let Err(wait) = state.viewer_join_limiter.check(&client, Instant::now())
+    {
+        return Err(too_many_joins(
+            state.config.limits.viewer_joins_per_minute,
+            wait,
+        ));
+    }
     let access = StreamAccess::load(&state.pool, &id, caller).await?;
     access.require(Permission::JoinAsViewer)?;
     // No body, or `null`: the same as `{}`.
@@ -71,6 +88,19 @@ pub(crate) async fn join(
         return Ok((status, [(header::LOCATION, location)], Json(session)).into_response());
     }
     Ok((status, Json(session)).into_response())
+}
+
+fn too_many_joins(per_minute: u32, wait: std::time::Duration) -> ApiError {
+    // Whole seconds, rounded up: retrying on time must succeed.
+    let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    ApiError::TooManyRequests {
+        message: format!(
+            "this address started {per_minute} viewer sessions in the last minute, the most it \
+             may: keep an open session alive with its heartbeat, or retry in \
+             {retry_after_secs} s (see Retry-After)"
+        ),
+        retry_after_secs,
+    }
 }
 
 /// Keeps a session alive: send one every `heartbeat_interval_seconds`.

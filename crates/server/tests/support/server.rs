@@ -85,7 +85,10 @@ impl Server {
             "http"
         };
         let http = format!("{scheme}://127.0.0.1:{http_port}");
-        let mut command = Command::new(BINARY);
+        // NOVA_LIVE_BINARY runs a test against another build (an older
+        // one, to see a test fail before the change it covers).
+        let binary = std::env::var("NOVA_LIVE_BINARY").unwrap_or_else(|_| BINARY.to_owned());
+        let mut command = Command::new(binary);
         command
             .arg("serve")
             .args(["--http-addr", &format!("127.0.0.1:{http_port}")])
