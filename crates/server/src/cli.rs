@@ -228,13 +228,16 @@ pub struct DatabaseArgs {
 #[derive(Debug, Args)]
 pub struct AdmissionArgs {
     /// Most streams live on this server at once (waiting in their reconnect
-    /// window included); a publish over it is refused. 0: no limit.
-    #[arg(long, env = "NOVA_MAX_LIVE_STREAMS", default_value_t = 100)]
+    /// window included); a publish over it is refused. 0: no limit. The
+    /// default matches the RTMP connection limit's order of magnitude: the
+    /// CPU runs out first on most machines.
+    #[arg(long, env = "NOVA_MAX_LIVE_STREAMS", default_value_t = 1000)]
     pub max_live_streams: usize,
 
     /// Most streams one owner may have live at once; a publish over it is
-    /// refused. 0: no limit.
-    #[arg(long, env = "NOVA_MAX_LIVE_STREAMS_PER_OWNER", default_value_t = 10)]
+    /// refused. 0: no limit, the default: on a self-hosted server the
+    /// operator often owns every stream. Set it where anyone can sign up.
+    #[arg(long, env = "NOVA_MAX_LIVE_STREAMS_PER_OWNER", default_value_t = 0)]
     pub max_live_streams_per_owner: usize,
 }
 
