@@ -252,6 +252,26 @@ async fn nested_amf_of_every_kind_is_refused_without_harm() {
     scene.finish().await;
 }
 
+/// Each attacker's bytes sent and whether the server closed it.
+async fn outcomes(attackers: Vec<tokio::task::JoinHandle<(usize, bool)>>) -> Vec<(usize, bool)> {
+    let mut outcomes = Vec::new();
+    for attacker in attackers {
+        outcomes.push(attacker.await.unwrap());
+    }
+    outcomes
+}
+
+/// Every attacker was closed before it could send all `declared` bytes.
+fn assert_refused(outcomes: Vec<(usize, bool)>, declared: u32, what: &str) {
+    for (sent, closed) in outcomes {
+        assert!(closed, "{what} was not refused ({sent} bytes sent)");
+        assert!(
+            sent < declared as usize,
+            "the server took all {sent} bytes of {what}"
+        );
+    }
+}
+
 /// Sends `declared` bytes of one message after the header, short of its
 /// last byte, in `chunk_size` chunks; stops when the server hangs up.
 /// Returns how many payload bytes the server took before it did.
@@ -295,21 +315,9 @@ async fn a_16_mib_declared_message_is_refused_without_harm() {
             (sent, closed)
         }));
     }
-    let mut outcomes = Vec::new();
-    for attacker in attackers {
-        outcomes.push(attacker.await.unwrap());
-    }
+    let outcomes = outcomes(attackers).await;
     scene.report_rss("16 MiB declared messages");
-    for (sent, closed) in outcomes {
-        assert!(
-            closed,
-            "a 16 MiB message was not refused ({sent} bytes sent)"
-        );
-        assert!(
-            sent < DECLARED as usize,
-            "the server took all {sent} bytes of a 16 MiB message"
-        );
-    }
+    assert_refused(outcomes, DECLARED, "a 16 MiB message");
     scene.assert_unharmed("16 MiB declared messages").await;
     scene.finish().await;
 }
@@ -339,21 +347,9 @@ async fn a_huge_chunk_size_is_refused_without_harm() {
             (sent, closed)
         }));
     }
-    let mut outcomes = Vec::new();
-    for attacker in attackers {
-        outcomes.push(attacker.await.unwrap());
-    }
+    let outcomes = outcomes(attackers).await;
     scene.report_rss("a 2^31-1 chunk size");
-    for (sent, closed) in outcomes {
-        assert!(
-            closed,
-            "a huge chunk size was not refused ({sent} bytes sent)"
-        );
-        assert!(
-            sent < DECLARED as usize,
-            "the server took all {sent} bytes of a 16 MiB chunk"
-        );
-    }
+    assert_refused(outcomes, DECLARED, "a 16 MiB chunk after a huge chunk size");
     scene.assert_unharmed("a 2^31-1 chunk size").await;
     scene.finish().await;
 }

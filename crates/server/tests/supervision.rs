@@ -18,21 +18,13 @@ use support::server::{Server, stream_key_url};
 use support::{publish_720p, wait_for};
 
 async fn abr_stream(fixture: &Fixture, title: &str) -> Value {
-    let server = &fixture.server;
-    let stream = server
-        .create_stream(&fixture.token, json!({ "title": title }))
-        .await;
-    let id = stream["id"].as_str().unwrap();
-    let patched = server
-        .client
-        .patch(format!("{}/api/v1/streams/{id}", server.http))
-        .bearer_auth(&fixture.token)
-        .json(&json!({ "settings": { "profile": "abr" } }))
-        .send()
+    fixture
+        .server
+        .create_stream(
+            &fixture.token,
+            json!({ "title": title, "settings": { "profile": "abr" } }),
+        )
         .await
-        .unwrap();
-    assert!(patched.status().is_success(), "{}", patched.status());
-    stream
 }
 
 /// The newest segment's URI and the media sequence of a live playlist.
