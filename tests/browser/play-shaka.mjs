@@ -6,7 +6,8 @@
 //
 // Prints one JSON line like play-hls.mjs; errors are
 // "category:code:true" for errors Shaka could not recover from
-// (CRITICAL) and ":false" for the others.
+// (CRITICAL) and ":false" for the others ("1:1001 404 <url>:true" for a
+// bad HTTP status).
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -24,8 +25,11 @@ const page = `<!doctype html><html><body>
 <script src="/shaka-player.compiled.js"></script>
 <script>
   window.playerErrors = [];
+  // A bad HTTP status (1001) also names the status and the URL.
+  const detail = (error) => error.code === 1001 ? ' ' + error.data[1] + ' ' + error.data[0] : '';
   const record = (error) => window.playerErrors.push(
-    error.category + ':' + error.code + ':' + (error.severity === shaka.util.Error.Severity.CRITICAL));
+    error.category + ':' + error.code + detail(error) + ':' +
+    (error.severity === shaka.util.Error.Severity.CRITICAL));
   shaka.polyfill.installAll();
   const video = document.getElementById('v');
   const player = new shaka.Player();

@@ -32,6 +32,12 @@ struct Retired {
     until: Instant,
 }
 
+/// A part no longer listed, still served until `until` (as segments are).
+struct RetiredPart {
+    part: PartialSegment,
+    until: Instant,
+}
+
 pub(crate) struct RenditionWindow {
     config: WindowConfig,
     container: SegmentContainer,
@@ -46,6 +52,7 @@ pub(crate) struct RenditionWindow {
     /// LL-HLS parts of the newest segments and of the open one; only
     /// windows that receive parts have an LL-HLS playlist.
     parts: VecDeque<PartialSegment>,
+    retired_parts: VecDeque<RetiredPart>,
     has_parts: bool,
 }
 
@@ -62,6 +69,7 @@ impl RenditionWindow {
             ended_at: None,
             playlist: None,
             parts: VecDeque::new(),
+            retired_parts: VecDeque::new(),
             has_parts: false,
         }
     }
@@ -109,8 +117,12 @@ impl RenditionWindow {
         while !self.live.is_empty() {
             self.retire_oldest(now, listed_ms);
         }
+        while let Some(part) = self.parts.pop_front() {
+            self.retire_part(part, now, listed_ms);
+        }
         *self = Self {
             retired: std::mem::take(&mut self.retired),
+            retired_parts: std::mem::take(&mut self.retired_parts),
             inits: std::mem::take(&mut self.inits),
             ..Self::new(container, config)
         };
@@ -156,14 +168,18 @@ impl RenditionWindow {
         }
         self.expire(now);
         // Parts are listed for the newest few segments only (§4.4.4.9); the
-        // older ones stay fetchable as part of their whole segments.
+        // older ones stay fetchable as part of their whole segments, and by
+        // their own names for as long as a playlist that listed them may
+        // be in a player's hands (§6.2.2).
         let oldest_listed = segment.sequence.saturating_sub(PART_SEGMENTS as u64 - 1);
         while self
             .parts
             .front()
             .is_some_and(|p| p.sequence < oldest_listed)
         {
-            self.parts.pop_front();
+            if let Some(part) = self.parts.pop_front() {
+                self.retire_part(part, now, listed_ms);
+            }
         }
         self.render();
     }
@@ -177,6 +193,9 @@ impl RenditionWindow {
     pub(crate) fn expire(&mut self, now: Instant) {
         while self.retired.front().is_some_and(|r| r.until <= now) {
             self.retired.pop_front();
+        }
+        while self.retired_parts.front().is_some_and(|r| r.until <= now) {
+            self.retired_parts.pop_front();
         }
         self.prune_inits();
     }
@@ -200,7 +219,17 @@ impl RenditionWindow {
             .iter()
             .filter(|r| r.until > now)
             .map(|r| &r.segment);
-        if let Some(part) = self.parts.iter().find(|p| p.name == name) {
+        let retired_parts = self
+            .retired_parts
+            .iter()
+            .filter(|r| r.until > now)
+            .map(|r| &r.part);
+        if let Some(part) = self
+            .parts
+            .iter()
+            .chain(retired_parts)
+            .find(|p| p.name == name)
+        {
             return Some(PlaybackObject {
                 body: part.data.clone(),
                 content_type: SegmentContainer::Fmp4.media_type(&part.rendition),
@@ -242,6 +271,13 @@ impl RenditionWindow {
         }
         let until = now + Duration::from_millis(segment.duration_ms + listed_ms);
         self.retired.push_back(Retired { segment, until });
+    }
+
+    /// §6.2.2: a part removed from the playlist stays available for its
+    /// duration plus that of the longest playlist that listed it.
+    fn retire_part(&mut self, part: PartialSegment, now: Instant, listed_ms: u64) {
+        let until = now + Duration::from_millis(part.duration_ms + listed_ms);
+        self.retired_parts.push_back(RetiredPart { part, until });
     }
 
     fn prune_inits(&mut self) {
@@ -435,6 +471,52 @@ mod tests {
         window.expire(t + Duration::from_secs(60));
         assert!(window.object("r-init1.mp4", t).is_none());
         assert!(window.object("r-init2.mp4", t).is_some());
+    }
+
+    fn part(sequence: u64, index: u32) -> PartialSegment {
+        PartialSegment {
+            stream: StreamId(uuid::Uuid::nil()),
+            rendition: nova_media::SOURCE_RENDITION.into(),
+            sequence,
+            index,
+            name: format!("r-{sequence}.{index}.m4s"),
+            duration_ms: 500,
+            independent: index == 0,
+            data: Bytes::from(format!("part {sequence}.{index}")),
+        }
+    }
+
+    /// A player that read a playlist listing a part may ask for it after
+    /// the part left the playlist: it stays served as long as a removed
+    /// segment would be (RFC 8216bis §6.2.2).
+    #[test]
+    fn parts_that_leave_the_playlist_are_served_for_a_grace_period() {
+        let start = Instant::now();
+        let mut window = RenditionWindow::new(SegmentContainer::Fmp4, CONFIG);
+        window.add_init(&init("r-init1.mp4"));
+        for sequence in 0..=PART_SEGMENTS as u64 {
+            for index in 0..4 {
+                window.add_part(&part(sequence, index));
+            }
+            window.add_segment(&segment(sequence, "r-init1.mp4", 2_000, false), start);
+        }
+        let listed = window.object(PLAYLIST_NAME, start).unwrap().body;
+        let listed = String::from_utf8_lossy(&listed);
+        assert!(listed.contains("r-1.3.m4s"), "{listed}");
+        assert!(
+            !listed.contains("r-0."),
+            "segment 0 and its parts are gone: {listed}"
+        );
+        // Removed at `start` from a 6 s playlist: 0.5 + 6 s of grace.
+        let served = window.object("r-0.3.m4s", start + Duration::from_millis(6_499));
+        assert_eq!(served.unwrap().body, Bytes::from("part 0.3"));
+        window.expire(start + Duration::from_millis(6_500));
+        assert!(
+            window
+                .object("r-0.3.m4s", start + Duration::from_millis(6_500))
+                .is_none()
+        );
+        assert!(window.object("r-1.0.m4s", start).is_some(), "still listed");
     }
 
     #[test]
