@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use nova_media::{CachePolicy, LivePlayback, PlaybackObject, StreamId};
+use nova_media::{CachePolicy, LiveEdge, LivePlayback, PlaybackObject, StreamId};
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -114,7 +114,7 @@ async fn preload_hint(
         let Some(edge) = playback.live_edge(stream, rendition) else {
             return Ok(None);
         };
-        if edge.ended || edge.next_part.as_deref() != Some(file) {
+        if edge.ended || !may_come(file, &edge) {
             return Ok(None);
         }
         let deadline = *deadline.get_or_insert_with(|| {
@@ -130,6 +130,34 @@ async fn preload_hint(
             }
         }
     }
+}
+
+/// Whether `file` is a part still to come: the hinted one, or a later part
+/// of the open segment or the first of the next (a player that read an
+/// older playlist, or reloads late, may ask for one ahead of the hint).
+fn may_come(file: &str, edge: &LiveEdge) -> bool {
+    let Some(hinted) = edge.next_part.as_deref() else {
+        return false;
+    };
+    if file == hinted {
+        return true;
+    }
+    // Parts are named `{run}-{sequence}.{index}.m4s`.
+    let parse = |name: &str| -> Option<(String, u64, u32)> {
+        let (stem, _) = name
+            .rsplit_once(".m4s")
+            .filter(|(_, rest)| rest.is_empty())?;
+        let (segment, index) = stem.rsplit_once('.')?;
+        let (run, sequence) = segment.rsplit_once('-')?;
+        Some((run.to_owned(), sequence.parse().ok()?, index.parse().ok()?))
+    };
+    let (Some((run, sequence, index)), Some((hinted_run, _, _))) = (parse(file), parse(hinted))
+    else {
+        return false;
+    };
+    run == hinted_run
+        && ((sequence == edge.open_segment && index >= edge.open_parts)
+            || (sequence == edge.open_segment + 1 && index == 0))
 }
 
 /// Waits until the rendition playlist `name` holds what `reload` asks for,
@@ -251,7 +279,7 @@ mod tests {
     use tokio::sync::watch;
     use tokio::time::Instant;
 
-    use super::{Reload, blocking_reload, is_object_name, is_object_path, preload_hint};
+    use super::{Reload, blocking_reload, is_object_name, is_object_path, may_come, preload_hint};
     use crate::error::ApiError;
 
     /// A live window whose edge the test moves by hand.
@@ -342,8 +370,8 @@ mod tests {
         let edge = std::sync::Arc::new(Edge::new(4, 1));
         let stream = StreamId::new_random();
         let start = Instant::now();
-        // Not the hinted part: no such object, at once.
-        let other = preload_hint(edge.as_ref(), stream, "source/run-5.3.m4s").await;
+        // A part that will never come (its segment closed): none, at once.
+        let other = preload_hint(edge.as_ref(), stream, "source/run-4.3.m4s").await;
         assert!(matches!(other, Ok(None)));
         assert_eq!(start.elapsed(), Duration::ZERO);
         let producer = {
@@ -422,5 +450,24 @@ mod tests {
         ] {
             assert!(!is_object_path(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn parts_ahead_of_the_hint_may_come_and_parts_of_closed_segments_may_not() {
+        let edge = Edge::new(22, 1).edge.into_inner().unwrap();
+        assert!(may_come(&part_name(23, 1), &edge), "the hinted part");
+        assert!(
+            may_come(&part_name(23, 2), &edge),
+            "later in the open segment"
+        );
+        assert!(
+            may_come(&part_name(24, 0), &edge),
+            "the next segment's first"
+        );
+        assert!(!may_come(&part_name(23, 0), &edge), "exists or never will");
+        assert!(!may_come(&part_name(22, 3), &edge), "a closed segment's");
+        assert!(!may_come(&part_name(24, 1), &edge), "too far ahead");
+        assert!(!may_come("other-23.2.m4s", &edge), "another run's");
+        assert!(!may_come("run-23.m4s", &edge), "a segment, not a part");
     }
 }
