@@ -138,12 +138,13 @@ pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
         abr,
         TranscodeSlots::new(args.max_transcoded_streams),
     ));
+    let media_limits = config::media_limits(&args.media_limits);
     let hub = Hub::new(
         HubConfig {
             reconnect_window: Duration::from_secs_f64(args.reconnect_window),
-            media_limits: config::media_limits(&args.media_limits),
+            media_limits,
             // A subscriber can take the whole GOP cache, and no more.
-            subscriber_queue_bytes: config::media_limits(&args.media_limits).max_gop_bytes,
+            subscriber_queue_bytes: media_limits.max_gop_bytes,
             ..HubConfig::default()
         },
         supervisor.clone(),
