@@ -99,6 +99,7 @@ impl NovaLive {
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755))?;
         let rtmp_port = free_port();
         let http_port = free_port();
+        let metrics_port = free_port();
         let base = format!("http://127.0.0.1:{http_port}");
         let log = File::create(dir.path().join(LOG_NAME))?;
         let mut cmd = Command::new(options.binary);
@@ -107,6 +108,8 @@ impl NovaLive {
             .arg(format!("127.0.0.1:{rtmp_port}"))
             .arg("--http-addr")
             .arg(format!("127.0.0.1:{http_port}"))
+            .arg("--metrics-addr")
+            .arg(format!("127.0.0.1:{metrics_port}"))
             .arg("--data-dir")
             .arg(dir.path())
             .arg("--public-url")

@@ -18,6 +18,7 @@ mod health;
 mod hosts;
 mod json;
 mod live_control;
+pub mod metrics;
 mod openapi;
 mod paging;
 mod playback;

@@ -14,8 +14,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    chat, clock, events, health, hosts, openapi, playback, recordings, request_timeout, streams,
-    super_chats, viewers, webhooks,
+    chat, clock, events, health, hosts, metrics, openapi, playback, recordings, request_timeout,
+    streams, super_chats, viewers, webhooks,
 };
 
 /// Management requests are small JSON documents.
@@ -64,6 +64,8 @@ pub fn app(state: AppState) -> Router {
         .merge(docs)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Inside the router, where each request's route template is known.
+        .layer(middleware::from_fn(metrics::record_request))
         .layer(cors())
         .with_state(state)
 }

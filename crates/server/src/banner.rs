@@ -4,14 +4,25 @@ use std::net::SocketAddr;
 
 use crate::config::PublicUrls;
 
-pub fn announce(urls: &PublicUrls, rtmp: SocketAddr, http: SocketAddr, token: &str) {
+pub fn announce(
+    urls: &PublicUrls,
+    rtmp: SocketAddr,
+    http: SocketAddr,
+    metrics: Option<SocketAddr>,
+    token: &str,
+) {
     let (public_url, rtmp_url) = (&urls.http, &urls.rtmp);
+    let metrics = metrics.map_or_else(
+        || "off (--metrics-addr)".to_owned(),
+        |addr| format!("http://{addr}/metrics"),
+    );
     let banner = format!(
         "\n\
          nova-live is ready\n\
          \x20 RTMP ingest   {rtmp_url}/<stream key>   (listening on {rtmp})\n\
          \x20 HTTP          {public_url}   (listening on {http})\n\
          \x20 Health        {public_url}/healthz  {public_url}/readyz\n\
+         \x20 Metrics       {metrics}\n\
          \x20 Admin token   {token}\n\
          \n\
          Create a stream:\n\

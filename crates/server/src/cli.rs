@@ -23,6 +23,20 @@ pub enum Command {
     Token(TokenArgs),
 }
 
+/// An address, or nothing (an empty value turns a listener off).
+#[derive(Clone, Copy, Debug)]
+pub struct OptionalAddr(pub Option<SocketAddr>);
+
+fn parse_optional_addr(value: &str) -> Result<OptionalAddr, String> {
+    if value.trim().is_empty() {
+        return Ok(OptionalAddr(None));
+    }
+    value
+        .parse()
+        .map(|addr| OptionalAddr(Some(addr)))
+        .map_err(|error| format!("{error} (an address like 127.0.0.1:9464, or empty for none)"))
+}
+
 fn parse_profile(value: &str) -> Result<TranscodeProfile, String> {
     match value {
         "passthrough" => Ok(TranscodeProfile::Passthrough),
@@ -51,6 +65,11 @@ pub struct ServeArgs {
     /// Address to serve the API, playlists and segments on.
     #[arg(long, env = "NOVA_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     pub http_addr: SocketAddr,
+
+    /// Address to serve Prometheus metrics (`GET /metrics`) on; keep it
+    /// private. Empty: no metrics listener, nothing recorded.
+    #[arg(long, env = "NOVA_METRICS_ADDR", default_value = "127.0.0.1:9464", value_parser = parse_optional_addr)]
+    pub metrics_addr: OptionalAddr,
 
     #[command(flatten)]
     pub data: DataDirArg,

@@ -12,6 +12,7 @@ mod health;
 mod http_server;
 mod live_control;
 mod logging;
+mod metrics;
 mod orphan_postmaster;
 mod packager_supervisor;
 mod packager_thread;

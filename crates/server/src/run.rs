@@ -54,6 +54,7 @@ async fn serve_with_pools(args: &ServeArgs, pools: database::Pools) -> Result<()
         &server.urls,
         server.rtmp_addr,
         server.http_addr,
+        server.metrics_addr,
         &admin_token,
     );
 

@@ -29,6 +29,7 @@ use crate::fault;
 use crate::health::{self, HealthBoard};
 use crate::http_server::{self, HttpLimits};
 use crate::live_control::HubControl;
+use crate::metrics::{self, Metrics};
 use crate::packager_supervisor::PackagerSupervisor;
 use crate::recording::Recording;
 use crate::secrets;
@@ -44,6 +45,8 @@ pub struct Server {
     pub urls: PublicUrls,
     pub rtmp_addr: SocketAddr,
     pub http_addr: SocketAddr,
+    /// Where Prometheus scrapes `/metrics`, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
     pub jwt: Arc<JwtKeys>,
     pub readiness: Arc<Readiness>,
     /// The RTMP listener; it stops accepting on `stop_accepting`.
@@ -86,6 +89,18 @@ pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
     let http_listener = TcpListener::bind(args.http_addr)
         .await
         .with_context(|| format!("binding HTTP to {}", args.http_addr))?;
+    let metrics_listener = match args.metrics_addr.0 {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding metrics to {addr} (--metrics-addr)"))?,
+        ),
+        None => None,
+    };
+    let metrics_handle = metrics_listener
+        .as_ref()
+        .map(|_| Metrics::install())
+        .transpose()?;
     let rtmp_addr = rtmp_listener.local_addr()?;
     let http_addr = http_listener.local_addr()?;
     let urls = PublicUrls::resolve(args, scheme, rtmp_addr, http_addr);
@@ -242,12 +257,22 @@ pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
     };
     let app = nova_api::app(state);
     let http_task = http_server::spawn(http_listener, tls, app, http_limits(args), http_stopped);
+    let metrics_addr = match (metrics_listener, metrics_handle) {
+        (Some(listener), Some(handle)) => {
+            let addr = listener.local_addr()?;
+            let metrics = Metrics::new(handle, Vec::new());
+            metrics::spawn_listener(listener, metrics, stop_http.clone());
+            Some(addr)
+        }
+        _ => None,
+    };
     readiness.set_listeners_bound(true);
 
     Ok(Server {
         urls,
         rtmp_addr,
         http_addr,
+        metrics_addr,
         jwt,
         readiness,
         rtmp_task,

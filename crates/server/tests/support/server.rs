@@ -55,6 +55,8 @@ pub struct Server {
     pub child: Child,
     pub http: String,
     pub rtmp: String,
+    /// The Prometheus exposition (`--metrics-addr`), e.g. `http://127.0.0.1:P/metrics`.
+    pub metrics: String,
     pub data_dir: tempfile::TempDir,
     pub client: reqwest::Client,
 }
@@ -78,7 +80,7 @@ impl Server {
     }
 
     pub async fn start_in(options: ServerOptions<'_>, data_dir: tempfile::TempDir) -> Self {
-        let (http_port, rtmp_port) = (free_port(), free_port());
+        let (http_port, rtmp_port, metrics_port) = (free_port(), free_port(), free_port());
         let scheme = if options.tls.is_some() {
             "https"
         } else {
@@ -93,6 +95,7 @@ impl Server {
             .arg("serve")
             .args(["--http-addr", &format!("127.0.0.1:{http_port}")])
             .args(["--rtmp-addr", &format!("127.0.0.1:{rtmp_port}")])
+            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
             .args(["--public-url", &http])
             .arg("--data-dir")
             .arg(data_dir.path())
@@ -121,6 +124,7 @@ impl Server {
         let server = Self {
             child,
             rtmp: format!("rtmp://127.0.0.1:{rtmp_port}/live"),
+            metrics: format!("http://127.0.0.1:{metrics_port}/metrics"),
             http,
             data_dir,
             client: options
