@@ -28,7 +28,7 @@ pub use panic_message::panic_message;
 pub use playback::{CachePolicy, LiveEdge, LivePlayback, PlaybackObject};
 pub use publish::{
     PublishAuthorizer, PublishGrant, PublishRejection, PublishRequest, SegmentContainer,
-    StreamSettings, TranscodeProfile,
+    StreamSettings, TranscodeProfile, part_limit,
 };
 pub use segment::{
     AUDIO_RENDITION, InitSegment, MUXED_RENDITION, MediaSegment, PartialSegment, SOURCE_RENDITION,

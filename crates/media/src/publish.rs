@@ -75,13 +75,27 @@ pub struct StreamSettings {
     pub target_segment_duration: Duration,
     /// How many segments the live playlist lists.
     pub live_window_segments: usize,
-    /// LL-HLS partial segments of the CMAF renditions last at most this
-    /// long (`EXT-X-PART-INF:PART-TARGET`, RFC 8216bis §4.4.3.7).
+    /// LL-HLS partial segments of the CMAF renditions are cut this long;
+    /// [`part_limit`] of it is the longest one may be (`PART-TARGET`).
     pub part_target_duration: Duration,
     pub transcode: TranscodeProfile,
     /// Encode the ladder's renditions for latency over compression (no
     /// B-frames, no lookahead): the stream's `latency_mode` is `low`.
     pub low_latency: bool,
+}
+
+/// The longest an LL-HLS part cut `nominal` long may be: the playlist's
+/// `EXT-X-PART-INF:PART-TARGET` (RFC 8216bis §4.4.3.7: no part is longer).
+///
+/// Parts hold the frames that start within `nominal` of the part's start,
+/// so the last part of a segment keeps the segment's last frame when
+/// publisher timestamps jitter (a 2.006 s GOP cut in 0.5 s parts), instead of
+/// ending the segment with a part of one frame. hls.js (1.7) counts a
+/// segment as buffered once all but 0.2 s of it is, and then never loads
+/// such a part: playback stalled at the segment's end until the part left
+/// the playlist. The margin covers a frame's overhang and jitter.
+pub fn part_limit(nominal: Duration) -> Duration {
+    nominal + nominal / 10
 }
 
 impl Default for StreamSettings {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use nova_media::{
     LiveEdge, LivePlayback, PartialSegment, PlaybackObject, SegmentEvent, SegmentSink, StreamId,
-    StreamSettings,
+    StreamSettings, part_limit,
 };
 
 use crate::rendition_window::WindowConfig;
@@ -176,7 +176,8 @@ fn window_config(settings: &StreamSettings) -> WindowConfig {
     WindowConfig {
         segments: settings.live_window_segments,
         min_target_secs: (settings.target_segment_duration.as_millis() as u64).div_ceil(1000),
-        part_target_ms: u64::try_from(settings.part_target_duration.as_millis()).unwrap_or(500),
+        part_target_ms: u64::try_from(part_limit(settings.part_target_duration).as_millis())
+            .unwrap_or(550),
     }
 }
 

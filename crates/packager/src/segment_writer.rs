@@ -14,7 +14,7 @@ use bytes::Bytes;
 use nova_media::fmp4::{FragmentInfo, TrackInfo};
 use nova_media::{
     InitSegment, MediaSegment, PartialSegment, SegmentContainer, SegmentEvent, SegmentSink,
-    StreamId, Track,
+    StreamId, Track, part_limit,
 };
 
 use crate::counters::PackagerCounters;
@@ -57,9 +57,36 @@ pub(crate) struct SegmentWriter {
     refused: Option<u64>,
     /// A follower's next cut, from its leader.
     pending: Option<Boundary>,
-    /// LL-HLS partial segments last at most this long (RFC 8216bis
-    /// §4.4.3.7); `None`: whole segments only.
-    part_target_ms: Option<i64>,
+    /// How LL-HLS partial segments are cut; `None`: whole segments only.
+    parts: Option<PartDurations>,
+}
+
+/// A part holds the frames that start within `nominal_ms` of its start,
+/// and is never longer than `limit_ms` (`PART-TARGET`, RFC 8216bis
+/// §4.4.3.7); see [`nova_media::part_limit`].
+#[derive(Clone, Copy, Debug)]
+struct PartDurations {
+    nominal_ms: i64,
+    limit_ms: i64,
+}
+
+impl PartDurations {
+    fn new(nominal_ms: i64) -> Self {
+        let nominal = std::time::Duration::from_millis(nominal_ms.max(1).unsigned_abs());
+        let limit_ms = i64::try_from(part_limit(nominal).as_millis()).unwrap_or(i64::MAX);
+        Self {
+            nominal_ms: nominal_ms.max(1),
+            limit_ms,
+        }
+    }
+
+    /// Whether a frame at `dts` lasting `duration_ms` starts a new part
+    /// after one that started at `part_start`.
+    fn ends_part_before(&self, part_start: i64, dts: i64, duration_ms: i64) -> bool {
+        dts > part_start
+            && (dts - part_start >= self.nominal_ms
+                || dts + duration_ms - part_start > self.limit_ms)
+    }
 }
 
 /// The muxer of one generation, with the segment it is filling.
@@ -109,14 +136,14 @@ impl SegmentWriter {
             active: None,
             refused: None,
             pending: None,
-            part_target_ms: None,
+            parts: None,
         }
     }
 
-    /// Emits LL-HLS parts of at most `target_ms` (one CMAF chunk each),
+    /// Emits LL-HLS parts cut `target_ms` long (one CMAF chunk each),
     /// ahead of the segments they make up.
     pub(crate) fn with_parts(mut self, target_ms: i64) -> Self {
-        self.part_target_ms = Some(target_ms.max(1));
+        self.parts = Some(PartDurations::new(target_ms));
         self
     }
 
@@ -258,13 +285,14 @@ impl SegmentWriter {
                 // Segments start where they can be decoded from.
                 part_independent: true,
             });
-        } else if let Some(target) = self.part_target_ms
-            && active.segment.as_ref().is_some_and(|s| {
-                frame.dts > s.part_start_ms && frame.dts + duration_ms - s.part_start_ms > target
-            })
+        } else if let Some(parts) = self.parts
+            && active
+                .segment
+                .as_ref()
+                .is_some_and(|s| parts.ends_part_before(s.part_start_ms, frame.dts, duration_ms))
         {
-            // This frame would make the part longer than its target: the
-            // part ends before it (§4.4.4.9: no longer than PART-TARGET).
+            // The part is full, or this frame would make it longer than
+            // PART-TARGET (§4.4.4.9): the part ends before it.
             let independent = frame.track == Track::Audio || frame.keyframe;
             if !self.end_part(frame.dts, independent, counters) {
                 return None;
@@ -359,7 +387,7 @@ impl SegmentWriter {
     /// The bytes of a closing segment: with parts, `rest` is its last part
     /// (emitted here) and the segment is all of them end to end.
     fn last_part(&self, segment: &mut OpenSegment, rest: Bytes, end_ms: i64) -> Bytes {
-        if self.part_target_ms.is_none() {
+        if self.parts.is_none() {
             return rest;
         }
         let part = PartialSegment {

@@ -105,7 +105,8 @@ pub struct ServeArgs {
     #[arg(long, env = "NOVA_LIVE_WINDOW", default_value_t = 6)]
     pub live_window: usize,
 
-    /// Longest LL-HLS partial segment of the CMAF renditions, in seconds.
+    /// LL-HLS partial segments of the CMAF renditions are cut this long, in
+    /// seconds; the playlist's PART-TARGET is 10 % more (nova_media::part_limit).
     #[arg(long, env = "NOVA_PART_TARGET", default_value_t = 0.5)]
     pub part_target: f64,
 
