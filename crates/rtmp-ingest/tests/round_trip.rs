@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use nova_media::{Frame, PublishGrant, StreamId, StreamSettings, Track};
-use nova_rtmp_ingest::{Action, Connection, ConnectionConfig, Media};
+use nova_rtmp_ingest::{Action, Connection, ConnectionConfig, Media, RtmpLimits};
 use proptest::prelude::*;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::sessions::{
@@ -165,7 +165,14 @@ proptest! {
 
     #[test]
     fn every_published_frame_comes_out_as_it_went_in(
-        chunk_size in prop_oneof![Just(128u32), Just(4096), 128..70_000u32],
+        // Chunk sizes the server accepts: up to its limit (a larger one is
+        // refused, as `chunk_guard` tests).
+        chunk_size in prop_oneof![
+            Just(128u32),
+            Just(4096),
+            Just(RtmpLimits::default().max_chunk_size),
+            128..=RtmpLimits::default().max_chunk_size,
+        ],
         frames in proptest::collection::vec(published(), 1..40),
         reads in proptest::collection::vec(1..70_000usize, 1..50),
     ) {
