@@ -15,6 +15,7 @@ use nova_media::{CachePolicy, LiveEdge, LivePlayback, PlaybackObject, StreamId};
 use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::metrics::{self, Held};
 use crate::state::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -107,6 +108,9 @@ async fn preload_hint(
         return Ok(None);
     };
     let mut deadline = None;
+    // Counted as waiting from the first wait until this returns or is
+    // dropped (the client went away).
+    let mut held = None;
     loop {
         if let Some(object) = playback.get(stream, name) {
             return Ok(Some(object));
@@ -120,6 +124,7 @@ async fn preload_hint(
         let deadline = *deadline.get_or_insert_with(|| {
             tokio::time::Instant::now() + Duration::from_secs(3 * edge.target_duration.max(1))
         });
+        held.get_or_insert_with(|| Held::new(metrics::BLOCKING_RELOADS_WAITING));
         match tokio::time::timeout_at(deadline, changes.changed()).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return Ok(None),
@@ -183,6 +188,9 @@ async fn blocking_reload(
         return Ok(());
     };
     let mut deadline = None;
+    // Counted as waiting from the first wait until this returns or is
+    // dropped (the client went away).
+    let mut held = None;
     loop {
         let Some(edge) = playback.live_edge(stream_id, rendition) else {
             return Ok(());
@@ -206,6 +214,7 @@ async fn blocking_reload(
         let deadline = *deadline.get_or_insert_with(|| {
             tokio::time::Instant::now() + Duration::from_secs(3 * edge.target_duration.max(1))
         });
+        held.get_or_insert_with(|| Held::new(metrics::BLOCKING_RELOADS_WAITING));
         match tokio::time::timeout_at(deadline, changes.changed()).await {
             Ok(Ok(())) => {}
             // The stream's window is gone: answer with what there is.

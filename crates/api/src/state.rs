@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::event_bus::EventBus;
 use crate::live_control::LiveControl;
 use crate::rate_limit::{RateLimit, RateLimiter};
+use crate::viewers::ViewerTally;
 use crate::{ApiConfig, JwtKeys, Readiness};
 
 /// Everything a request handler may need; cheap to clone (all shared).
@@ -30,6 +31,8 @@ pub struct AppState {
     pub(crate) viewer_join_limiter: Arc<RateLimiter<ClientAddress>>,
     /// Live event feeds held per client address.
     pub(crate) feed_slots: Arc<AddressSlots>,
+    /// The open viewer sessions this node started (`nova_viewers`).
+    pub(crate) viewer_tally: Arc<ViewerTally>,
 }
 
 impl AppState {
@@ -60,6 +63,7 @@ impl AppState {
             chat_limiter,
             viewer_join_limiter,
             feed_slots,
+            viewer_tally: Arc::default(),
         }
     }
 

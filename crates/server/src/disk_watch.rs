@@ -16,6 +16,7 @@ use nova_recorder::{RecordingGate, UploaderStats};
 use tokio::task::JoinHandle;
 
 use crate::health::HealthBoard;
+use crate::metrics::{DISK_FREE_BYTES, DISK_MIN_FREE_BYTES};
 use crate::units::{FreeSpace, human};
 
 const PERIOD: Duration = Duration::from_secs(1);
@@ -51,7 +52,9 @@ pub fn spawn(
         let mut spool_full = false;
         loop {
             tick.tick().await;
-            let low = low_space(&watch, disk_low);
+            let measured = measure(&watch);
+            publish(&measured);
+            let low = low_space(&watch, &measured, disk_low);
             if low.is_some() != disk_low {
                 disk_low = low.is_some();
                 match &low {
@@ -99,13 +102,13 @@ pub fn spawn(
 
 /// Why free space is too low on some watched path; `None` when all have
 /// enough. While already paused, the bar is [`RESUME_MARGIN`] higher.
-fn low_space(watch: &DiskWatch, paused: bool) -> Option<String> {
+fn low_space(
+    watch: &DiskWatch,
+    measured: &[(&WatchedPath, u64, u64)],
+    paused: bool,
+) -> Option<String> {
     let mut reasons = Vec::new();
-    for watched in &watch.paths {
-        let Some((free, total)) = free_space(&watched.path) else {
-            continue;
-        };
-        let required = watch.min_free.of(total);
+    for &(watched, free, required) in measured {
         let bar = if paused {
             (required as f64 * RESUME_MARGIN) as u64
         } else {
@@ -122,6 +125,33 @@ fn low_space(watch: &DiskWatch, paused: bool) -> Option<String> {
         }
     }
     (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+/// Each watched path that exists: (path, free bytes, the watermark's bytes
+/// on its filesystem).
+fn measure(watch: &DiskWatch) -> Vec<(&WatchedPath, u64, u64)> {
+    watch
+        .paths
+        .iter()
+        .filter_map(|watched| {
+            let (free, total) = free_space(&watched.path)?;
+            Some((watched, free, watch.min_free.of(total)))
+        })
+        .collect()
+}
+
+/// `nova_disk_free_bytes` and `nova_disk_min_free_bytes` of the watched
+/// filesystem closest to its watermark (they may differ in size, so the
+/// pair is taken from one of them): `free < min_free` is exactly when
+/// recording pauses for the disk.
+fn publish(measured: &[(&WatchedPath, u64, u64)]) {
+    let tightest = measured
+        .iter()
+        .min_by_key(|(_, free, required)| *free as i128 - *required as i128);
+    if let Some((_, free, required)) = tightest {
+        metrics::gauge!(DISK_FREE_BYTES).set(*free as f64);
+        metrics::gauge!(DISK_MIN_FREE_BYTES).set(*required as f64);
+    }
 }
 
 /// (bytes available to unprivileged writers, filesystem size); `None` when
@@ -159,8 +189,10 @@ mod tests {
             min_free,
             max_spool_bytes: 0,
         };
-        assert!(low_space(&watch(FreeSpace::Bytes(0)), false).is_none());
-        let reason = low_space(&watch(FreeSpace::Bytes(u64::MAX)), false).unwrap();
+        let roomy = watch(FreeSpace::Bytes(0));
+        assert!(low_space(&roomy, &measure(&roomy), false).is_none());
+        let full = watch(FreeSpace::Bytes(u64::MAX));
+        let reason = low_space(&full, &measure(&full), false).unwrap();
         assert!(reason.contains("recordings directory"), "{reason}");
     }
 }

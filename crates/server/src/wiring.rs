@@ -69,6 +69,7 @@ pub struct Server {
 }
 
 pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
+    let scraped_pools = pools.clone();
     let Pools {
         shared: pool,
         reserved,
@@ -260,7 +261,8 @@ pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
     let metrics_addr = match (metrics_listener, metrics_handle) {
         (Some(listener), Some(handle)) => {
             let addr = listener.local_addr()?;
-            let metrics = Metrics::new(handle, Vec::new());
+            let collectors = vec![metrics::database_pools(scraped_pools), metrics::process()];
+            let metrics = Metrics::new(handle, collectors);
             metrics::spawn_listener(listener, metrics, stop_http.clone());
             Some(addr)
         }

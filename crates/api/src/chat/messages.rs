@@ -96,6 +96,7 @@ pub(crate) async fn post_message(
                 })?
         }
     };
+    metrics::counter!(crate::metrics::CHAT_MESSAGES).increment(1);
     state
         .events
         .publish(access.stream_id, EventPayload::ChatMessage(message.clone()));

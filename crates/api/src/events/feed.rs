@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::client_address::AddressSlot;
 use crate::event_bus::{EventPayload, LiveEvent, ResyncEvent, ResyncReason, Subscription};
+use crate::metrics::{self, Held};
 
 pub(crate) struct Feed {
     stream_id: Uuid,
@@ -20,6 +21,9 @@ pub(crate) struct Feed {
     lagged: bool,
     /// The client address's feed slot, given back when the feed ends.
     _slot: Option<AddressSlot>,
+    /// Counts this feed in `nova_event_feed_subscribers` while it lives,
+    /// whichever transport carries it and however it ends.
+    _subscribed: Held,
 }
 
 impl Feed {
@@ -43,6 +47,7 @@ impl Feed {
             receiver,
             lagged: false,
             _slot: None,
+            _subscribed: Held::new(metrics::EVENT_FEED_SUBSCRIBERS),
         }
     }
 

@@ -129,6 +129,7 @@ pub(crate) async fn create_super_chat(
     .await
     .db_err("queueing the super_chat.created webhook")?;
     tx.commit().await.db_err("recording a super chat")?;
+    metrics::counter!(crate::metrics::SUPER_CHATS).increment(1);
     tracing::info!(
         super_chat = %row.id, stream = %row.stream_id, %sender,
         amount_minor = row.amount_minor, currency = %row.currency, tier = row.tier,

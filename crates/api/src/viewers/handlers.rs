@@ -69,7 +69,10 @@ pub(crate) async fn join(
         .await
         .db_err("starting a viewer session")?;
     let (status, row) = match joined {
-        Joined::Created(row) => (StatusCode::CREATED, row),
+        Joined::Created(row) => {
+            state.viewer_tally.started(row.id);
+            (StatusCode::CREATED, row)
+        }
         Joined::Resumed(row) => (StatusCode::OK, row),
         Joined::TokenTaken => {
             return Err(ApiError::Conflict(
@@ -163,6 +166,9 @@ pub(crate) async fn leave(
         return Err(ApiError::NotFound(format!(
             "no viewer session {session_id:?} on this stream"
         )));
+    }
+    if let Ok(session) = Uuid::parse_str(&session_id) {
+        state.viewer_tally.ended(session);
     }
     Ok(StatusCode::NO_CONTENT)
 }

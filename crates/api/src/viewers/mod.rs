@@ -5,9 +5,11 @@ mod db;
 mod handlers;
 mod input;
 mod sweep;
+mod tally;
 mod view;
 
 pub use sweep::{ViewerSweep, sweep_viewers};
+pub(crate) use tally::ViewerTally;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

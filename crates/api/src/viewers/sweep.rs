@@ -68,6 +68,8 @@ pub async fn sweep_viewers(state: &AppState, batch: u32) -> Result<ViewerSweep, 
             );
         }
     }
+    // After the pass, which closed the sessions that missed their heartbeats.
+    state.viewer_tally.reconcile(&state.pool).await?;
     Ok(pass)
 }
 

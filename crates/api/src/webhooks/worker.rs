@@ -20,6 +20,7 @@ use sqlx::postgres::types::PgInterval;
 use uuid::Uuid;
 
 use super::signing::signature;
+use crate::metrics::WebhookOutcome;
 
 /// Delays between the attempts of one delivery: after the n-th failed
 /// attempt the next comes `delays[n - 1]` later (± `jitter`, a fraction,
@@ -239,6 +240,7 @@ impl WebhookSender {
     ) -> Result<(), sqlx::Error> {
         let attempts = usize::try_from(delivery.attempts).unwrap_or(usize::MAX);
         if outcome.delivered {
+            WebhookOutcome::Delivered.count();
             tracing::debug!(delivery = %delivery.id, attempts, "webhook delivered");
             sqlx::query(
                 "UPDATE webhook_deliveries \
@@ -255,6 +257,7 @@ impl WebhookSender {
         let error = outcome.error.unwrap_or_default();
         match self.config.schedule.delay_after(attempts) {
             Some(delay) => {
+                WebhookOutcome::Failed.count();
                 tracing::warn!(delivery = %delivery.id, attempts, url = %delivery.url,
                     retry_in = ?delay, "webhook attempt failed: {error}");
                 sqlx::query(
@@ -270,6 +273,7 @@ impl WebhookSender {
                 .await?;
             }
             None => {
+                WebhookOutcome::GaveUp.count();
                 tracing::warn!(delivery = %delivery.id, attempts, url = %delivery.url,
                     "webhook delivery failed for good: {error}");
                 sqlx::query(

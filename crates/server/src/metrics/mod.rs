@@ -9,10 +9,13 @@
 //!   facade cannot remove a series, and a stream that ended must leave the
 //!   output. They are recorded at each scrape from what is live at that
 //!   moment, by the [`ScrapeCollector`]s, into a recorder made for that
-//!   scrape, so a stream's series disappear with the stream.
+//!   scrape, so a stream's series disappear with the stream. Values read
+//!   from elsewhere at that moment (the database pools, /proc) are
+//!   recorded the same way.
 
 mod catalogue;
 mod listener;
+mod process;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +23,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+pub use catalogue::{DISK_FREE_BYTES, DISK_MIN_FREE_BYTES};
 pub use listener::spawn as spawn_listener;
+pub use process::{database_pools, process};
 
 /// Records the series that exist only while what they describe is live
 /// (a stream of this node), with the ordinary `metrics` macros, and

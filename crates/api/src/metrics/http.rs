@@ -1,28 +1,13 @@
-//! The API's series: HTTP requests by route template (never by id, so the
-//! number of series is bounded by the number of routes).
+//! HTTP requests by route template (never by id, so the number of series is
+//! bounded by the number of routes).
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics::Unit;
 
-pub const HTTP_REQUESTS: &str = "nova_http_requests_total";
-pub const HTTP_REQUEST_DURATION: &str = "nova_http_request_duration_seconds";
-
-/// Describes the API's series to the installed recorder.
-pub fn describe() {
-    metrics::describe_counter!(
-        HTTP_REQUESTS,
-        "HTTP requests answered, by route template, method and status class"
-    );
-    metrics::describe_histogram!(
-        HTTP_REQUEST_DURATION,
-        Unit::Seconds,
-        "Time from a request's arrival to its response headers, by route template and method"
-    );
-}
+use super::{HTTP_REQUEST_DURATION, HTTP_REQUESTS};
 
 /// Counts and times every request. Runs inside the router (layered on each
 /// route), where the matched route's template is known; a request no route
