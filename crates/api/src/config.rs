@@ -26,6 +26,10 @@ pub struct ApiConfig {
     /// only fMP4 streams have a master playlist and a DASH MPD.
     pub default_container: SegmentContainer,
     pub limits: ClientLimits,
+    /// Accept webhook URLs on loopback and private networks (and plain
+    /// `http://` to loopback): for development only. The delivery worker
+    /// has its own copy of this setting, checked at connect time.
+    pub webhooks_allow_private: bool,
 }
 
 /// What one client may ask of the API, and how long a request may take.
@@ -83,6 +87,7 @@ impl ApiConfig {
             dvr_window: Duration::from_secs(2 * 3600),
             default_container: SegmentContainer::default(),
             limits: ClientLimits::default(),
+            webhooks_allow_private: false,
         }
     }
 

@@ -130,7 +130,9 @@ impl PublishRequest {
 impl fmt::Debug for PublishRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PublishRequest")
-            .field("app", &self.app)
+            // Redacted like the key: a key pasted into the server field
+            // lands in the app name.
+            .field("app", &redact_key(&self.app))
             .field("stream_key", &self.key_hint())
             .field("peer", &self.peer)
             .finish()
@@ -158,7 +160,9 @@ pub struct PublishGrant {
 /// the RTMP `onStatus` description, so it says what to do and leaks nothing.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PublishRejection {
-    #[error("unknown application {0:?}: publish to rtmp://<host>/live/<stream key>")]
+    /// The name is kept for the caller to compare, never shown: streamers
+    /// paste their key into the server field, so it lands in the app name.
+    #[error("unknown application: publish to rtmp://<host>/live/<stream key>")]
     UnknownApp(String),
     #[error("invalid stream key: copy the key from the stream's settings")]
     InvalidKey,

@@ -161,6 +161,13 @@ pub struct ServeArgs {
     #[arg(long, env = "NOVA_WEBHOOK_TIMEOUT", default_value_t = 10.0)]
     pub webhook_timeout: f64,
 
+    /// Let webhooks reach loopback, private (RFC 1918, fc00::/7),
+    /// shared (100.64.0.0/10) and link-local addresses, and plain http://
+    /// to loopback: for a receiver on a developer's machine or network.
+    /// Cloud metadata addresses stay refused.
+    #[arg(long, env = "NOVA_WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhooks_allow_private: bool,
+
     /// Faults for the test suite to inject (debug builds only; see
     /// `fault.rs`). Not for operators: release builds refuse it.
     #[arg(long, hide = true, value_delimiter = ',')]

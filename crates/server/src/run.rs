@@ -48,14 +48,23 @@ async fn serve_with_database(args: &ServeArgs, embedded: Option<&EmbeddedPostgre
 
 async fn serve_with_pools(args: &ServeArgs, pools: database::Pools) -> Result<()> {
     let mut server = wiring::start(args, pools).await?;
-    let admin = secrets::admin_user(&args.data.data_dir)?;
-    let admin_token = server.jwt.issue(admin, ADMIN_TOKEN_TTL);
+    // A token printed at every start would sit in every log that keeps
+    // stdout: only the first start prints one.
+    let (admin, first_start) = secrets::admin_user(&args.data.data_dir)?;
+    let admin = if first_start {
+        banner::Admin::Token(server.jwt.issue(admin, ADMIN_TOKEN_TTL))
+    } else {
+        banner::Admin::HowToPrint {
+            user: admin,
+            data_dir: args.data.data_dir.clone(),
+        }
+    };
     banner::announce(
         &server.urls,
         server.rtmp_addr,
         server.http_addr,
         server.metrics_addr,
-        &admin_token,
+        &admin,
     );
 
     let reason = shutdown::reason_to_stop(&mut server).await;

@@ -30,11 +30,15 @@ pub fn jwt_secret(data_dir: &Path) -> Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
-/// The user id the printed admin token is for, stable across restarts.
-pub fn admin_user(data_dir: &Path) -> Result<Uuid> {
+/// The admin user's id, stable across restarts, and whether this call
+/// created it (the server's first start in this data directory).
+pub fn admin_user(data_dir: &Path) -> Result<(Uuid, bool)> {
+    let first = !data_dir.join(ADMIN_USER_FILE).exists();
     let text = read_or_create(data_dir, ADMIN_USER_FILE, || Uuid::new_v4().to_string())?;
-    text.parse()
-        .with_context(|| format!("{} is not a UUID", data_dir.join(ADMIN_USER_FILE).display()))
+    let id = text
+        .parse()
+        .with_context(|| format!("{} is not a UUID", data_dir.join(ADMIN_USER_FILE).display()))?;
+    Ok((id, first))
 }
 
 /// A random password, for the embedded PostgreSQL superuser.
@@ -85,7 +89,8 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
-        let admin = admin_user(dir.path()).unwrap();
-        assert_eq!(admin_user(dir.path()).unwrap(), admin);
+        let (admin, first) = admin_user(dir.path()).unwrap();
+        assert!(first);
+        assert_eq!(admin_user(dir.path()).unwrap(), (admin, false));
     }
 }

@@ -112,6 +112,7 @@ pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
         default_container: args.hls_container,
         dvr_window: Duration::from_secs(args.storage.dvr_window),
         limits: client_limits(args),
+        webhooks_allow_private: args.webhooks_allow_private,
         ..ApiConfig::new(public_url.clone(), urls.rtmp.clone())
     };
     let health = Arc::new(HealthBoard::default());
@@ -233,6 +234,7 @@ pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
         viewer_sweep_interval: Duration::from_secs_f64(args.viewer_sweep_interval),
         webhooks: WebhookDeliveryConfig {
             timeout: Duration::from_secs_f64(args.webhook_timeout),
+            allow_private: args.webhooks_allow_private,
             ..WebhookDeliveryConfig::default()
         },
         ..BackgroundConfig::default()

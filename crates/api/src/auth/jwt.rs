@@ -16,10 +16,17 @@ pub struct JwtKeys {
     validation: Validation,
 }
 
+/// Who issues API tokens, and for what: a token made with the same secret
+/// for another purpose (or by another service sharing it) is refused.
+pub const ISSUER: &str = "nova-live";
+pub const AUDIENCE: &str = "nova-live-api";
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
     exp: u64,
+    iss: String,
+    aud: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat: Option<u64>,
 }
@@ -36,7 +43,10 @@ impl TokenError {
     pub fn describe(self) -> &'static str {
         match self {
             Self::Expired => "it has expired: get a new one",
-            Self::Invalid => "it is malformed, not signed by this server, or lacks `exp`/`sub`",
+            Self::Invalid => {
+                "it is malformed, not signed by this server, not issued for this API \
+                 (`iss`, `aud`), or lacks `exp`/`sub`"
+            }
             Self::BadSubject => "its `sub` claim is not a user UUID",
         }
     }
@@ -47,7 +57,9 @@ impl JwtKeys {
         // Only HS256: accepting whatever `alg` the token names is how
         // algorithm-confusion attacks work.
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -61,6 +73,8 @@ impl JwtKeys {
         let claims = Claims {
             sub: user.to_string(),
             exp: now.saturating_add(ttl.as_secs()),
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
             iat: Some(now),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -121,6 +135,8 @@ mod tests {
         let claims = Claims {
             sub: Uuid::new_v4().to_string(),
             exp: unix_now() - 3600,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
             iat: None,
         };
         let token =
@@ -134,6 +150,8 @@ mod tests {
         let claims = Claims {
             sub: Uuid::new_v4().to_string(),
             exp: unix_now() + 3600,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
             iat: None,
         };
         let hs384 =
@@ -149,5 +167,42 @@ mod tests {
                 .unwrap();
         assert_eq!(keys.verify(&token), Err(TokenError::BadSubject));
         assert_eq!(keys.verify("not.a.jwt"), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn tokens_for_another_issuer_or_audience_are_refused() {
+        let keys = JwtKeys::new(SECRET);
+        let claims = || Claims {
+            sub: Uuid::new_v4().to_string(),
+            exp: unix_now() + 3600,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat: None,
+        };
+        let encode = |claims: &Claims| {
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &keys.encoding).unwrap()
+        };
+        assert!(keys.verify(&encode(&claims())).is_ok());
+        let other_issuer = Claims {
+            iss: "someone-else".to_owned(),
+            ..claims()
+        };
+        assert_eq!(
+            keys.verify(&encode(&other_issuer)),
+            Err(TokenError::Invalid)
+        );
+        let other_audience = Claims {
+            aud: "nova-live-playback".to_owned(),
+            ..claims()
+        };
+        assert_eq!(
+            keys.verify(&encode(&other_audience)),
+            Err(TokenError::Invalid)
+        );
+        // Without either claim: what tokens issued before looked like.
+        let bare = serde_json::json!({"sub": Uuid::new_v4().to_string(), "exp": unix_now() + 3600});
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &bare, &keys.encoding).unwrap();
+        assert_eq!(keys.verify(&token), Err(TokenError::Invalid));
     }
 }

@@ -151,15 +151,30 @@ impl UpdateStreamBody {
 }
 
 /// `POST /api/v1/streams/{id}/reset-stream-key`; the body may be left out.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResetStreamKeyBody {
-    /// Also disconnect the encoder publishing now (default `false`: it
-    /// keeps going until it reconnects, which needs the new key). The
-    /// stream stays live for the reconnect window, so an encoder that
-    /// comes back with the new key continues the same broadcast.
-    #[serde(default)]
+    /// Disconnect the encoder publishing now (default `true`: a key is
+    /// reset because it leaked, and whoever holds it should not keep the
+    /// stream). The stream stays live for the reconnect window, so an
+    /// encoder that comes back with the new key continues the same
+    /// broadcast. `false` lets the current encoder go on until it
+    /// reconnects, which needs the new key.
+    #[serde(default = "disconnect_by_default")]
+    #[schema(default = true)]
     pub disconnect_publisher: bool,
+}
+
+impl Default for ResetStreamKeyBody {
+    fn default() -> Self {
+        Self {
+            disconnect_publisher: disconnect_by_default(),
+        }
+    }
+}
+
+fn disconnect_by_default() -> bool {
+    true
 }
 
 /// Trimmed: surrounding whitespace is an artifact of copy and paste, not intent.

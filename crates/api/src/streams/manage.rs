@@ -76,8 +76,8 @@ pub(crate) async fn delete_stream(
 }
 
 /// Issues a new stream key, shown in this response only. The old key stops
-/// working for new publishes at once; an encoder publishing with it goes on
-/// until it reconnects, unless `disconnect_publisher` is true.
+/// working for new publishes at once, and the encoder publishing with it
+/// is disconnected unless `disconnect_publisher` is false.
 #[utoipa::path(post, path = "/api/v1/streams/{id}/reset-stream-key", tag = "streams",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The stream id (a UUID)")),

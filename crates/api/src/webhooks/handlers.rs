@@ -39,7 +39,7 @@ pub(crate) async fn create_endpoint(
     AuthUser(owner): AuthUser,
     ApiJson(body): ApiJson<CreateWebhookBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let endpoint = body.validate()?;
+    let endpoint = body.validate(state.config.webhooks_allow_private)?;
     let secret = new_secret();
     let row = match db::insert_endpoint(&state.pool, owner, &endpoint, &secret)
         .await

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use reqwest::Url;
 use serde::Deserialize;
 
+use super::destination::{check_host, is_loopback_name};
 use super::outbox::WebhookEvent;
 use crate::error::{ApiError, FieldError};
 
@@ -15,9 +16,12 @@ pub(crate) const URL_MAX_CHARS: usize = 2000;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateWebhookBody {
-    /// Where deliveries are POSTed: `https://…`. Plain `http://` is accepted
-    /// for loopback hosts only (`localhost`, `127.0.0.0/8`, `[::1]`), for a
-    /// receiver on the same machine during development.
+    /// Where deliveries are POSTed: `https://…` on a public address.
+    /// Loopback, private, link-local and metadata destinations are refused,
+    /// here and again at each delivery (on the address connected to), unless
+    /// the operator allows private destinations for development; then plain
+    /// `http://` is accepted for loopback hosts (`localhost`, `127.0.0.0/8`,
+    /// `[::1]`) too.
     #[schema(example = "https://example.com/hooks/nova")]
     pub url: String,
     /// At least one of `stream.started`, `stream.ended`, `recording.ready`,
@@ -35,9 +39,10 @@ pub(crate) struct NewEndpoint {
 }
 
 impl CreateWebhookBody {
-    pub fn validate(self) -> Result<NewEndpoint, ApiError> {
+    /// `allow_private`: the operator's `--webhooks-allow-private`.
+    pub fn validate(self, allow_private: bool) -> Result<NewEndpoint, ApiError> {
         let mut errors = Vec::new();
-        let url = match check_url(&self.url) {
+        let url = match check_url(&self.url, allow_private) {
             Ok(url) => url,
             Err(detail) => {
                 errors.push(FieldError::new(&["url"], detail));
@@ -76,22 +81,27 @@ fn event_list() -> String {
     WebhookEvent::ALL.map(WebhookEvent::as_str).join(", ")
 }
 
-fn check_url(text: &str) -> Result<String, String> {
+fn check_url(text: &str, allow_private: bool) -> Result<String, String> {
     let url = Url::parse(text.trim())
         .map_err(|_| "must be an absolute URL such as https://example.com/hooks/nova".to_owned())?;
     match url.scheme() {
         "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => {
-            return Err(
-                "must use https:// (http:// is accepted for loopback hosts only, for development)"
-                    .to_owned(),
-            );
-        }
+        "http" if allow_private && is_loopback(&url) => {}
+        "http" => return Err("must use https://".to_owned()),
         _ => return Err("must be an https:// URL".to_owned()),
     }
     if url.host().is_none() {
         return Err("must name a host".to_owned());
+    }
+    // The first line only: names are resolved, and checked, at delivery.
+    if !allow_private && url.host_str().is_some_and(is_loopback_name) {
+        return Err("must be a public destination, not a loopback name".to_owned());
+    }
+    if let Err(refused) = check_host(&url, allow_private) {
+        return Err(format!(
+            "must be a public destination: {}",
+            refused.to_string().trim_start_matches("refused: ")
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(
@@ -140,21 +150,29 @@ mod tests {
     }
 
     #[test]
-    fn accepts_https_anywhere_and_http_on_loopback() {
+    fn accepts_public_https_and_with_the_development_setting_loopback_http() {
+        for url in ["https://example.com/hooks", "HTTPS://Example.COM"] {
+            let endpoint = body(url, &["stream.started"]).validate(false).unwrap();
+            assert!(endpoint.url.starts_with("https://"), "{url}");
+        }
         for url in [
-            "https://example.com/hooks",
-            "HTTPS://Example.COM",
             "http://localhost:3000/hook",
             "http://127.0.0.1:9/x",
             "http://127.8.9.10/x",
             "http://[::1]:8080/",
+            "https://10.0.0.1/hook",
         ] {
-            let endpoint = body(url, &["stream.started"]).validate().unwrap();
+            let endpoint = body(url, &["stream.started"]).validate(true).unwrap();
             assert!(endpoint.url.starts_with("http"), "{url}");
+            assert_eq!(
+                pointers(body(url, &["stream.started"]).validate(false)),
+                ["#/url"],
+                "{url} without the development setting"
+            );
         }
         assert_eq!(
             body("HTTPS://Example.COM", &["stream.ended"])
-                .validate()
+                .validate(false)
                 .unwrap()
                 .url,
             "https://example.com/"
@@ -166,6 +184,12 @@ mod tests {
         for url in [
             "http://example.com/hook",
             "http://10.0.0.1/hook",
+            "https://10.0.0.1/hook",
+            "https://[fd00::1]/hook",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://[::ffff:169.254.169.254]/",
+            "https://metadata.google.internal/",
+            "https://localhost/hook",
             "ftp://example.com",
             "example.com/hook",
             "",
@@ -174,9 +198,20 @@ mod tests {
             &format!("https://example.com/{}", "a".repeat(2000)),
         ] {
             assert_eq!(
-                pointers(body(url, &["stream.started"]).validate()),
+                pointers(body(url, &["stream.started"]).validate(false)),
                 ["#/url"],
                 "{url}"
+            );
+        }
+        for url in [
+            "https://169.254.169.254/latest/meta-data/",
+            "https://metadata.google.internal/",
+            "http://10.0.0.1/hook",
+        ] {
+            assert_eq!(
+                pointers(body(url, &["stream.started"]).validate(true)),
+                ["#/url"],
+                "{url} even with the development setting"
             );
         }
     }
@@ -187,15 +222,15 @@ mod tests {
             "https://example.com",
             &["stream.ended", "recording.ready", "stream.ended"],
         )
-        .validate()
+        .validate(false)
         .unwrap();
         assert_eq!(endpoint.event_types, ["stream.ended", "recording.ready"]);
         assert_eq!(
-            pointers(body("https://example.com", &[]).validate()),
+            pointers(body("https://example.com", &[]).validate(false)),
             ["#/event_types"]
         );
         assert_eq!(
-            pointers(body("ftp://x", &["stream.started", "stream.paused"]).validate()),
+            pointers(body("ftp://x", &["stream.started", "stream.paused"]).validate(false)),
             ["#/url", "#/event_types/1"]
         );
     }

@@ -3,6 +3,7 @@
 //! and sends them.
 
 mod db;
+mod destination;
 mod handlers;
 mod input;
 mod outbox;

@@ -59,15 +59,34 @@ async fn requests_without_a_token_are_401_with_a_bearer_challenge(pool: PgPool) 
 async fn bad_tokens_are_401_invalid_token(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let user = Uuid::new_v4().to_string();
-    let valid_claims = json!({ "sub": user, "exp": now() + 600 });
+    let claims =
+        |exp: u64| json!({ "sub": user, "exp": exp, "iss": "nova-live", "aud": "nova-live-api" });
+    let valid_claims = claims(now() + 600);
+    let without = |name: &str| {
+        let mut claims = valid_claims.clone();
+        claims.as_object_mut().unwrap().remove(name);
+        claims
+    };
+    let with = |name: &str, value: &str| {
+        let mut claims = valid_claims.clone();
+        claims[name] = json!(value);
+        claims
+    };
     let bad_tokens = [
         (
             "another secret",
             token_with(b"not the server's secret, 32 bytes", valid_claims.clone()),
         ),
+        ("expired", token_with(JWT_SECRET, claims(now() - 3600))),
+        ("no iss", token_with(JWT_SECRET, without("iss"))),
+        ("no aud", token_with(JWT_SECRET, without("aud"))),
         (
-            "expired",
-            token_with(JWT_SECRET, json!({ "sub": user, "exp": now() - 3600 })),
+            "another issuer",
+            token_with(JWT_SECRET, with("iss", "auth.example.com")),
+        ),
+        (
+            "another audience",
+            token_with(JWT_SECRET, with("aud", "nova-live-playback")),
         ),
         ("no exp", token_with(JWT_SECRET, json!({ "sub": user }))),
         (

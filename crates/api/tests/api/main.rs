@@ -21,4 +21,5 @@ mod streams;
 mod super_chats;
 mod support;
 mod viewers;
+mod webhook_destinations;
 mod webhooks;

@@ -11,7 +11,8 @@ pub enum CloseReason {
     Handshake(String),
     #[error("RTMP session error: {0}")]
     Session(String),
-    #[error("connect to unknown application {0:?} refused")]
+    /// The name is not in the message: it may hold a pasted stream key.
+    #[error("connect to an unknown application refused")]
     UnknownApp(String),
     #[error("publish rejected: {0}")]
     PublishRejected(PublishRejection),

@@ -437,11 +437,15 @@ impl Connection {
             return Ok(());
         };
         if known_app {
-            debug!(app = %app_name, "connect accepted");
+            debug!("connect accepted");
             queue.extend(session.accept_request(request_id).map_err(session_error)?);
             return Ok(());
         }
-        info!(app = %app_name, "connect to an unknown application refused");
+        // Not the name itself: streamers paste their key into it.
+        info!(
+            app_chars = app_name.chars().count(),
+            "connect to an unknown application refused"
+        );
         let rejection = PublishRejection::UnknownApp(app_name.clone());
         let results = session
             .reject_request(request_id, CONNECT_REFUSED, &rejection.to_string())
@@ -490,7 +494,7 @@ impl Connection {
             queue.extend(results);
             return Err(CloseReason::PublishRejected(rejection));
         }
-        debug!(app = %request.app, "publish requested");
+        debug!("publish requested");
         let State::Active(session) = mem::replace(&mut self.state, State::Closed) else {
             return Ok(());
         };

@@ -401,6 +401,33 @@ fn an_empty_key_is_refused_without_asking_the_authorizer() {
 }
 
 #[test]
+fn an_unknown_app_name_is_neither_echoed_nor_in_the_close_reason() {
+    // What OBS sends when the whole URL with the key goes in "Server".
+    let pasted = "live/nl_AbCdEfGhIjKl_0123456789secret";
+    let mut pair = Pair::new();
+    pair.connect(pasted);
+    let description = pair
+        .events
+        .iter()
+        .find_map(|event| match event {
+            ClientSessionEvent::ConnectionRequestRejected { description } => {
+                Some(description.clone())
+            }
+            _ => None,
+        })
+        .expect("the client is told its connect was rejected");
+    assert!(!description.contains("secret"), "{description}");
+    let reason = pair.close_reason().expect("closed").to_string();
+    assert!(!reason.contains("secret"), "{reason}");
+    let request = nova_media::PublishRequest {
+        app: pasted.to_owned(),
+        stream_key: String::new(),
+        peer: "127.0.0.1:1".parse().unwrap(),
+    };
+    assert!(!format!("{request:?}").contains("secret"));
+}
+
+#[test]
 fn connect_to_another_app_is_refused() {
     let mut pair = Pair::new();
     pair.connect("vod");

@@ -210,13 +210,17 @@ async fn a_reset_key_replaces_the_old_one_at_once(pool: PgPool) {
         Err(PublishRejection::InvalidKey)
     );
     assert_eq!(try_publish(&pool, new_key).await, Ok(stream));
-    assert!(s.disconnects().is_empty(), "no disconnect unless asked");
+    assert_eq!(
+        s.disconnects(),
+        [(stream, false)],
+        "whoever holds the old key is cut off by default"
+    );
     let shown = s.app.send(get(&s.uri(""), Some(&s.token))).await;
     assert!(!String::from_utf8_lossy(&shown.body).contains(&new_key[16..]));
 }
 
 #[sqlx::test(migrator = "nova_schema::MIGRATOR")]
-async fn a_reset_can_disconnect_the_publisher(pool: PgPool) {
+async fn a_reset_disconnects_the_publisher_unless_asked_not_to(pool: PgPool) {
     let s = Owned::new(pool.clone()).await;
     let stream = go_live(&s.app, &s.stream).await;
     let uri = s.uri("/reset-stream-key");
@@ -233,15 +237,7 @@ async fn a_reset_can_disconnect_the_publisher(pool: PgPool) {
     assert_eq!(keep.status, StatusCode::OK);
     assert!(s.disconnects().is_empty());
 
-    let cut = s
-        .app
-        .send(json_request(
-            Method::POST,
-            &uri,
-            Some(&s.token),
-            &json!({ "disconnect_publisher": true }),
-        ))
-        .await;
+    let cut = s.post("/reset-stream-key").await;
     assert_eq!(cut.status, StatusCode::OK);
     assert_eq!(
         s.disconnects(),
