@@ -1,7 +1,8 @@
 //! The nginx edge (`nginx/edge.sh`, Debian's nginx) in front of a real
 //! nova-live: hls.js plays a live LL-HLS stream through it over HTTP/2, a
-//! crowd blocking on one part costs the origin about one request, and what
-//! it cached is still served once the origin is gone.
+//! crowd blocking on one part costs the origin about one request, what it
+//! cached is still served once the origin is gone, and it finds each stream
+//! on whichever of two origins has it.
 
 mod edge {
     pub mod nginx_edge;
@@ -215,6 +216,51 @@ async fn an_ended_playlist_and_a_recordings_segments_are_served_with_the_origin_
 
     edge.stop().await;
     database.drop_database().await;
+}
+
+#[tokio::test]
+async fn streams_live_on_either_of_two_origins_play_through_one_edge() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let origins = [
+        Fixture::start(&["--storage", "off"]).await,
+        Fixture::start(&["--storage", "off"]).await,
+    ];
+    let edge = NginxEdge::start(&[&origins[0].server.http, &origins[1].server.http], None).await;
+    // Two streams on each: the edge sends a stream to the origin its id
+    // hashes to first, so some of the four start at the wrong one and are
+    // found by asking the next (a 404 there).
+    let mut live = Vec::new();
+    for fixture in &origins {
+        for n in 0..2 {
+            let stream = fixture
+                .server
+                .create_stream(
+                    &fixture.token,
+                    json!({ "title": format!("origin stream {n}") }),
+                )
+                .await;
+            let publisher = publish(
+                &stream_key_url(&fixture.server, &stream),
+                &["-stream_loop", "-1"],
+                120.0,
+            );
+            live.push((fixture, fixture.playlist_url(&stream), publisher));
+        }
+    }
+    for (fixture, url, _) in &live {
+        fixture.wait_for_segments(url, 1).await;
+        let response = edge.client.get(edge.through(url)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        let through_edge = response.text().await.unwrap();
+        assert!(through_edge.contains("#EXTINF"), "{through_edge}");
+    }
+    for (_, _, mut publisher) in live {
+        publisher.kill().await.unwrap();
+    }
+    edge.stop().await;
+    for fixture in origins {
+        fixture.finish().await;
+    }
 }
 
 /// Fetches `url` through the edge and, if it is a playlist, everything it
