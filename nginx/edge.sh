@@ -4,6 +4,7 @@
 #
 #   nginx/edge.sh --origin HOST:PORT [--origin HOST:PORT ...] --listen ADDR:PORT --cache-dir DIR
 #                 [--tls-cert FILE --tls-key FILE] [--cache-size SIZE]
+#                 [--rtmp-listen ADDR:PORT --rtmp-origin HOST:PORT [--rtmp-origin ...]]
 #                 [--access-log FILE] [--log-level LEVEL] [--check]
 #
 #   --origin       a nova-live HTTP listener (its --http-addr); repeatable
@@ -12,6 +13,9 @@
 #   --cache-dir    the cache, the generated config, the pid file and temp files;
 #                  created if missing. As root, nginx's workers run as its owner.
 #   --cache-size   the cache's upper bound on disk (default 10g)
+#   --rtmp-listen  also pass RTMP through to the origins (nginx's stream module,
+#                  Debian's libnginx-mod-stream), at this address
+#   --rtmp-origin  a nova-live RTMP listener (its --rtmp-addr); repeatable
 #   --access-log   where to log requests, with the cache status (default: off)
 #   --log-level    nginx's error log level, to stderr (default: warn)
 #   --check        render the config, test it with `nginx -t` and exit
@@ -29,6 +33,9 @@ tls_cert=
 tls_key=
 access_log=off
 log_level=warn
+rtmp_listen=
+rtmp_origins=()
+stream_module=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
 check=0
 
 usage() {
@@ -46,6 +53,8 @@ while [ $# -gt 0 ]; do
     --tls-key) tls_key=${2:?--tls-key needs a file}; shift 2 ;;
     --access-log) access_log=${2:?--access-log needs a file}; shift 2 ;;
     --log-level) log_level=${2:?--log-level needs a level}; shift 2 ;;
+    --rtmp-listen) rtmp_listen=${2:?--rtmp-listen needs ADDR:PORT}; shift 2 ;;
+    --rtmp-origin) rtmp_origins+=("${2:?--rtmp-origin needs HOST:PORT}"); shift 2 ;;
     --check) check=1; shift ;;
     -h | --help) usage ;;
     *) echo "edge.sh: unknown argument: $1" >&2; usage ;;
@@ -57,6 +66,10 @@ done
 [ -n "$cache_dir" ] || { echo "edge.sh: --cache-dir is needed" >&2; usage; }
 if { [ -n "$tls_cert" ] && [ -z "$tls_key" ]; } || { [ -z "$tls_cert" ] && [ -n "$tls_key" ]; }; then
   echo "edge.sh: --tls-cert and --tls-key go together" >&2
+  exit 2
+fi
+if { [ -n "$rtmp_listen" ] && [ ${#rtmp_origins[@]} -eq 0 ]; } || { [ -z "$rtmp_listen" ] && [ ${#rtmp_origins[@]} -gt 0 ]; }; then
+  echo "edge.sh: --rtmp-listen and --rtmp-origin go together" >&2
   exit 2
 fi
 [ -x "$nginx" ] || { echo "edge.sh: no nginx at $nginx (apt-get install nginx)" >&2; exit 1; }
@@ -97,6 +110,37 @@ else
   tls_directives=
 fi
 
+stream_directive=
+rtmp_block=
+if [ -n "$rtmp_listen" ]; then
+  [ -f "$stream_module" ] || {
+    echo "edge.sh: no nginx stream module at $stream_module (apt-get install libnginx-mod-stream)" >&2
+    exit 1
+  }
+  stream_directive="load_module $stream_module;"
+  rtmp_servers=
+  for origin in "${rtmp_origins[@]}"; do
+    rtmp_servers+="        server $origin max_fails=1 fail_timeout=5s;"$'\n'
+  done
+  # Bytes passed as they are: the origin sees the edge's address, so its
+  # per-address RTMP limits count every broadcaster behind this edge.
+  rtmp_block="
+# RTMP passed through to the origins, byte for byte.
+stream {
+    upstream nova_rtmp {
+        # A broadcaster reconnecting lands on the same origin; one that
+        # refuses the connection is skipped.
+        hash \$remote_addr consistent;
+${rtmp_servers%$'\n'}
+    }
+    server {
+        listen $rtmp_listen;
+        proxy_pass nova_rtmp;
+        proxy_connect_timeout 5s;
+    }
+}"
+fi
+
 config=$(<"$here/edge.conf.template")
 config=${config//@CACHE_DIR@/$cache_dir}
 config=${config//@CACHE_SIZE@/$cache_size}
@@ -106,6 +150,8 @@ config=${config//@ROOT_DIRECTIVES@/$root_directives}
 config=${config//@ORIGIN_SERVERS@/${origin_servers%$'\n'}}
 config=${config//@LISTEN_DIRECTIVES@/$listen_directives}
 config=${config//@TLS_DIRECTIVES@/$tls_directives}
+config=${config//@STREAM_MODULE@/$stream_directive}
+config=${config//@RTMP_BLOCK@/$rtmp_block}
 printf '%s\n' "$config" >"$cache_dir/edge.conf"
 
 # -p: relative paths (and nginx's own defaults) under the cache directory;

@@ -2,7 +2,8 @@
 //! nova-live: hls.js plays a live LL-HLS stream through it over HTTP/2, a
 //! crowd blocking on one part costs the origin about one request, what it
 //! cached is still served once the origin is gone, and it finds each stream
-//! on whichever of two origins has it.
+//! on whichever of two origins has it; a broadcaster may publish through
+//! it too (RTMP passed to the origin by nginx's stream module).
 
 mod edge {
     pub mod nginx_edge;
@@ -261,6 +262,33 @@ async fn streams_live_on_either_of_two_origins_play_through_one_edge() {
     for fixture in origins {
         fixture.finish().await;
     }
+}
+
+#[tokio::test]
+async fn a_broadcaster_publishes_over_rtmp_through_the_edge() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let fixture = Fixture::start(&["--storage", "off"]).await;
+    let server = &fixture.server;
+    let edge = NginxEdge::start_with_rtmp(&[&server.http], &[&server.rtmp]).await;
+    let stream = server
+        .create_stream(
+            &fixture.token,
+            json!({ "title": "ingest through the edge" }),
+        )
+        .await;
+    let key = stream["stream_key"].as_str().unwrap();
+    let rtmp = edge.rtmp.as_deref().unwrap();
+    let mut publisher = publish(&format!("{rtmp}/{key}"), &["-stream_loop", "-1"], 120.0);
+    let url = edge.through(&fixture.playlist_url(&stream));
+    wait_for("segments played through the edge", LIMIT, || async {
+        let response = edge.client.get(&url).send().await.ok()?;
+        let text = response.text().await.ok()?;
+        (text.matches("#EXTINF").count() >= 2).then_some(())
+    })
+    .await;
+    publisher.kill().await.unwrap();
+    edge.stop().await;
+    fixture.finish().await;
 }
 
 /// Fetches `url` through the edge and, if it is a playlist, everything it

@@ -18,6 +18,8 @@ pub struct NginxEdge {
     pub url: String,
     /// Trusts the edge's certificate when it has one.
     pub client: reqwest::Client,
+    /// `rtmp://127.0.0.1:PORT/live` when it passes RTMP through.
+    pub rtmp: Option<String>,
     child: Child,
     _cache_dir: tempfile::TempDir,
 }
@@ -26,6 +28,19 @@ impl NginxEdge {
     /// In front of `origins` (`http://HOST:PORT` base URLs), serving HTTPS
     /// (HTTP/2 and HTTP/1.1) with `tls`, or plain HTTP/1.1 without it.
     pub async fn start(origins: &[&str], tls: Option<&TestCertificate>) -> Self {
+        Self::launch(origins, tls, &[]).await
+    }
+
+    /// Also passing RTMP through to `rtmp_origins` (`rtmp://HOST:PORT/live`).
+    pub async fn start_with_rtmp(origins: &[&str], rtmp_origins: &[&str]) -> Self {
+        Self::launch(origins, None, rtmp_origins).await
+    }
+
+    async fn launch(
+        origins: &[&str],
+        tls: Option<&TestCertificate>,
+        rtmp_origins: &[&str],
+    ) -> Self {
         let cache_dir = tempfile::Builder::new()
             .prefix("nova-edge")
             .tempdir()
@@ -46,6 +61,19 @@ impl NginxEdge {
             .stdin(Stdio::null())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
+        let mut rtmp = None;
+        if !rtmp_origins.is_empty() {
+            let rtmp_port = free_port();
+            command.args(["--rtmp-listen", &format!("127.0.0.1:{rtmp_port}")]);
+            for origin in rtmp_origins {
+                let address = origin
+                    .strip_prefix("rtmp://")
+                    .and_then(|rest| rest.strip_suffix("/live"))
+                    .expect("rtmp://HOST:PORT/live");
+                command.args(["--rtmp-origin", address]);
+            }
+            rtmp = Some(format!("rtmp://127.0.0.1:{rtmp_port}/live"));
+        }
         let scheme = match tls {
             Some(certificate) => {
                 command
@@ -66,6 +94,7 @@ impl NginxEdge {
         let edge = Self {
             url: format!("{scheme}://127.0.0.1:{port}"),
             client,
+            rtmp,
             child,
             _cache_dir: cache_dir,
         };
