@@ -53,7 +53,7 @@ async fn hls_js_plays_a_live_ll_hls_stream_through_the_edge_over_http2() {
     let master = edge.through(stream["playback"]["master_url"].as_str().unwrap());
     let before = live_requests(server).await;
 
-    let report = play_hls(&master, 12).await;
+    let report = play_hls(&master, 15).await;
     assert_played(&master, &report);
     // The player spoke HTTP/2 to the edge (TLS with ALPN); the origin
     // speaks HTTP/1.1 behind it.
