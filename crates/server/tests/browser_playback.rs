@@ -6,10 +6,9 @@
 
 mod support;
 
-use std::path::Path;
-
 use nova_testkit::tls::TestCertificate;
 use serde_json::{Value, json};
+use support::browser;
 use support::fixture::{Fixture, LIMIT};
 use support::server::stream_key_url;
 use support::{publish, publish_720p, wait_for};
@@ -154,7 +153,7 @@ async fn hls_js_plays_an_abr_ladder_at_low_latency_over_http2() {
     // Longer than the others: a low-latency player on a starved machine may
     // stall for a moment near the live edge, and recover; that is not
     // what this judges.
-    let report = play_in_chromium_for("play-hls.mjs", master, 12).await;
+    let report = browser::play("play-hls.mjs", master, 12).await;
     assert_played_at(master, &report, &widths);
     // hls.js in low-latency mode holds blocking playlist reloads open while
     // it fetches parts: over HTTP/2 they share one connection.
@@ -171,60 +170,20 @@ fn assert_played(what: &str, report: &Value) {
 
 /// As [`assert_played`], at one of `widths`.
 fn assert_played_at(what: &str, report: &Value, widths: &[u64]) {
-    let samples = report["samples"].as_array().unwrap();
-    let times: Vec<f64> = samples.iter().map(|s| s[0].as_f64().unwrap()).collect();
-    let advanced = times.last().unwrap() - times.first().unwrap();
+    let (advanced, watched) = (browser::advanced(report), browser::watched(report));
     assert!(
-        advanced >= samples.len() as f64 * 0.6,
-        "{what}: playback advanced {advanced:.2} s in {} s: {report}",
-        samples.len()
+        advanced >= watched * 0.6,
+        "{what}: playback advanced {advanced:.2} s in {watched} s: {report}"
     );
-    let width = samples.last().unwrap()[1].as_u64().unwrap();
+    let width = browser::last_width(report);
     assert!(
         widths.contains(&width),
         "{what}: picture width {width}, not one of {widths:?}: {report}"
     );
-    let fatal: Vec<&Value> = report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e.as_str().unwrap().ends_with(":true"))
-        .collect();
+    let fatal = browser::fatal_errors(report);
     assert!(fatal.is_empty(), "{what}: fatal player errors: {report}");
 }
 
-/// One browser at a time: a player starved of CPU by another browser on a
-/// two-core machine stalls, which is not what these tests judge.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 async fn play_in_chromium(script: &str, url: &str) -> Value {
-    play_in_chromium_for(script, url, WATCH_SECONDS).await
-}
-
-/// Runs a player script for `seconds`; its report has a sample a second.
-async fn play_in_chromium_for(script: &str, url: &str, seconds: u32) -> Value {
-    let _turn = ONE_BROWSER.lock().await;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/browser")
-        .join(script);
-    let output = tokio::time::timeout(
-        LIMIT,
-        tokio::process::Command::new("node")
-            .arg(&script)
-            .arg(url)
-            .arg(seconds.to_string())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("the browser run finishes")
-    .expect("node is installed (scripts/test installs it, with Chromium and tests/browser/node_modules)");
-    assert!(
-        output.status.success(),
-        "driving Chromium failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("unexpected output from {script:?} ({e}): {stdout}"))
+    browser::play(script, url, WATCH_SECONDS).await
 }
