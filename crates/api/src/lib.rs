@@ -26,6 +26,7 @@ mod publish_authorizer;
 mod rate_limit;
 mod readiness;
 mod recordings;
+mod request_id;
 mod request_timeout;
 mod router;
 mod state;

@@ -14,8 +14,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    chat, clock, events, health, hosts, metrics, openapi, playback, recordings, request_timeout,
-    streams, super_chats, viewers, webhooks,
+    chat, clock, events, health, hosts, metrics, openapi, playback, recordings, request_id,
+    request_timeout, streams, super_chats, viewers, webhooks,
 };
 
 /// Management requests are small JSON documents.
@@ -67,6 +67,8 @@ pub fn app(state: AppState) -> Router {
         // Inside the router, where each request's route template is known.
         .layer(middleware::from_fn(metrics::record_request))
         .layer(cors())
+        // Outermost: every answer carries the id, the request log's included.
+        .layer(middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 
@@ -102,7 +104,8 @@ fn request_log(level: Level) -> RequestLog {
 
 /// tower-http's default span (method, URI, version; no headers, so bearer
 /// tokens stay out of the log), with tokens in the query redacted too: the
-/// events feed accepts `?access_token=` from browsers.
+/// events feed accepts `?access_token=` from browsers. Plus the request's
+/// id, so every line the request logs carries it.
 #[derive(Clone, Copy, Debug)]
 struct RequestSpan {
     level: Level,
@@ -120,6 +123,7 @@ impl<B> MakeSpan<B> for RequestSpan {
                     method = %request.method(),
                     uri = %events::loggable_uri(request.uri()),
                     version = ?request.version(),
+                    request_id = request_id::of(request),
                 )
             };
         }

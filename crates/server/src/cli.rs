@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use nova_media::{SegmentContainer, TranscodeProfile};
 use uuid::Uuid;
 
+use crate::logging::LogFormat;
 use crate::units::{self, FreeSpace};
 
 /// nova-live: RTMP in, HLS out, with a management API over Postgres.
@@ -13,6 +14,11 @@ use crate::units::{self, FreeSpace};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Log format on stderr: text (for people) or json (one object a line,
+    /// for log shippers).
+    #[arg(long, env = "NOVA_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +76,11 @@ pub struct ServeArgs {
     /// private. Empty: no metrics listener, nothing recorded.
     #[arg(long, env = "NOVA_METRICS_ADDR", default_value = "127.0.0.1:9464", value_parser = parse_optional_addr)]
     pub metrics_addr: OptionalAddr,
+
+    /// This node's name in the log (`node` on every line). Default: the
+    /// machine's host name.
+    #[arg(long, env = "NOVA_NODE_NAME")]
+    pub node_name: Option<String>,
 
     #[command(flatten)]
     pub data: DataDirArg,

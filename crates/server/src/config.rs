@@ -191,8 +191,8 @@ impl PublicUrls {
 }
 
 /// The machine's host name, which other machines on the LAN can usually
-/// resolve; `localhost` when there is none.
-fn public_host() -> String {
+/// resolve; `localhost` when there is none. Also the default node name.
+pub fn public_host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_owned())

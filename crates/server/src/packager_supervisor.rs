@@ -95,10 +95,13 @@ impl HubObserver for PackagerSupervisor {
             tracker: tracker.clone(),
             fault: fault::packager_fault(),
         };
+        // Under the node's span, not the publisher connection's that
+        // happens to start it: the stream outlives its connections.
+        let span = tracing::info_span!(parent: &crate::logging::node_span(), "packager", %stream);
         // Muxing is CPU work: it runs on its own thread, never on the runtime.
         let spawned = std::thread::Builder::new()
             .name(format!("pkg-{}", &stream.to_string()[..8]))
-            .spawn(move || match work.run(&mut feed) {
+            .spawn(move || match span.in_scope(|| work.run(&mut feed)) {
                 Ok(()) => board.forget(stream, &tracker),
                 Err(reason) => {
                     tracing::error!(%stream, "the packager panicked ({reason}); ending the stream");

@@ -25,7 +25,10 @@ impl ThreadFailure {
     ) -> std::io::Result<JoinHandle<()>> {
         let failure = self.clone();
         let thread_name = name.clone();
+        // Threads do not inherit spans: the rendition logs in its stream's.
+        let span = tracing::Span::current();
         std::thread::Builder::new().name(name).spawn(move || {
+            let _entered = span.enter();
             if let Err(payload) = catch_unwind(AssertUnwindSafe(body)) {
                 let message = format!("{thread_name} panicked: {}", panic_message(&*payload));
                 tracing::error!("ladder: {message}");

@@ -83,9 +83,11 @@ impl Thumbnailer {
             shared: shared.clone(),
             max_width: config.max_width,
         };
+        // Threads do not inherit spans: the worker logs in its starter's.
+        let span = tracing::Span::current();
         std::thread::Builder::new()
             .name("thumbnails".to_owned())
-            .spawn(move || worker.run(queue))?;
+            .spawn(move || span.in_scope(|| worker.run(queue)))?;
         Ok(Self {
             config,
             shared,

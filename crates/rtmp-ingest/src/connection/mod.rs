@@ -131,7 +131,15 @@ impl Connection {
             create_streams: 0,
             config,
             session_config,
-            span: tracing::info_span!("rtmp", conn = id, %peer, key = tracing::field::Empty),
+            // `stream` is the stream's id once a publish is accepted (the
+            // key never is: `key` is its redacted hint).
+            span: tracing::info_span!(
+                "rtmp",
+                conn = id,
+                %peer,
+                key = tracing::field::Empty,
+                stream = tracing::field::Empty,
+            ),
             state: State::Handshaking(Box::new(Handshake::new(PeerType::Server))),
         }
     }
@@ -207,7 +215,9 @@ impl Connection {
                 ..
             } => {
                 let accepted = session.accept_request(request_id);
-                info!(stream = %grant.stream_id, "publish accepted");
+                self.span
+                    .record("stream", tracing::field::display(grant.stream_id));
+                info!("publish accepted");
                 self.guard.set_publishing(true);
                 self.state = State::Publishing {
                     session,

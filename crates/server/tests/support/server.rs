@@ -80,6 +80,25 @@ impl Server {
     }
 
     pub async fn start_in(options: ServerOptions<'_>, data_dir: tempfile::TempDir) -> Self {
+        Self::launch(options, data_dir, Stdio::inherit()).await
+    }
+
+    /// With the server's stderr (its log) written to `log` instead of the
+    /// test's, for tests that read the log. A file, not a pipe: a pipe
+    /// nobody drains would stall the server once full.
+    pub async fn start_logging_to(options: ServerOptions<'_>, log: std::fs::File) -> Self {
+        let data_dir = tempfile::Builder::new()
+            .prefix("nova-e2e")
+            .tempdir()
+            .unwrap();
+        Self::launch(options, data_dir, Stdio::from(log)).await
+    }
+
+    async fn launch(
+        options: ServerOptions<'_>,
+        data_dir: tempfile::TempDir,
+        stderr: Stdio,
+    ) -> Self {
         let (http_port, rtmp_port, metrics_port) = (free_port(), free_port(), free_port());
         let scheme = if options.tls.is_some() {
             "https"
@@ -108,7 +127,7 @@ impl Server {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true);
         if let Some(url) = options.database_url {
             command.env("DATABASE_URL", url);
