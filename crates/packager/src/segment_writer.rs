@@ -8,9 +8,10 @@
 //! for aligned media sequence numbers).
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
+use metrics::{Counter, Histogram};
 use nova_media::fmp4::{FragmentInfo, TrackInfo};
 use nova_media::{
     InitSegment, MediaSegment, PartialSegment, SegmentContainer, SegmentEvent, SegmentSink,
@@ -60,6 +61,10 @@ pub(crate) struct SegmentWriter {
     /// LL-HLS partial segments last at most this long (RFC 8216bis
     /// §4.4.3.7); `None`: whole segments only.
     part_target_ms: Option<i64>,
+    /// `nova_segments_total` and `nova_segment_duration_seconds` of this
+    /// writer's container, looked up once.
+    segments_metric: Counter,
+    durations_metric: Histogram,
 }
 
 /// The muxer of one generation, with the segment it is filling.
@@ -86,6 +91,8 @@ struct OpenSegment {
     parts: Vec<Bytes>,
     part_start_ms: i64,
     part_independent: bool,
+    /// When the packager received the open part's latest frame.
+    part_last_arrived: Option<Instant>,
 }
 
 impl SegmentWriter {
@@ -110,6 +117,11 @@ impl SegmentWriter {
             refused: None,
             pending: None,
             part_target_ms: None,
+            segments_metric: metrics::counter!(
+                crate::metrics::SEGMENTS,
+                "container" => crate::metrics::container_label(container)
+            ),
+            durations_metric: metrics::histogram!(crate::metrics::SEGMENT_DURATION),
         }
     }
 
@@ -229,6 +241,7 @@ impl SegmentWriter {
             frame,
             duration_ms,
             generation,
+            arrived,
         } = ready;
         let Some(active) = self
             .active
@@ -257,6 +270,7 @@ impl SegmentWriter {
                 part_start_ms: frame.dts,
                 // Segments start where they can be decoded from.
                 part_independent: true,
+                part_last_arrived: None,
             });
         } else if let Some(target) = self.part_target_ms
             && active.segment.as_ref().is_some_and(|s| {
@@ -280,10 +294,11 @@ impl SegmentWriter {
         }
         counters.frames_written += 1;
         let end = frame.dts + duration_ms;
-        if frame.track == active.cut_track
-            && let Some(segment) = active.segment.as_mut()
-        {
-            segment.end_ms = segment.end_ms.max(end);
+        if let Some(segment) = active.segment.as_mut() {
+            segment.part_last_arrived = arrived;
+            if frame.track == active.cut_track {
+                segment.end_ms = segment.end_ms.max(end);
+            }
         }
         self.run_end_ms = self.run_end_ms.max(end);
         began
@@ -348,6 +363,7 @@ impl SegmentWriter {
             duration_ms: u64::try_from(next_start_ms - segment.part_start_ms).unwrap_or(0),
             independent: segment.part_independent,
             data: data.clone(),
+            last_frame_arrived: segment.part_last_arrived.take(),
         };
         segment.parts.push(data);
         segment.part_start_ms = next_start_ms;
@@ -371,6 +387,7 @@ impl SegmentWriter {
             duration_ms: u64::try_from(end_ms - segment.part_start_ms).unwrap_or(0),
             independent: segment.part_independent,
             data: rest.clone(),
+            last_frame_arrived: segment.part_last_arrived.take(),
         };
         self.sink.part(&part);
         let mut whole =
@@ -481,6 +498,9 @@ impl SegmentWriter {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         counters.segments += 1;
+        self.segments_metric.increment(1);
+        self.durations_metric
+            .record(u64::try_from(duration_ms).unwrap_or(0) as f64 / 1000.0);
         let fragment = match self.container {
             SegmentContainer::Fmp4 => FragmentInfo::parse(&data),
             SegmentContainer::Ts => None,
