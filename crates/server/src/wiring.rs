@@ -260,7 +260,7 @@ pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
     let metrics_addr = match (metrics_listener, metrics_handle) {
         (Some(listener), Some(handle)) => {
             let addr = listener.local_addr()?;
-            let metrics = Metrics::new(handle, Vec::new());
+            let metrics = Metrics::new(handle, media_collectors(&hub, &origin));
             metrics::spawn_listener(listener, metrics, stop_http.clone());
             Some(addr)
         }
@@ -289,6 +289,17 @@ pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
         status_task,
         stop_restarts: restarts.stop,
     })
+}
+
+/// The per-stream series of the media path (and the ladders' speeds),
+/// read at each scrape from what is live then.
+fn media_collectors(hub: &Hub, origin: &Arc<Origin>) -> Vec<metrics::ScrapeCollector> {
+    let (hub, origin) = (hub.clone(), origin.clone());
+    vec![
+        Arc::new(move || nova_rtmp_ingest::metrics::collect_streams(&hub)),
+        Arc::new(move || nova_origin::metrics::collect_streams(&origin)),
+        Arc::new(nova_packager::metrics::collect_ladders),
+    ]
 }
 
 /// The API's background tasks (viewer sweep, webhook delivery, event

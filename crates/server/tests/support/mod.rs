@@ -8,6 +8,7 @@ pub mod fixture;
 pub mod flv;
 pub mod media_check;
 pub mod memory;
+pub mod metrics;
 pub mod server;
 
 use std::time::Duration;
