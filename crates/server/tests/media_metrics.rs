@@ -38,7 +38,11 @@ async fn a_refused_key_is_counted_and_a_live_stream_is_measured_until_it_ends() 
 
     // A wrong stream key: refused, and counted under its reason.
     let refused = r#"reason="bad_key""#;
-    let before = count(&scrape(server).await, "nova_publish_refusals_total", &[refused]);
+    let before = count(
+        &scrape(server).await,
+        "nova_publish_refusals_total",
+        &[refused],
+    );
     let wrong_key = format!("{}/nl_notakey_0000000000000000", server.rtmp);
     let mut intruder = publish(&wrong_key, &[], 5.0);
     let exit = tokio::time::timeout(LIMIT, intruder.wait())

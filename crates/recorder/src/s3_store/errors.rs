@@ -172,11 +172,23 @@ mod tests {
 
     #[test]
     fn retryable_failures_are_told_apart_for_the_metrics() {
-        assert_eq!(unavailable_cause(Some(503), Some("SlowDown")), Cause::Throttled);
+        assert_eq!(
+            unavailable_cause(Some(503), Some("SlowDown")),
+            Cause::Throttled
+        );
         assert_eq!(unavailable_cause(Some(429), None), Cause::Throttled);
-        assert_eq!(unavailable_cause(Some(400), Some("RequestTimeout")), Cause::Timeout);
-        assert_eq!(unavailable_cause(Some(500), Some("InternalError")), Cause::ServerError);
+        assert_eq!(
+            unavailable_cause(Some(400), Some("RequestTimeout")),
+            Cause::Timeout
+        );
+        assert_eq!(
+            unavailable_cause(Some(500), Some("InternalError")),
+            Cause::ServerError
+        );
         assert_eq!(unavailable_cause(Some(502), None), Cause::ServerError);
-        assert_eq!(unavailable_cause(Some(400), Some("RequestTimeTooSkewed")), Cause::Other);
+        assert_eq!(
+            unavailable_cause(Some(400), Some("RequestTimeTooSkewed")),
+            Cause::Other
+        );
     }
 }

@@ -80,7 +80,8 @@ pub(crate) struct IngestCounters {
 
 impl IngestCounters {
     pub fn new() -> Self {
-        let frames = |track| ::metrics::counter!(metrics::INGEST_FRAMES, "kind" => metrics::kind(track));
+        let frames =
+            |track| ::metrics::counter!(metrics::INGEST_FRAMES, "kind" => metrics::kind(track));
         Self {
             frames: [frames(Track::Video), frames(Track::Audio)],
             repairs: ::metrics::counter!(metrics::TIMESTAMP_REPAIRS),
