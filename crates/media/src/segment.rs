@@ -1,5 +1,5 @@
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 
@@ -82,6 +82,11 @@ pub struct PartialSegment {
     /// Starts with a sync sample (`INDEPENDENT=YES`).
     pub independent: bool,
     pub data: Bytes,
+    /// When the packager received the part's last frame from the ingest
+    /// hub: the live origin measures how long the part took to become
+    /// servable from it. `None` when the frames were made by the packager
+    /// itself (transcoded renditions, whose wait is the encoder's).
+    pub last_frame_arrived: Option<Instant>,
 }
 
 /// What the packager emits, in order, for every stream it packages.

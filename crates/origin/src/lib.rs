@@ -11,6 +11,7 @@
 
 mod ll_hls;
 mod manifests;
+pub mod metrics;
 mod origin;
 mod playlist;
 mod rendition_window;

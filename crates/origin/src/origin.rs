@@ -112,6 +112,30 @@ impl Origin {
     }
 }
 
+impl Origin {
+    /// The segments cut so far in each stream whose run is live (not
+    /// ended), for the metrics.
+    pub fn live_segment_counts(&self) -> Vec<(StreamId, u64)> {
+        let streams: Vec<_> = self
+            .streams
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|(id, stream)| (*id, stream.clone()))
+            .collect();
+        streams
+            .into_iter()
+            .filter_map(|(id, stream)| {
+                let stream = lock(&stream);
+                stream
+                    .ended_at()
+                    .is_none()
+                    .then(|| (id, stream.segments_cut()))
+            })
+            .collect()
+    }
+}
+
 impl Default for Origin {
     fn default() -> Self {
         Self::new()
@@ -146,6 +170,11 @@ impl SegmentSink for Origin {
 
     fn part(&self, part: &PartialSegment) {
         lock(&self.stream_or_insert(part.stream)).add_part(part);
+        // Servable from here: the window's lock is released.
+        if let Some(arrived) = part.last_frame_arrived {
+            metrics::histogram!(crate::metrics::LLHLS_PART_AVAILABILITY)
+                .record(arrived.elapsed().as_secs_f64());
+        }
     }
 
     fn rendition_dropped(&self, stream: StreamId, rendition: &str) {

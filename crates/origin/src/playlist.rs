@@ -169,6 +169,7 @@ run-7.m4s
             duration_ms,
             independent,
             data: Bytes::new(),
+            last_frame_arrived: None,
         }
     }
 

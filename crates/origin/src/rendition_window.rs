@@ -483,6 +483,7 @@ mod tests {
             duration_ms: 500,
             independent: index == 0,
             data: Bytes::from(format!("part {sequence}.{index}")),
+            last_frame_arrived: None,
         }
     }
 

@@ -38,6 +38,8 @@ pub(crate) struct OriginStream {
     master: Option<Bytes>,
     mpd: Option<Bytes>,
     ended_at: Option<Instant>,
+    /// Segments of the muxed rendition (one per cut) since the run began.
+    segments_cut: u64,
     /// Bumped at every change, for LL-HLS blocking reloads.
     changes: watch::Sender<()>,
 }
@@ -59,6 +61,7 @@ impl OriginStream {
             master: None,
             mpd: None,
             ended_at: None,
+            segments_cut: 0,
             changes: watch::Sender::new(()),
         }
     }
@@ -105,7 +108,14 @@ impl OriginStream {
         self.window(&init.rendition).add_init(init);
     }
 
+    pub(crate) fn segments_cut(&self) -> u64 {
+        self.segments_cut
+    }
+
     pub(crate) fn add_segment(&mut self, segment: &MediaSegment, now: Instant) {
+        if segment.rendition.as_ref() == MUXED_RENDITION {
+            self.segments_cut += 1;
+        }
         if self.leads(&segment.rendition) {
             self.follow_periods(segment);
         }

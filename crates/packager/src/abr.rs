@@ -238,6 +238,11 @@ impl AbrRenditions {
             }
             LadderOutput::RenditionDropped { rendition, reason } => {
                 tracing::warn!(stream = %self.stream, %rendition, "transcoded rendition dropped: {reason}");
+                metrics::counter!(
+                    crate::metrics::LADDER_DROPPED_RENDITIONS,
+                    "rendition" => rendition.to_string()
+                )
+                .increment(1);
                 if let Some(rung) = self.rungs.get_mut(&rendition) {
                     rung.stop(clock, &mut self.counters);
                 }

@@ -140,6 +140,7 @@ impl Rung {
             frame,
             duration_ms,
             generation,
+            arrived: None,
         };
         self.writer.write_at(ready, clock, begins, counters);
     }

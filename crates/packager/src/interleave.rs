@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Instant;
 
 use nova_media::{Frame, Track};
 
@@ -22,6 +23,7 @@ const TRACKS: [Track; 2] = [Track::Video, Track::Audio];
 struct Queued {
     frame: Frame,
     generation: Arc<Generation>,
+    arrived: Option<Instant>,
 }
 
 /// A frame whose place in the output order and whose duration are settled.
@@ -29,6 +31,9 @@ pub(crate) struct Ready {
     pub frame: Frame,
     pub duration_ms: i64,
     pub generation: Arc<Generation>,
+    /// When the packager received the frame from the hub; `None` for
+    /// frames it made itself (the ladder's), whose wait is the encoder's.
+    pub arrived: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -40,10 +45,19 @@ pub(crate) struct Interleaver {
 
 impl Interleaver {
     /// `frame`'s DTS must be greater than the previous one on its track.
-    pub(crate) fn push(&mut self, frame: Frame, generation: Arc<Generation>) {
+    pub(crate) fn push(
+        &mut self,
+        frame: Frame,
+        generation: Arc<Generation>,
+        arrived: Option<Instant>,
+    ) {
         let index = frame.track.index();
         self.last_pushed[index] = Some(frame.dts);
-        self.queues[index].push_back(Queued { frame, generation });
+        self.queues[index].push_back(Queued {
+            frame,
+            generation,
+            arrived,
+        });
     }
 
     /// The next frame in DTS order, once nothing that arrives later can
@@ -109,6 +123,7 @@ impl Interleaver {
             frame: item.frame,
             duration_ms,
             generation: item.generation,
+            arrived: item.arrived,
         }
     }
 }
@@ -158,7 +173,7 @@ mod tests {
             (Track::Audio, 43),
             (Track::Video, 67),
         ] {
-            il.push(frame(track, dts), g.clone());
+            il.push(frame(track, dts), g.clone(), None);
         }
         assert_eq!(
             order(&mut il),
@@ -184,11 +199,11 @@ mod tests {
     fn waits_for_the_other_track_then_gives_up_after_a_second() {
         let g = generation(1, true);
         let mut il = Interleaver::default();
-        il.push(frame(Track::Video, 0), g.clone());
-        il.push(frame(Track::Video, 33), g.clone());
+        il.push(frame(Track::Video, 0), g.clone(), None);
+        il.push(frame(Track::Video, 33), g.clone(), None);
         assert!(il.pop().is_none(), "audio might still come with DTS 0");
         for dts in (66..=1_056).step_by(33) {
-            il.push(frame(Track::Video, dts), g.clone());
+            il.push(frame(Track::Video, dts), g.clone(), None);
         }
         assert_eq!(il.pop().map(|r| r.frame.dts), Some(0));
     }
@@ -197,8 +212,8 @@ mod tests {
     fn does_not_wait_for_a_track_the_generation_lacks() {
         let g = generation(1, false);
         let mut il = Interleaver::default();
-        il.push(frame(Track::Video, 0), g.clone());
-        il.push(frame(Track::Video, 33), g);
+        il.push(frame(Track::Video, 0), g.clone(), None);
+        il.push(frame(Track::Video, 33), g, None);
         assert_eq!(
             il.pop().map(|r| (r.frame.dts, r.duration_ms)),
             Some((0, 33))
@@ -209,10 +224,10 @@ mod tests {
     fn estimates_the_duration_across_a_generation_change() {
         let mut il = Interleaver::default();
         let first = generation(1, false);
-        il.push(frame(Track::Video, 0), first.clone());
-        il.push(frame(Track::Video, 40), first.clone());
-        il.push(frame(Track::Video, 5_000), generation(2, false));
-        il.push(frame(Track::Video, 5_040), generation(2, false));
+        il.push(frame(Track::Video, 0), first.clone(), None);
+        il.push(frame(Track::Video, 40), first.clone(), None);
+        il.push(frame(Track::Video, 5_000), generation(2, false), None);
+        il.push(frame(Track::Video, 5_040), generation(2, false), None);
         let durations: Vec<_> = std::iter::from_fn(|| il.pop())
             .map(|r| r.duration_ms)
             .collect();

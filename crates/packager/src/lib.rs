@@ -15,6 +15,7 @@ mod generation;
 mod interleave;
 pub mod ladder;
 mod memory_io;
+pub mod metrics;
 mod muxer;
 mod naming;
 mod packager;

@@ -2,6 +2,7 @@
 //! segments, media segments and run boundaries for a [`SegmentSink`].
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use nova_media::{
     MUXED_RENDITION, SegmentContainer, SegmentEvent, SegmentSink, StreamEvent, StreamId,
@@ -197,11 +198,14 @@ impl Packager {
     }
 
     fn frame(&mut self, frame: nova_media::Frame) {
+        // When the frame reached the packager: LL-HLS part availability is
+        // measured from the arrival of a part's last frame.
+        let arrived = Instant::now();
         let (Some(session), Some(writer)) = (self.session.as_mut(), self.writer.as_mut()) else {
             self.counters.frames_skipped += 1;
             return;
         };
-        if !session.push(frame, writer.run_end_ms(), &mut self.counters) {
+        if !session.push(frame, arrived, writer.run_end_ms(), &mut self.counters) {
             return;
         }
         let (Some(clock), target) = (session.clock(), session.target_ms()) else {

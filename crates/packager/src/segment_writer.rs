@@ -8,9 +8,10 @@
 //! for aligned media sequence numbers).
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
+use metrics::{Counter, Histogram};
 use nova_media::fmp4::{FragmentInfo, TrackInfo};
 use nova_media::{
     InitSegment, MediaSegment, PartialSegment, SegmentContainer, SegmentEvent, SegmentSink,
@@ -59,6 +60,10 @@ pub(crate) struct SegmentWriter {
     pending: Option<Boundary>,
     /// How LL-HLS partial segments are cut; `None`: whole segments only.
     parts: Option<PartDurations>,
+    /// `nova_segments_total` and `nova_segment_duration_seconds` of this
+    /// writer's container, looked up once.
+    segments_metric: Counter,
+    durations_metric: Histogram,
 }
 
 /// A part holds the frames that start within `nominal_ms` of its start,
@@ -113,6 +118,8 @@ struct OpenSegment {
     parts: Vec<Bytes>,
     part_start_ms: i64,
     part_independent: bool,
+    /// When the packager received the open part's latest frame.
+    part_last_arrived: Option<Instant>,
 }
 
 impl SegmentWriter {
@@ -137,6 +144,11 @@ impl SegmentWriter {
             refused: None,
             pending: None,
             parts: None,
+            segments_metric: metrics::counter!(
+                crate::metrics::SEGMENTS,
+                "container" => crate::metrics::container_label(container)
+            ),
+            durations_metric: metrics::histogram!(crate::metrics::SEGMENT_DURATION),
         }
     }
 
@@ -256,6 +268,7 @@ impl SegmentWriter {
             frame,
             duration_ms,
             generation,
+            arrived,
         } = ready;
         let Some(active) = self
             .active
@@ -284,6 +297,7 @@ impl SegmentWriter {
                 part_start_ms: frame.dts,
                 // Segments start where they can be decoded from.
                 part_independent: true,
+                part_last_arrived: None,
             });
         } else if let Some(parts) = self.parts
             && active
@@ -308,10 +322,11 @@ impl SegmentWriter {
         }
         counters.frames_written += 1;
         let end = frame.dts + duration_ms;
-        if frame.track == active.cut_track
-            && let Some(segment) = active.segment.as_mut()
-        {
-            segment.end_ms = segment.end_ms.max(end);
+        if let Some(segment) = active.segment.as_mut() {
+            segment.part_last_arrived = arrived;
+            if frame.track == active.cut_track {
+                segment.end_ms = segment.end_ms.max(end);
+            }
         }
         self.run_end_ms = self.run_end_ms.max(end);
         began
@@ -376,6 +391,7 @@ impl SegmentWriter {
             duration_ms: u64::try_from(next_start_ms - segment.part_start_ms).unwrap_or(0),
             independent: segment.part_independent,
             data: data.clone(),
+            last_frame_arrived: segment.part_last_arrived.take(),
         };
         segment.parts.push(data);
         segment.part_start_ms = next_start_ms;
@@ -399,6 +415,7 @@ impl SegmentWriter {
             duration_ms: u64::try_from(end_ms - segment.part_start_ms).unwrap_or(0),
             independent: segment.part_independent,
             data: rest.clone(),
+            last_frame_arrived: segment.part_last_arrived.take(),
         };
         self.sink.part(&part);
         let mut whole =
@@ -509,6 +526,9 @@ impl SegmentWriter {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         counters.segments += 1;
+        self.segments_metric.increment(1);
+        self.durations_metric
+            .record(u64::try_from(duration_ms).unwrap_or(0) as f64 / 1000.0);
         let fragment = match self.container {
             SegmentContainer::Fmp4 => FragmentInfo::parse(&data),
             SegmentContainer::Ts => None,

@@ -2,7 +2,7 @@
 //! on their way to the segment writer.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use nova_media::{AudioConfig, Frame, StreamSettings, Track, VideoConfig};
 
@@ -95,6 +95,7 @@ impl Session {
     pub(crate) fn push(
         &mut self,
         frame: Frame,
+        arrived: Instant,
         run_end_ms: i64,
         counters: &mut PackagerCounters,
     ) -> bool {
@@ -115,8 +116,11 @@ impl Session {
             counters.frames_skipped += 1;
             return false;
         }
-        self.interleaver
-            .push(Frame { dts, pts, ..frame }, self.generation.clone());
+        self.interleaver.push(
+            Frame { dts, pts, ..frame },
+            self.generation.clone(),
+            Some(arrived),
+        );
         true
     }
 

@@ -76,6 +76,7 @@ impl TrackRenditions {
                 Track::Video => self.video_only.only(track, &ready.generation),
                 Track::Audio => self.audio_only.only(track, &ready.generation),
             },
+            arrived: ready.arrived,
         };
         match track {
             Track::Video => {

@@ -6,6 +6,7 @@
 //! the S3-compatible store; the filesystem one is `nova_dvr::FsObjectStore`.
 
 mod gate;
+pub mod metrics;
 mod recorder;
 mod s3_store;
 pub mod uploader;

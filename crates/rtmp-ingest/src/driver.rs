@@ -19,6 +19,7 @@ use tracing::Instrument;
 use crate::config::IngestConfig;
 use crate::connection::{Action, CloseReason, Connection, ConnectionConfig, Refusal};
 use crate::hub::{Hub, Publisher};
+use crate::metrics::{self, ConnectionGauges, ConnectionState, State};
 use crate::pending_by_address::PendingSlot;
 
 /// What every connection task shares.
@@ -27,6 +28,7 @@ pub(crate) struct Shared {
     pub authorizer: Arc<dyn PublishAuthorizer>,
     pub config: IngestConfig,
     pub shutdown: CancellationToken,
+    pub gauges: ConnectionGauges,
 }
 
 /// One read's worth. RTMP publishers send in chunks of the negotiated size
@@ -55,6 +57,7 @@ pub(crate) async fn run(
     );
     let span = connection.span().clone();
     let driver = Driver {
+        state: shared.gauges.enter(),
         socket,
         connection,
         shared,
@@ -80,6 +83,9 @@ struct Driver {
     /// Whether the peer has sent `publish`; until then the publish
     /// deadline applies.
     publish_requested: bool,
+    /// Where the connection is counted in `nova_rtmp_connections`; dropped
+    /// with the driver, however the connection ends.
+    state: ConnectionState,
 }
 
 enum Event {
@@ -144,6 +150,10 @@ impl Driver {
                 }
                 Event::Read(Ok(len)) => {
                     last_heard = Instant::now();
+                    self.state.read(len);
+                    if let Some(publisher) = &self.publisher {
+                        publisher.received(len);
+                    }
                     self.connection.handle_input(&buffer[..len])
                 }
                 Event::Read(Err(error)) => {
@@ -167,6 +177,13 @@ impl Driver {
             if self.apply(actions).await.is_break() {
                 break;
             }
+            self.state.set(if self.publisher.is_some() {
+                State::Publishing
+            } else if self.connection.is_handshaking() {
+                State::Handshaking
+            } else {
+                State::Connected
+            });
         }
         // A publisher still held here disconnected without unpublishing:
         // dropping it opens the stream's reconnect window.
@@ -285,6 +302,9 @@ impl Driver {
             CloseReason::Session(_) => Some(Refusal::Protocol),
             _ => None,
         };
+        if let Some(refusal) = metrics::refusal_of(&reason) {
+            metrics::count_refusal(refusal);
+        }
         if let Some(refusal) = refusal {
             self.shared.config.refusals.refuse(refusal, &reason);
         } else if reason.is_peer_error() {

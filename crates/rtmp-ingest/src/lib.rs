@@ -6,6 +6,7 @@
 //!   timestamps are repaired, with a GOP cache, a
 //!   slow-subscriber policy that never blocks the publisher, publisher
 //!   takeover and a reconnect window.
+//! - [`metrics`]: the ingest's Prometheus series.
 //! - [`serve`]: the tokio listener and per-connection driver that only move
 //!   bytes and time between sockets, connections and the hub.
 
@@ -15,6 +16,7 @@ mod driver;
 mod hub;
 mod listener;
 mod media;
+pub mod metrics;
 mod pending_by_address;
 mod timeline;
 

@@ -14,6 +14,7 @@ use crate::config::IngestConfig;
 use crate::connection::Refusal;
 use crate::driver::{self, Shared};
 use crate::hub::Hub;
+use crate::metrics::ConnectionGauges;
 use crate::pending_by_address::PendingByAddress;
 
 const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
@@ -43,6 +44,7 @@ pub async fn serve(
         authorizer,
         config,
         shutdown: shutdown.clone(),
+        gauges: ConnectionGauges::new(),
     });
     tracing::info!(%local, app = %shared.config.app, max_connections = limit, "RTMP ingest listening");
     let mut next_id: u64 = 0;

@@ -263,7 +263,8 @@ pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
     let metrics_addr = match (metrics_listener, metrics_handle) {
         (Some(listener), Some(handle)) => {
             let addr = listener.local_addr()?;
-            let collectors = vec![metrics::database_pools(scraped_pools), metrics::process()];
+            let mut collectors = media_collectors(&hub, &origin);
+            collectors.extend([metrics::database_pools(scraped_pools), metrics::process()]);
             let metrics = Metrics::new(handle, collectors);
             metrics::spawn_listener(listener, metrics, stop_http.clone());
             Some(addr)
@@ -293,6 +294,17 @@ pub async fn start(args: &ServeArgs, pools: Pools) -> Result<Server> {
         status_task,
         stop_restarts: restarts.stop,
     })
+}
+
+/// The per-stream series of the media path (and the ladders' speeds),
+/// read at each scrape from what is live then.
+fn media_collectors(hub: &Hub, origin: &Arc<Origin>) -> Vec<metrics::ScrapeCollector> {
+    let (hub, origin) = (hub.clone(), origin.clone());
+    vec![
+        Arc::new(move || nova_rtmp_ingest::metrics::collect_streams(&hub)),
+        Arc::new(move || nova_origin::metrics::collect_streams(&origin)),
+        Arc::new(nova_packager::metrics::collect_ladders),
+    ]
 }
 
 /// The API's background tasks (viewer sweep, webhook delivery, event

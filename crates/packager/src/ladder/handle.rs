@@ -45,7 +45,7 @@ pub struct Ladder {
     output: Receiver<LadderOutput>,
     threads: Vec<JoinHandle<()>>,
     source: Arc<SourceCounters>,
-    renditions: Vec<Arc<RenditionCounters>>,
+    renditions: Arc<[Arc<RenditionCounters>]>,
     /// A panic on any of the threads, raised again at the next call.
     failure: ThreadFailure,
 }
@@ -130,12 +130,14 @@ impl Ladder {
             .map_err(|error| LadderError::Thread("ladder-decode".to_owned(), error))?;
         threads.insert(0, thread);
 
+        let renditions: Arc<[Arc<RenditionCounters>]> = counters_all.into();
+        crate::metrics::register_ladder(&renditions);
         Ok(Ladder {
             input: Some(input),
             output,
             threads,
             source: source_counters,
-            renditions: counters_all,
+            renditions,
             failure,
         })
     }
@@ -207,7 +209,7 @@ impl Drop for Ladder {
         if self.threads.is_empty() {
             return;
         }
-        for rendition in &self.renditions {
+        for rendition in self.renditions.iter() {
             if !rendition.is_dropped() {
                 rendition.mark_dropped("the ladder was dropped");
             }

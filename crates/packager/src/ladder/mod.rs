@@ -27,4 +27,5 @@ pub use handle::Ladder;
 pub use options::EncodeOptions;
 pub use output::LadderOutput;
 pub use profile::{LadderProfile, Rendition, RenditionSpec};
+pub(crate) use stats::RenditionCounters;
 pub use stats::{LadderStats, RenditionStats};

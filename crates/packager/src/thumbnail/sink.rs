@@ -217,6 +217,7 @@ impl WorkerContext {
             match rendered {
                 Ok(Ok(jpeg)) => {
                     self.shared.rendered.fetch_add(1, Ordering::Relaxed);
+                    count_thumbnail("written");
                     if let Some(state) = lock(&self.shared.streams).get_mut(&stream) {
                         state.store(Thumbnail {
                             jpeg: jpeg.data,
@@ -226,10 +227,12 @@ impl WorkerContext {
                 }
                 Ok(Err(error)) => {
                     self.shared.failed.fetch_add(1, Ordering::Relaxed);
+                    count_thumbnail("failed");
                     tracing::debug!(%stream, segment = %name, %error, "no thumbnail from this segment");
                 }
                 Err(_) => {
                     self.shared.failed.fetch_add(1, Ordering::Relaxed);
+                    count_thumbnail("failed");
                     tracing::debug!(%stream, segment = %name, "rendering a thumbnail panicked");
                 }
             }
@@ -243,6 +246,10 @@ impl Shared {
         *lock(&self.busy) = false;
         self.idle.notify_all();
     }
+}
+
+fn count_thumbnail(outcome: &'static str) {
+    metrics::counter!(crate::metrics::THUMBNAILS, "outcome" => outcome).increment(1);
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

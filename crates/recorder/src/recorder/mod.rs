@@ -12,6 +12,7 @@ mod runs;
 mod tag;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use nova_dvr::RecordingObserver;
 use nova_media::{SegmentEvent, SegmentSink};
@@ -36,7 +37,9 @@ pub struct RecorderConfig {
 
 pub struct Recorder {
     /// `None` once closed: the events task then finishes what is queued.
-    events: std::sync::Mutex<Option<mpsc::UnboundedSender<SegmentEvent>>>,
+    /// Each event with when it arrived: a segment's upload latency counts
+    /// from its close, not from its turn in this queue.
+    events: std::sync::Mutex<Option<mpsc::UnboundedSender<(SegmentEvent, Instant)>>>,
 }
 
 /// The recorder's two tasks; both end once the recorder and the uploader's
@@ -82,7 +85,9 @@ impl Recorder {
         self.lock().take();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<mpsc::UnboundedSender<SegmentEvent>>> {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<mpsc::UnboundedSender<(SegmentEvent, Instant)>>> {
         self.events
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -94,7 +99,7 @@ impl SegmentSink for Recorder {
         let sent = self
             .lock()
             .as_ref()
-            .is_some_and(|events| events.send(event.clone()).is_ok());
+            .is_some_and(|events| events.send((event.clone(), Instant::now())).is_ok());
         if !sent {
             tracing::error!("the recorder has stopped; a segment event was not recorded");
         }

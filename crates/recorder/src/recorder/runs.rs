@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -62,12 +62,12 @@ impl Run {
 pub(super) async fn run(
     pool: PgPool,
     submitter: Submitter<UploadTag>,
-    mut events: mpsc::UnboundedReceiver<SegmentEvent>,
+    mut events: mpsc::UnboundedReceiver<(SegmentEvent, Instant)>,
     gate: Arc<RecordingGate>,
     observer: Arc<dyn RecordingObserver>,
 ) {
     let mut runs: HashMap<StreamId, Run> = HashMap::new();
-    while let Some(event) = events.recv().await {
+    while let Some((event, arrived)) = events.recv().await {
         match event {
             SegmentEvent::Started { stream, settings } => {
                 if let Some(previous) = runs.remove(&stream) {
@@ -113,7 +113,7 @@ pub(super) async fn run(
                                     skipped,
                                 );
                             }
-                            store_segment(&submitter, run, &segment);
+                            store_segment(&submitter, run, &segment, arrived);
                         }
                     }
                 }
@@ -190,7 +190,13 @@ fn skip_segment(
     }
 }
 
-fn store_segment(submitter: &Submitter<UploadTag>, run: &mut Run, segment: &MediaSegment) {
+/// `closed`: when the packager handed the segment over.
+fn store_segment(
+    submitter: &Submitter<UploadTag>,
+    run: &mut Run,
+    segment: &MediaSegment,
+    closed: Instant,
+) {
     let rendition = segment.rendition.to_string();
     let after_gap = run.after_gap.remove(&rendition);
     let key = keys::object_key(segment.stream, run.recording, &rendition, &segment.name);
@@ -228,6 +234,7 @@ fn store_segment(submitter: &Submitter<UploadTag>, run: &mut Run, segment: &Medi
             ObjectMeta::new(content_type, IMMUTABLE),
         )
         .in_group(segment.stream.to_string(), ordering)
+        .ready_since(closed)
         .with_tag(UploadTag::Segment(row.clone())),
     );
     run.segments.entry(rendition).or_default().push(row);

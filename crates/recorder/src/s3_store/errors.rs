@@ -4,6 +4,8 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use nova_media::ObjectStoreError;
 
+use crate::uploader::{Cause, Caused};
+
 /// Error codes that mean the client is set up wrong (S3 REST API, "Error
 /// responses"): retrying as-is fails until an operator fixes the config.
 const MISCONFIGURED_CODES: &[&str] = &[
@@ -58,6 +60,19 @@ pub(crate) fn classify(status: Option<u16>, code: Option<&str>) -> Class {
     }
 }
 
+/// What went wrong, for the metrics, when a failure is worth retrying.
+/// Pure, so it is unit-tested.
+pub(crate) fn unavailable_cause(status: Option<u16>, code: Option<&str>) -> Cause {
+    match (status, code) {
+        (_, Some("SlowDown")) | (Some(429), _) => Cause::Throttled,
+        (_, Some("RequestTimeout")) | (Some(408), _) => Cause::Timeout,
+        (Some(500..=599), _) | (_, Some("InternalError" | "ServiceUnavailable")) => {
+            Cause::ServerError
+        }
+        _ => Cause::Other,
+    }
+}
+
 /// Maps an SDK failure of `action` on `key` (the caller's key, not the
 /// prefixed one) to the store-neutral error.
 pub(crate) fn map_sdk_error<E>(
@@ -107,11 +122,23 @@ where
             key,
             detail: detail(),
         },
-        Class::Unavailable => ObjectStoreError::Unavailable {
-            action,
-            key,
-            source: DisplayErrorContext(err).to_string().into(),
-        },
+        Class::Unavailable => {
+            let cause = match &err {
+                SdkError::TimeoutError(_) => Cause::Timeout,
+                SdkError::DispatchFailure(failure) if failure.is_timeout() => Cause::Timeout,
+                SdkError::DispatchFailure(_) => Cause::Connect,
+                SdkError::ResponseError(_) => Cause::ServerError,
+                _ => unavailable_cause(err.raw_response().map(|r| r.status().as_u16()), err.code()),
+            };
+            ObjectStoreError::Unavailable {
+                action,
+                key,
+                source: Box::new(Caused {
+                    cause,
+                    message: DisplayErrorContext(err).to_string(),
+                }),
+            }
+        }
     }
 }
 
@@ -140,6 +167,28 @@ mod tests {
         assert_eq!(
             classify(Some(400), Some("RequestTimeout")),
             Class::Unavailable
+        );
+    }
+
+    #[test]
+    fn retryable_failures_are_told_apart_for_the_metrics() {
+        assert_eq!(
+            unavailable_cause(Some(503), Some("SlowDown")),
+            Cause::Throttled
+        );
+        assert_eq!(unavailable_cause(Some(429), None), Cause::Throttled);
+        assert_eq!(
+            unavailable_cause(Some(400), Some("RequestTimeout")),
+            Cause::Timeout
+        );
+        assert_eq!(
+            unavailable_cause(Some(500), Some("InternalError")),
+            Cause::ServerError
+        );
+        assert_eq!(unavailable_cause(Some(502), None), Cause::ServerError);
+        assert_eq!(
+            unavailable_cause(Some(400), Some("RequestTimeTooSkewed")),
+            Cause::Other
         );
     }
 }

@@ -1,5 +1,7 @@
 //! What callers hand to the uploader and what they get back.
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use nova_media::ObjectMeta;
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,9 @@ pub struct UploadJob<T> {
     /// Handed back in the [`Completion`], and kept in the spool across restarts:
     /// whatever the caller needs to write its index row.
     pub tag: T,
+    /// Since when the object has been ready to store (by default, when the
+    /// job was made): `nova_upload_latency_seconds` counts from here.
+    pub ready_at: Instant,
 }
 
 impl UploadJob<()> {
@@ -39,6 +44,7 @@ impl UploadJob<()> {
             group: String::new(),
             ordering: Ordering::Parallel,
             tag: (),
+            ready_at: Instant::now(),
         }
     }
 }
@@ -47,6 +53,13 @@ impl<T> UploadJob<T> {
     pub fn in_group(mut self, group: impl Into<String>, ordering: Ordering) -> Self {
         self.group = group.into();
         self.ordering = ordering;
+        self
+    }
+
+    /// The object has been ready since `at` (e.g. when its segment closed,
+    /// before it waited in the caller's own queue).
+    pub fn ready_since(mut self, at: Instant) -> Self {
+        self.ready_at = at;
         self
     }
 
@@ -59,6 +72,7 @@ impl<T> UploadJob<T> {
             group: self.group,
             ordering: self.ordering,
             tag,
+            ready_at: self.ready_at,
         }
     }
 

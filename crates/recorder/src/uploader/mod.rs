@@ -12,6 +12,7 @@
 //! not a Rust value).
 
 mod backoff;
+mod cause;
 mod config;
 mod job;
 mod queue;
@@ -30,6 +31,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+pub use cause::{Cause, Caused};
 pub use config::UploaderConfig;
 pub use job::{Completion, Ordering, UploadJob};
 pub use stats::UploaderStats;

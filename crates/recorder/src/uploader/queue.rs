@@ -24,6 +24,8 @@ pub(crate) struct Queue<T> {
     /// Per group, the jobs not completed yet (waiting or in flight).
     open: HashMap<String, BTreeSet<u64>>,
     memory_bytes: u64,
+    /// Every job's size, wherever its body is.
+    total_bytes: u64,
     spooled_jobs: u64,
     spooled_bytes: u64,
     in_flight: u64,
@@ -36,6 +38,7 @@ impl<T> Default for Queue<T> {
             entries: BTreeMap::new(),
             open: HashMap::new(),
             memory_bytes: 0,
+            total_bytes: 0,
             spooled_jobs: 0,
             spooled_bytes: 0,
             in_flight: 0,
@@ -53,6 +56,7 @@ impl<T> Queue<T> {
         if let Some(body) = &body {
             self.memory_bytes += body.len() as u64;
         }
+        self.total_bytes += header.size;
         if spooled {
             self.spooled_jobs += 1;
             self.spooled_bytes += header.size;
@@ -159,6 +163,7 @@ impl<T> Queue<T> {
         if let Some(body) = &entry.body {
             self.memory_bytes -= body.len() as u64;
         }
+        self.total_bytes -= entry.header.size;
         if entry.spooled {
             self.spooled_jobs -= 1;
             self.spooled_bytes -= entry.header.size;
@@ -178,6 +183,11 @@ impl<T> Queue<T> {
 
     pub fn memory_bytes(&self) -> u64 {
         self.memory_bytes
+    }
+
+    /// Bytes of every job not completed, in memory or on disk.
+    pub fn total_bytes(&self) -> u64 {
+        self.total_bytes
     }
 
     pub fn spooled(&self) -> (u64, u64) {

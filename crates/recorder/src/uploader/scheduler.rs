@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use metrics::{Counter, Gauge, Histogram};
+
 use nova_media::ObjectStore;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{Id, JoinError, JoinSet};
@@ -50,6 +52,32 @@ pub(crate) struct Scheduler<T> {
     probe_backoff: Backoff,
     next_probe: Instant,
     shutdown: Option<(Instant, oneshot::Sender<()>)>,
+    /// When each job submitted to this process became ready, for the
+    /// latency of its upload (jobs recovered from the spool have none).
+    ready_at: HashMap<u64, std::time::Instant>,
+    metrics: SchedulerMetrics,
+}
+
+/// The uploader's series, looked up once.
+struct SchedulerMetrics {
+    queue_objects: Gauge,
+    queue_bytes: Gauge,
+    spool_bytes: Gauge,
+    latency: Histogram,
+    uploads: Counter,
+}
+
+impl SchedulerMetrics {
+    fn new() -> Self {
+        use crate::metrics::*;
+        Self {
+            queue_objects: metrics::gauge!(UPLOAD_QUEUE_OBJECTS),
+            queue_bytes: metrics::gauge!(UPLOAD_QUEUE_BYTES),
+            spool_bytes: metrics::gauge!(SPOOL_BYTES),
+            latency: metrics::histogram!(UPLOAD_LATENCY),
+            uploads: metrics::counter!(UPLOADS),
+        }
+    }
 }
 
 impl<T: Tag> Scheduler<T> {
@@ -77,6 +105,8 @@ impl<T: Tag> Scheduler<T> {
             probe_backoff,
             next_probe: Instant::now(),
             shutdown: None,
+            ready_at: HashMap::new(),
+            metrics: SchedulerMetrics::new(),
         }
     }
 
@@ -177,6 +207,7 @@ impl<T: Tag> Scheduler<T> {
             match command {
                 Command::Submit { seq, job } => {
                     self.stats.received();
+                    self.ready_at.insert(seq, job.ready_at);
                     let (header, body) = job.split();
                     self.queue.insert(seq, header, Some(body), false);
                 }
@@ -263,11 +294,18 @@ impl<T: Tag> Scheduler<T> {
     /// a crash in between re-uploads and re-reports (at least once) rather
     /// than losing the report.
     async fn complete(&mut self, seq: u64, result: Result<(), String>) {
+        let ready_at = self.ready_at.remove(&seq);
         let Some(entry) = self.queue.remove(seq) else {
             return;
         };
         let JobHeader { key, size, tag, .. } = entry.header;
         if result.is_ok() {
+            self.metrics.uploads.increment(1);
+            if let Some(ready_at) = ready_at {
+                self.metrics
+                    .latency
+                    .record(ready_at.elapsed().as_secs_f64());
+            }
             self.stats.update(|s| {
                 s.uploaded += 1;
                 s.uploaded_bytes += size;
@@ -450,5 +488,10 @@ impl<T: Tag> Scheduler<T> {
             s.spool_full = spool_full;
         });
         self.spool_full = spool_full;
+        self.metrics.queue_objects.set(self.queue.len() as f64);
+        self.metrics
+            .queue_bytes
+            .set(self.queue.total_bytes() as f64);
+        self.metrics.spool_bytes.set(spooled_bytes as f64);
     }
 }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use nova_media::{ObjectMeta, ObjectStore, ObjectStoreError};
 
 use super::backoff::Backoff;
+use super::cause::Cause;
 use super::spool::Spool;
 use super::stats::SharedStats;
 
@@ -56,6 +57,8 @@ pub(crate) async fn run(
             Ok(()) => return Outcome::Uploaded,
             Err(e) => {
                 stats.failed_attempt(&e);
+                metrics::counter!(crate::metrics::UPLOAD_FAILURES, "cause" => Cause::of(&e).label())
+                    .increment(1);
                 if !e.is_retryable() || attempt >= task.attempts {
                     return Outcome::Failed(e);
                 }

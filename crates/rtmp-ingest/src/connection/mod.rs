@@ -568,6 +568,11 @@ impl Connection {
             }
             Err(error) => {
                 *malformed_in_a_row += 1;
+                metrics::counter!(
+                    crate::metrics::INGEST_DROPPED_FRAMES,
+                    "reason" => crate::metrics::DROPPED_MALFORMED
+                )
+                .increment(1);
                 warn!(
                     ?track,
                     timestamp,

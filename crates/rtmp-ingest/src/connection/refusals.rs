@@ -109,6 +109,7 @@ impl RefusalCounters {
     /// the last second: a flood of refusals must not flood the log.
     pub fn refuse(&self, reason: Refusal, detail: &dyn fmt::Display) {
         self.counts[reason.index()].fetch_add(1, Ordering::Relaxed);
+        crate::metrics::count_refusal(reason.name());
         if let Some(suppressed) = self.log.admit(Instant::now()) {
             if suppressed > 0 {
                 tracing::warn!(

@@ -18,7 +18,9 @@ mod tests;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use metrics::Gauge;
 
 use nova_media::{PublishGrant, StreamId};
 use tokio_util::sync::CancellationToken;
@@ -26,7 +28,8 @@ use tokio_util::sync::CancellationToken;
 pub use self::budget::{BITRATE_BURST, MediaLimitExceeded, MediaLimits};
 use self::notify::{Notice, Notifier};
 pub use self::publisher::Publisher;
-use self::stream::{Limits, StreamState};
+pub(crate) use self::stream::StreamStats;
+use self::stream::{IngestCounters, Limits, StreamState};
 pub use self::subscription::Subscription;
 use self::subscription::{QueueLimit, Wakeups};
 
@@ -89,6 +92,9 @@ struct Inner {
     /// only its stream's lock, so streams do not contend with each other.
     registry: Mutex<Registry>,
     notifier: Notifier,
+    counters: IngestCounters,
+    /// Set to the registry's size whenever it changes, under its lock.
+    live_streams: Gauge,
 }
 
 struct Registry {
@@ -106,6 +112,8 @@ impl Hub {
                     closed: false,
                 }),
                 notifier: Notifier::new(observer),
+                counters: IngestCounters::new(),
+                live_streams: metrics::gauge!(crate::metrics::LIVE_STREAMS),
             }),
         }
     }
@@ -143,9 +151,12 @@ impl Hub {
                     gop_cache: config.gop_cache,
                     media: config.media_limits,
                 };
-                let (state, feed) = StreamState::start(id, settings, token.clone(), limits);
+                let counters = self.inner.counters.clone();
+                let (state, feed) =
+                    StreamState::start(id, settings, token.clone(), limits, counters);
                 let stream = Arc::new(Mutex::new(state));
                 registry.streams.insert(id, stream.clone());
+                self.inner.count_live(&registry);
                 self.inner.notifier.push(Notice::Started(id, feed));
                 tracing::info!(stream = %id, "stream is live");
                 (stream, 1)
@@ -169,13 +180,32 @@ impl Hub {
         lock(&self.inner.registry).streams.keys().copied().collect()
     }
 
+    /// What the metrics read of every live stream, now.
+    pub(crate) fn stream_stats(&self) -> Vec<(StreamId, StreamStats)> {
+        let streams: Vec<_> = lock(&self.inner.registry)
+            .streams
+            .iter()
+            .map(|(id, stream)| (*id, stream.clone()))
+            .collect();
+        let now = Instant::now();
+        streams
+            .into_iter()
+            .filter_map(|(id, stream)| {
+                let state = lock(&stream);
+                (!state.ended).then(|| (id, state.stats(now)))
+            })
+            .collect()
+    }
+
     /// Ends every stream now and takes no more publishers: subscribers get
     /// `PublishStopped` and `StreamEnded`, the observer `stream_ended`, and
     /// publishers are asked to disconnect.
     pub fn shutdown(&self) {
         let mut registry = lock(&self.inner.registry);
         registry.closed = true;
-        for (id, stream) in registry.streams.drain() {
+        let streams: Vec<_> = registry.streams.drain().collect();
+        self.inner.count_live(&registry);
+        for (id, stream) in streams {
             let mut state = lock(&stream);
             if !state.ended {
                 state.end();
@@ -249,6 +279,7 @@ impl Hub {
             .is_some_and(|current| Arc::ptr_eq(current, stream))
         {
             registry.streams.remove(&id);
+            self.inner.count_live(&registry);
         }
         self.inner.notifier.push(Notice::Ended(id));
         tracing::info!(stream = %id, "stream ended");
@@ -277,6 +308,13 @@ impl Hub {
                 Hub { inner }.end_if(&stream, abandoned);
             }
         });
+    }
+}
+
+impl Inner {
+    /// Call with the registry locked, after changing it.
+    fn count_live(&self, registry: &Registry) {
+        self.live_streams.set(registry.streams.len() as f64);
     }
 }
 

@@ -1,5 +1,6 @@
 //! A publisher's handle on its stream.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use nova_media::StreamId;
@@ -21,6 +22,8 @@ pub struct Publisher {
     session: u32,
     token: CancellationToken,
     finished: bool,
+    /// The stream's count of bytes read from its publishers.
+    bytes: Arc<AtomicU64>,
 }
 
 impl Publisher {
@@ -31,7 +34,9 @@ impl Publisher {
         session: u32,
         token: CancellationToken,
     ) -> Self {
+        let bytes = lock(&stream).bytes();
         Self {
+            bytes,
             hub,
             stream,
             id,
@@ -51,12 +56,25 @@ impl Publisher {
         self.session
     }
 
+    /// Bytes this publisher's connection read from its socket (counted per
+    /// read, without taking the stream's lock).
+    pub fn received(&self, bytes: usize) {
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
     /// Hands media to every subscriber. Never waits. `false` once this
     /// publisher no longer owns the stream (taken over, the hub shut down,
     /// or its media broke a limit): the media is discarded.
     pub fn send(&self, media: Media) -> bool {
         let mut stream = lock(&self.stream);
         if !self.is_current(&stream) {
+            if matches!(media, Media::Frame(_)) {
+                metrics::counter!(
+                    crate::metrics::INGEST_DROPPED_FRAMES,
+                    "reason" => crate::metrics::DROPPED_SUPERSEDED
+                )
+                .increment(1);
+            }
             return false;
         }
         stream.media(media);

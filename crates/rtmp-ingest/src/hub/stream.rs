@@ -3,14 +3,19 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
-use nova_media::{AudioConfig, Frame, StreamEvent, StreamId, StreamSettings, Track, VideoConfig};
+use ::metrics::Counter;
+use nova_media::{
+    AudioConfig, Frame, StreamEvent, StreamId, StreamSettings, TIMEBASE_HZ, Track, VideoConfig,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::budget::{MediaBudget, MediaLimitExceeded, MediaLimits};
 use super::dts_repair::DtsRepair;
 use super::subscription::{QueueLimit, Subscriber, Subscription, Wakeups};
 use crate::media::Media;
+use crate::metrics;
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Limits {
@@ -46,6 +51,56 @@ pub(super) struct StreamState {
     /// Timestamps repaired since the stream went live; every subscription
     /// reads it.
     timestamp_repairs: Arc<AtomicU64>,
+    /// Bytes its publishers' connections read since the stream went live:
+    /// added by the publisher's connection, outside the stream's lock.
+    bytes: Arc<AtomicU64>,
+    /// Frames accepted since the stream went live, by track.
+    frames: [u64; 2],
+    /// The current session's first frame (when, and its DTS) and latest DTS:
+    /// how far the publisher is behind real time.
+    pace: Option<Pace>,
+    counters: IngestCounters,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pace {
+    first_at: Instant,
+    first_dts: i64,
+    latest_dts: i64,
+}
+
+/// The process-wide counters a stream adds to at every frame: handles taken
+/// once per hub, so a frame costs an atomic add, not a registry lookup.
+#[derive(Clone)]
+pub(crate) struct IngestCounters {
+    frames: [Counter; 2],
+    repairs: Counter,
+    pub dropped_slow_subscriber: Counter,
+}
+
+impl IngestCounters {
+    pub fn new() -> Self {
+        let frames =
+            |track| ::metrics::counter!(metrics::INGEST_FRAMES, "kind" => metrics::kind(track));
+        Self {
+            frames: [frames(Track::Video), frames(Track::Audio)],
+            repairs: ::metrics::counter!(metrics::TIMESTAMP_REPAIRS),
+            dropped_slow_subscriber: ::metrics::counter!(
+                metrics::INGEST_DROPPED_FRAMES,
+                "reason" => metrics::DROPPED_SLOW_SUBSCRIBER
+            ),
+        }
+    }
+}
+
+/// What the metrics read of a live stream.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct StreamStats {
+    pub bytes: u64,
+    pub video_frames: u64,
+    pub audio_frames: u64,
+    /// `None` while no publisher is attached, or before its first frame.
+    pub behind_seconds: Option<f64>,
 }
 
 impl StreamState {
@@ -56,6 +111,7 @@ impl StreamState {
         settings: Arc<StreamSettings>,
         publisher: CancellationToken,
         limits: Limits,
+        counters: IngestCounters,
     ) -> (Self, Subscription) {
         let mut state = Self {
             id,
@@ -73,6 +129,10 @@ impl StreamState {
             budget: MediaBudget::new(limits.media),
             over_limit: None,
             timestamp_repairs: Arc::new(AtomicU64::new(0)),
+            bytes: Arc::new(AtomicU64::new(0)),
+            frames: [0; 2],
+            pace: None,
+            counters,
         };
         // The observer's feed goes to the packager, which acts on keyframes.
         let feed = state.subscribe(Wakeups::PerBatch);
@@ -107,6 +167,7 @@ impl StreamState {
         self.clear_gop();
         self.dts_repair = DtsRepair::default();
         self.budget = MediaBudget::new(self.limits.media);
+        self.pace = None;
         self.broadcast(StreamEvent::PublishStarted {
             session: self.session,
             settings: self.settings.clone(),
@@ -134,6 +195,7 @@ impl StreamState {
 
     fn release_publisher(&mut self) -> Option<CancellationToken> {
         let publisher = self.publisher.take()?;
+        self.pace = None;
         self.clear_gop();
         self.broadcast(StreamEvent::PublishStopped {
             session: self.session,
@@ -186,14 +248,28 @@ impl StreamState {
         }
         let from = frame.dts;
         let (frame, repaired) = self.dts_repair.repair(frame);
+        self.frames[frame.track.index()] += 1;
+        self.counters.frames[frame.track.index()].increment(1);
+        match &mut self.pace {
+            Some(pace) => pace.latest_dts = pace.latest_dts.max(frame.dts),
+            None => {
+                self.pace = Some(Pace {
+                    first_at: Instant::now(),
+                    first_dts: frame.dts,
+                    latest_dts: frame.dts,
+                })
+            }
+        }
         if repaired {
+            self.counters.repairs.increment(1);
             self.timestamp_repairs.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(stream = %self.id, session = self.session, track = ?frame.track, from, to = frame.dts, "non-increasing DTS repaired");
         }
         let limit = self.limits.queue;
         let audio_only = self.video_config.is_none();
+        let dropped = &self.counters.dropped_slow_subscriber;
         self.subscribers
-            .retain_mut(|subscriber| subscriber.frame(&frame, limit, audio_only));
+            .retain_mut(|subscriber| subscriber.frame(&frame, limit, audio_only, dropped));
         if self.limits.gop_cache {
             if frame.track == Track::Video && frame.keyframe {
                 self.clear_gop();
@@ -238,6 +314,25 @@ impl StreamState {
         }
         self.subscribers.push(subscriber);
         subscription
+    }
+
+    /// The counter the publisher's connection adds the bytes it reads to.
+    pub fn bytes(&self) -> Arc<AtomicU64> {
+        self.bytes.clone()
+    }
+
+    pub fn stats(&self, now: Instant) -> StreamStats {
+        let behind_seconds = self.pace.filter(|_| self.has_publisher()).map(|pace| {
+            let wall = now.saturating_duration_since(pace.first_at).as_secs_f64();
+            let media = (pace.latest_dts - pace.first_dts) as f64 / f64::from(TIMEBASE_HZ);
+            wall - media
+        });
+        StreamStats {
+            bytes: self.bytes.load(Ordering::Relaxed),
+            video_frames: self.frames[Track::Video.index()],
+            audio_frames: self.frames[Track::Audio.index()],
+            behind_seconds,
+        }
     }
 
     /// The media limit `session` broke, if the hub disconnected it for one.

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use metrics::Counter;
 use nova_media::{Frame, StreamEvent, StreamId, Track};
 use tokio::sync::mpsc;
 
@@ -213,13 +214,20 @@ impl Subscriber {
         batch.drain(..).all(|event| self.tx.send(event).is_ok())
     }
 
-    /// Offers a frame under the drop policy. `false` once the subscription
-    /// is gone.
-    pub(super) fn frame(&mut self, frame: &Frame, limit: QueueLimit, audio_only: bool) -> bool {
+    /// Offers a frame under the drop policy, counting it in `dropped` if
+    /// the policy drops it. `false` once the subscription is gone.
+    pub(super) fn frame(
+        &mut self,
+        frame: &Frame,
+        limit: QueueLimit,
+        audio_only: bool,
+        dropped: &Counter,
+    ) -> bool {
         let resumable = frame.track == Track::Video && frame.keyframe;
         let full = self.queued.reached(limit);
         match self.delivery {
             Delivery::Flowing if full => {
+                dropped.increment(1);
                 self.delivery = Delivery::Dropping { count: 1 };
                 !self.tx.is_closed()
             }
@@ -236,6 +244,7 @@ impl Subscriber {
                 self.control(StreamEvent::FramesDropped { count }) && self.push(frame)
             }
             Delivery::Dropping { count } => {
+                dropped.increment(1);
                 self.delivery = Delivery::Dropping { count: count + 1 };
                 !self.tx.is_closed()
             }

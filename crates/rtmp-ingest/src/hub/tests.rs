@@ -897,3 +897,53 @@ async fn a_publisher_over_the_bitrate_is_disconnected() {
         Some(MediaLimitExceeded::Bitrate { limit: 1_000_000 })
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_live_stream_is_measured_until_it_ends_and_across_a_reconnect() {
+    let mut f = fixture(config());
+    let id = StreamId::new_random();
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    let _feed = f.started().await;
+    let stats = |hub: &Hub| hub.stream_stats().into_iter().find(|(s, _)| *s == id);
+    let (_, fresh) = stats(&f.hub).expect("a live stream is measured");
+    assert_eq!(
+        (fresh.bytes, fresh.video_frames, fresh.audio_frames),
+        (0, 0, 0)
+    );
+    assert_eq!(fresh.behind_seconds, None, "no media yet");
+
+    publisher.received(1000);
+    let sending = std::time::Instant::now();
+    publisher.send(Media::VideoConfig(video_config()));
+    publisher.send(Media::Frame(video(0, true)));
+    publisher.send(Media::Frame(audio(10)));
+    publisher.send(Media::Frame(video(33, false)));
+    let (_, live) = stats(&f.hub).unwrap();
+    assert_eq!(
+        (live.bytes, live.video_frames, live.audio_frames),
+        (1000, 2, 1)
+    );
+    // 33 ms of media sent in however little wall time it took (the
+    // behind figure runs on the real clock, not tokio's paused one).
+    let behind = live.behind_seconds.expect("a publisher with media");
+    let wall = sending.elapsed().as_secs_f64();
+    assert!(
+        (-0.033..=wall - 0.033).contains(&behind),
+        "{behind} s behind after {wall} s"
+    );
+
+    // An unclean disconnect: still live, counted on, not behind anything.
+    drop(publisher);
+    let (_, waiting) = stats(&f.hub).unwrap();
+    assert_eq!(waiting.behind_seconds, None);
+    let publisher = f.hub.publish(&grant(id)).unwrap();
+    publisher.received(500);
+    publisher.send(Media::Frame(audio(5_000)));
+    let (_, resumed) = stats(&f.hub).unwrap();
+    assert_eq!((resumed.bytes, resumed.audio_frames), (1500, 2));
+    assert!(resumed.behind_seconds.is_some(), "{resumed:?}");
+
+    publisher.finish();
+    assert_eq!(f.ended().await, id);
+    assert!(stats(&f.hub).is_none(), "an ended stream is not measured");
+}

@@ -13,6 +13,10 @@ pub const DISK_MIN_FREE_BYTES: &str = "nova_disk_min_free_bytes";
 
 pub fn describe() {
     nova_api::metrics::describe();
+    nova_rtmp_ingest::metrics::describe();
+    nova_packager::metrics::describe();
+    nova_origin::metrics::describe();
+    nova_recorder::metrics::describe();
     metrics::describe_gauge!(
         BUILD_INFO,
         "Always 1; the labels say which nova-live build is running"

@@ -61,3 +61,9 @@ pub fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
 pub fn sum(text: &str, name: &str, labels: &[&str]) -> f64 {
     samples(text, name, labels).sum()
 }
+
+/// [`sample`], with 0 for a series not (yet) in the output: counters are
+/// only written once something was counted.
+pub fn count(text: &str, name: &str, labels: &[&str]) -> f64 {
+    sample(text, name, labels).unwrap_or(0.0)
+}
