@@ -85,25 +85,7 @@ async fn a_recording_plays_back_in_hls_js_and_dash_js() {
         14.0,
     );
     assert!(publisher.wait().await.unwrap().success());
-    let recordings = format!("{}/api/v1/streams/{id}/recordings", server.http);
-    let recording = wait_for("a complete recording", LIMIT, || async {
-        let page: Value = server
-            .client
-            .get(&recordings)
-            .bearer_auth(token)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        page["items"]
-            .as_array()?
-            .first()
-            .filter(|r| r["state"] == "complete")
-            .cloned()
-    })
-    .await;
+    let recording = server.complete_recording(token, id, LIMIT).await;
     let hls = recording["playback"]["hls_url"].as_str().unwrap();
     assert_played(
         "VOD master.m3u8",

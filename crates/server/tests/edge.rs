@@ -17,7 +17,7 @@ use std::time::Duration;
 use m3u8_rs::Playlist;
 use nova_testkit::ll_hls::{lists, preload_hint};
 use nova_testkit::tls::TestCertificate;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use edge::nginx_edge::NginxEdge;
 use edge::player::{assert_played, play_hls};
@@ -156,7 +156,7 @@ async fn an_ended_playlist_and_a_recordings_segments_are_served_with_the_origin_
         text.contains("#EXT-X-ENDLIST").then_some(())
     })
     .await;
-    let recording = complete_recording(server, token, id).await;
+    let recording = server.complete_recording(token, id, LIMIT).await;
     let vod = recording["playback"]["hls_url"].as_str().unwrap();
 
     // A viewer's first look, through the edge: everything it fetches.
@@ -327,28 +327,6 @@ async fn crawl(edge: &NginxEdge, url: &str, served: &mut HashMap<String, Vec<u8>
         }
         served.insert(url, bytes);
     }
-}
-
-async fn complete_recording(server: &Server, token: &str, stream: &str) -> Value {
-    let recordings = format!("{}/api/v1/streams/{stream}/recordings", server.http);
-    wait_for("a complete recording", LIMIT, || async {
-        let page: Value = server
-            .client
-            .get(&recordings)
-            .bearer_auth(token)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        page["items"]
-            .as_array()?
-            .first()
-            .filter(|r| r["state"] == "complete")
-            .cloned()
-    })
-    .await
 }
 
 /// Live playback requests the origin has answered so far, by its own count

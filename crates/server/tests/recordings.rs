@@ -67,25 +67,6 @@ async fn api(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-/// The stream's only recording, once complete.
-async fn complete_recording(server: &Server, token: &str, stream: &str) -> Value {
-    wait_for("the recording to be complete", LIMIT, || async {
-        let (status, page) = api(
-            server,
-            token,
-            "GET",
-            &format!("/api/v1/streams/{stream}/recordings"),
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{page}");
-        let items = page["items"].as_array().unwrap();
-        assert!(items.len() <= 1, "one publish, one recording: {page}");
-        items.first().filter(|r| r["state"] == "complete").cloned()
-    })
-    .await
-}
-
 async fn master(server: &Server, url: &str) -> MasterPlaylist {
     let text = server
         .fetch_text(url)
@@ -240,7 +221,7 @@ async fn a_recording_plays_as_vod_clips_at_once_and_deletes_cleanly() {
     assert!(encoder.wait().await.unwrap().success());
     server.wait_for_status(token, id, "ended", LIMIT).await;
 
-    let recording = complete_recording(server, token, id).await;
+    let recording = server.complete_recording(token, id, LIMIT).await;
     let recording_id = recording["id"].as_str().unwrap();
     let duration = recording["duration_ms"].as_i64().unwrap();
     assert!((6_500..=7_500).contains(&duration), "{recording}");
@@ -439,7 +420,7 @@ async fn an_s3_outage_mid_stream_loses_no_segment() {
     assert!(encoder.wait().await.unwrap().success());
     server.wait_for_status(token, id, "ended", LIMIT).await;
 
-    let recording = complete_recording(server, token, id).await;
+    let recording = server.complete_recording(token, id, LIMIT).await;
     let recording_id = recording["id"].as_str().unwrap();
     let duration = recording["duration_ms"].as_i64().unwrap();
     assert!(
@@ -507,7 +488,7 @@ async fn after_a_kill_9_the_recording_plays_up_to_its_last_stored_segment() {
         data_dir,
     )
     .await;
-    let recording = complete_recording(&server, &token, &id).await;
+    let recording = server.complete_recording(&token, &id, LIMIT).await;
     assert_eq!(recording["id"], recording_id.as_str());
     let rows = indexed(&database.url, &recording_id).await;
     assert!(

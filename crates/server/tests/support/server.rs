@@ -220,6 +220,26 @@ impl Server {
         .await;
     }
 
+    /// The stream's only recording, once complete (up to `limit`).
+    pub async fn complete_recording(&self, token: &str, stream: &str, limit: Duration) -> Value {
+        let recordings = format!("{}/api/v1/streams/{stream}/recordings", self.http);
+        wait_for("the recording to be complete", limit, || async {
+            let response = self
+                .client
+                .get(&recordings)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            let page: Value = response.json().await.unwrap();
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 1, "one publish, one recording: {page}");
+            items.first().filter(|r| r["state"] == "complete").cloned()
+        })
+        .await
+    }
+
     /// GETs a playback URL; `None` on 404.
     pub async fn fetch(&self, url: &str) -> Option<reqwest::Response> {
         let response = self.client.get(url).send().await.unwrap();
