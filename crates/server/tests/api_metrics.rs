@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use support::exposition::{exposition, promtool_check, sample, sum};
 use support::fixture::{Fixture, LIMIT};
-use support::server::{Server, stream_key_url};
-use support::{publish, wait_for};
+use support::server::Server;
+use support::wait_for;
 
 /// Waits until the series `name` (with `labels`) reads `value`.
 async fn wait_for_value(server: &Server, name: &str, labels: &[&str], value: f64) -> String {
@@ -208,18 +208,8 @@ async fn a_held_blocking_reload_is_counted_until_its_client_goes_away() {
     // (12 s or more) before it is answered 503.
     let fixture = Fixture::start(&["--segment-duration", "4"]).await;
     let server = &fixture.server;
-    let stream = server
-        .create_stream(&fixture.token, json!({"title": "held"}))
-        .await;
+    let (stream, mut publisher) = fixture.go_live("held", 2).await;
     let id = stream["id"].as_str().unwrap();
-    let mut publisher = publish(
-        &stream_key_url(server, &stream),
-        &["-stream_loop", "-1"],
-        120.0,
-    );
-    fixture
-        .wait_for_segments(&fixture.playlist_url(&stream), 2)
-        .await;
     // The publisher freezes (its connection stays open, well within the
     // RTMP idle timeout): no part or segment comes while it is stopped.
     let pid = publisher.id().expect("ffmpeg is running") as i32;

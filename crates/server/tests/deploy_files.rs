@@ -12,6 +12,7 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
+use support::exposition::exposition;
 use support::fixture::{Fixture, LIMIT};
 use support::publish;
 use support::server::{BINARY, stream_key_url};
@@ -321,15 +322,7 @@ async fn a_live_server_serves_what_the_dashboard_and_alerts_use() {
     fixture
         .wait_for_segments(&fixture.playlist_url(&stream), 1)
         .await;
-    let exposition = server
-        .client
-        .get(&server.metrics)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let exposition = exposition(server).await;
     let served = served(&exposition);
     assert!(publisher.wait().await.unwrap().success(), "ffmpeg failed");
     fixture.finish().await;

@@ -21,6 +21,7 @@ use serde_json::json;
 
 use edge::nginx_edge::NginxEdge;
 use edge::player::{assert_played, play_hls};
+use support::exposition::{exposition, sum};
 use support::fixture::{Fixture, LIMIT};
 use support::server::{Server, stream_key_url};
 use support::{publish, wait_for};
@@ -37,19 +38,9 @@ async fn hls_js_plays_a_live_ll_hls_stream_through_the_edge_over_http2() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let certificate = TestCertificate::generate();
     let fixture = Fixture::start(&["--storage", "off"]).await;
-    let (server, token) = (&fixture.server, &fixture.token);
+    let server = &fixture.server;
     let edge = NginxEdge::start(&[&server.http], Some(&certificate)).await;
-    let stream = server
-        .create_stream(token, json!({ "title": "through the edge" }))
-        .await;
-    let mut publisher = publish(
-        &stream_key_url(server, &stream),
-        &["-stream_loop", "-1"],
-        120.0,
-    );
-    fixture
-        .wait_for_segments(&fixture.playlist_url(&stream), 2)
-        .await;
+    let (stream, mut publisher) = fixture.go_live("through the edge", 2).await;
     let master = edge.through(stream["playback"]["master_url"].as_str().unwrap());
     let before = live_requests(server).await;
 
@@ -75,18 +66,8 @@ async fn two_hundred_clients_blocking_on_one_part_cost_the_origin_a_handful_of_r
     let fixture = Fixture::start_logging(&["--storage", "off"], Some("warn")).await;
     let server = &fixture.server;
     let edge = NginxEdge::start(&[&server.http], None).await;
-    let stream = server
-        .create_stream(&fixture.token, json!({ "title": "a crowd at the edge" }))
-        .await;
+    let (stream, mut publisher) = fixture.go_live("a crowd at the edge", 2).await;
     let id = stream["id"].as_str().unwrap();
-    let mut publisher = publish(
-        &stream_key_url(server, &stream),
-        &["-stream_loop", "-1"],
-        120.0,
-    );
-    fixture
-        .wait_for_segments(&fixture.playlist_url(&stream), 2)
-        .await;
     let origin_playlist = format!("{}/live/{id}/source/index.m3u8", server.http);
     let text = server.fetch_text(&origin_playlist).await.unwrap();
     // The part after the one being filled: the origin holds a reload for
@@ -332,17 +313,9 @@ async fn crawl(edge: &NginxEdge, url: &str, served: &mut HashMap<String, Vec<u8>
 /// Live playback requests the origin has answered so far, by its own count
 /// (`nova_http_requests_total` for the `/live` route, every status).
 async fn live_requests(server: &Server) -> f64 {
-    let text = server
-        .client
-        .get(&server.metrics)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|line| line.starts_with("nova_http_requests_total{") && line.contains(LIVE_ROUTE))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    sum(
+        &exposition(server).await,
+        "nova_http_requests_total",
+        &[LIVE_ROUTE],
+    )
 }

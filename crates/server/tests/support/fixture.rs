@@ -97,6 +97,24 @@ impl Fixture {
         mpd_summary(&response.bytes().await.unwrap())
     }
 
+    /// A new stream titled `title`, the sample published to it looped (for
+    /// up to two minutes) until `segments` segments are in its playlist:
+    /// the stream and its publisher, which the caller stops.
+    pub async fn go_live(&self, title: &str, segments: usize) -> (Value, tokio::process::Child) {
+        let stream = self
+            .server
+            .create_stream(&self.token, serde_json::json!({ "title": title }))
+            .await;
+        let publisher = super::publish(
+            &super::server::stream_key_url(&self.server, &stream),
+            &["-stream_loop", "-1"],
+            120.0,
+        );
+        self.wait_for_segments(&self.playlist_url(&stream), segments)
+            .await;
+        (stream, publisher)
+    }
+
     pub async fn wait_for_segments(&self, url: &str, count: usize) -> MediaPlaylist {
         wait_for(&format!("{count} segments in {url}"), LIMIT, || async {
             let (_, playlist) = self.playlist(url).await?;
